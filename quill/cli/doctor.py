@@ -1,0 +1,90 @@
+"""`quill doctor`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def doctor(ctx: typer.Context) -> None:
+    """Check the installation: versions, GPU offload, the default model, folders."""
+    import os
+    import platform
+    import sys
+
+    from quill import __version__
+    from quill.cli.context import get_env
+    from quill.engine.llama import default_threads, use_extra_buffers
+    from quill.models import default
+
+    env = get_env(ctx)
+    out = env.stdout
+    problems: list[tuple[str, str]] = []
+
+    def row(key: str, value: str) -> None:
+        out.write(f"{key:<16} {value}\n")
+
+    row("quill", __version__)
+    row("python", f"{platform.python_version()} ({sys.executable})")
+    try:
+        from quill.engine.llama import import_llama_cpp
+
+        lc = import_llama_cpp()
+        row("llama-cpp-python", getattr(lc, "__version__", "?"))
+        gpu = bool(lc.llama_supports_gpu_offload())
+        backends = _backends(lc)
+        row("gpu offload", ("yes" if gpu else "no") + (f" ({backends})" if backends else ""))
+        if not gpu:
+            out.write(f"{'':<16} CPU only: rebuild llama-cpp-python with CMAKE_ARGS="
+                      "\"-DGGML_CUDA=on\" for an NVIDIA GPU (see README)\n")
+    except Exception as exc:  # a broken native library must be reported, not crash
+        row("llama-cpp-python", f"BROKEN: {exc}")
+        problems.append(("llama-cpp-python does not import",
+                         "reinstall it: uv sync --reinstall-package llama-cpp-python"))
+    row("threads", f"{default_threads()} of {os.cpu_count()} CPUs"
+        + ("" if use_extra_buffers() else " (AMX/repack buffers off)"))
+    state = default.state(env.paths.models_cache)
+    row("default model", f"{default.NAME} ({state})")
+    if state.startswith("broken"):
+        try:
+            default.locate_parts()
+        except Exception as exc:
+            problems.append((state, getattr(exc, "hint", "")))
+    row("model file", str(default.model_path(env.paths.models_cache)))
+    model = env.resolve_options(__import__("quill.env", fromlist=["EngineOptions"])
+                                .EngineOptions()).model
+    row("selected model", model or f"{default.NAME} (default)")
+    row("config", f"{env.paths.config_file}"
+        + ("" if env.paths.config_file.exists() else " (not created)"))
+    row("data", str(env.paths.data_dir))
+    row("cache", str(env.paths.cache_dir))
+    for path in (env.paths.data_dir, env.paths.cache_dir):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".quill-write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            problems.append((f"{path} is not writable ({exc.strerror})",
+                             "fix its permissions or set QUILL_HOME"))
+    if problems:
+        for message, hint in problems:
+            env.ui.error(message, hint)
+        raise typer.Exit(1)
+    env.ui.note("everything looks fine")
+
+
+def _backends(lc: object) -> str:
+    """Names of the ggml devices (CPU, CUDA0…), where the build exposes them."""
+    try:
+        n = lc.ggml_backend_dev_count()  # type: ignore[attr-defined]
+        names = []
+        for i in range(n):
+            dev = lc.ggml_backend_dev_get(i)  # type: ignore[attr-defined]
+            names.append(lc.ggml_backend_dev_name(dev).decode())  # type: ignore[attr-defined]
+        return ", ".join(names)
+    except Exception:
+        return ""
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(doctor)

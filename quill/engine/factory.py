@@ -1,0 +1,65 @@
+"""Build the engine the options ask for (the CLI's default engine factory)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from quill.engine.base import Engine
+from quill.errors import UsageError
+
+if TYPE_CHECKING:
+    from quill.env import EngineOptions, Environment
+
+
+def _validate_gpu_layers(spec: str | None) -> str | int | None:
+    if spec is None or spec in ("auto", "all"):
+        return spec
+    try:
+        n = int(spec)
+    except ValueError:
+        raise UsageError(f"--gpu-layers must be auto, all or a number, not `{spec}`") from None
+    if n < 0:
+        raise UsageError("--gpu-layers must be 0 or more")
+    return n
+
+
+def make_engine(opts: EngineOptions, env: Environment) -> Engine:
+    kind = env.environ.get("QUILL_ENGINE", "llama")
+    if kind == "fake":
+        return fake_from_env(env)
+    if kind != "llama":
+        raise UsageError(f"unknown QUILL_ENGINE `{kind}`", hint="use llama (the default)")
+    gpu = _validate_gpu_layers(opts.gpu_layers)
+    if opts.ctx is not None and opts.ctx < 64:
+        raise UsageError("--ctx must be at least 64 tokens")
+    if opts.threads is not None and opts.threads < 1:
+        raise UsageError("--threads must be at least 1")
+
+    from quill.models import default, registry
+
+    entry = registry.resolve(env.paths, opts.model)
+    path = entry.path
+    if entry.builtin:
+        cache = env.paths.models_cache
+        if not default.is_ready(cache):
+            with env.ui.byte_progress("Preparing the default model (first run only)") as cb:
+                path = default.ensure(cache, cb)
+    from quill.engine.llama import LlamaEngine
+
+    with env.ui.spinner(f"Loading {entry.name}…"):
+        return LlamaEngine(path, n_ctx=opts.ctx, gpu_layers=gpu, threads=opts.threads,
+                           name=entry.name)
+
+
+def fake_from_env(env: Environment) -> Engine:
+    """A FakeEngine configured by QUILL_FAKE_* variables, for tests that run quill as a
+    child process (pty, pipes, signals) where no Python object can be handed in."""
+    from quill.engine.fake import FakeEngine
+
+    e = env.environ
+    return FakeEngine(
+        e.get("QUILL_FAKE_REPLY") or None,
+        loop=e.get("QUILL_FAKE_LOOP") == "1",
+        delay=float(e.get("QUILL_FAKE_DELAY", "0") or 0),
+        n_ctx=int(e.get("QUILL_FAKE_CTX", "4096")),
+    )

@@ -1,0 +1,147 @@
+"""The Environment: streams, terminals, colour, paths, settings, and the engine.
+
+Built once per process by the CLI and passed down; tests build their own (with a
+FakeEngine factory, StringIO streams and a temporary QUILL_HOME) instead of patching
+globals.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from quill.config import Paths, Settings, load_settings, resolve_paths
+from quill.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from quill.engine.base import Engine
+    from quill.render.ui import UI
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    model: str | None = None
+    ctx: int | None = None
+    gpu_layers: str | None = None
+    threads: int | None = None
+
+
+EngineFactory = Callable[["EngineOptions", "Environment"], "Engine"]
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
+class Environment:
+    def __init__(
+        self,
+        *,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        stdin_tty: bool | None = None,
+        stdout_tty: bool | None = None,
+        stderr_tty: bool | None = None,
+        environ: Mapping[str, str] | None = None,
+        engine_factory: EngineFactory | None = None,
+    ) -> None:
+        self.stdin = stdin if stdin is not None else sys.stdin
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.stderr = stderr if stderr is not None else sys.stderr
+        self.stdin_tty = _isatty(self.stdin) if stdin_tty is None else stdin_tty
+        self.stdout_tty = _isatty(self.stdout) if stdout_tty is None else stdout_tty
+        self.stderr_tty = _isatty(self.stderr) if stderr_tty is None else stderr_tty
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.engine_factory = engine_factory
+        self.paths: Paths = resolve_paths(dict(self.environ))
+        self.verbose = False
+        self.quiet = False
+        self._settings: Settings | None = None
+        self._ui: UI | None = None
+        self._engines: dict[EngineOptions, Engine] = {}
+
+    # -- settings -------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.paths)
+        return self._settings
+
+    @property
+    def color(self) -> bool:
+        if "NO_COLOR" in self.environ:
+            return False
+        return self.environ.get("TERM") != "dumb"
+
+    @property
+    def ui(self) -> UI:
+        if self._ui is None:
+            from quill.render.ui import UI
+
+            self._ui = UI(self.stdout, self.stderr, stdout_tty=self.stdout_tty,
+                          stderr_tty=self.stderr_tty, color=self.color, quiet=self.quiet)
+        return self._ui
+
+    def resolve_options(self, opts: EngineOptions) -> EngineOptions:
+        """Fill unset options: flag > environment variable > config file > default."""
+        env, s = self.environ, self.settings
+
+        def pick_int(flag: int | None, var: str, conf: int | None) -> int | None:
+            if flag is not None:
+                return flag
+            if env.get(var):
+                try:
+                    return int(env[var])
+                except ValueError:
+                    raise UsageError(f"{var} must be a whole number, not `{env[var]}`") from None
+            return conf
+
+        return EngineOptions(
+            model=opts.model or env.get("QUILL_MODEL") or s.model,
+            ctx=pick_int(opts.ctx, "QUILL_CTX", s.ctx),
+            gpu_layers=opts.gpu_layers or env.get("QUILL_GPU_LAYERS") or s.gpu_layers,
+            threads=pick_int(opts.threads, "QUILL_THREADS", s.threads),
+        )
+
+    # -- input ----------------------------------------------------------------
+
+    def read_stdin(self) -> str | None:
+        """All of stdin as text, or None when stdin is a terminal (nothing piped)."""
+        if self.stdin_tty:
+            return None
+        buf = getattr(self.stdin, "buffer", None)
+        if buf is None:
+            return self.stdin.read()
+        data = buf.read()
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError("stdin is not UTF-8 text",
+                             hint="convert it first, e.g. iconv -t utf-8") from None
+
+    # -- engine ---------------------------------------------------------------
+
+    def engine(self, opts: EngineOptions | None = None) -> Engine:
+        """The engine for these options; loaded once per process and then reused."""
+        o = self.resolve_options(opts or EngineOptions())
+        if o not in self._engines:
+            if self.engine_factory is not None:
+                self._engines[o] = self.engine_factory(o, self)
+            else:
+                from quill.engine.factory import make_engine
+
+                self._engines[o] = make_engine(o, self)
+        return self._engines[o]
+
+    def close(self) -> None:
+        for e in self._engines.values():
+            e.close()
+        self._engines.clear()

@@ -1,0 +1,1 @@
+"""Model registry, the embedded default model and GGUF probing."""

@@ -1,0 +1,102 @@
+"""Which models quill knows: the embedded default plus the ones added by name.
+
+Names live in ``models.toml`` in the config dir::
+
+    [models.mistral]
+    path = "/models/mistral-7b-instruct.Q4_K_M.gguf"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from quill.config import Paths, toml_escape
+from quill.errors import ModelNotFound, UsageError
+from quill.models import default
+from quill.models.gguf import read_info
+
+DEFAULT_ALIASES = ("default", default.NAME)
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    path: Path
+    builtin: bool = False
+
+
+def load(paths: Paths) -> dict[str, Entry]:
+    out = {default.NAME: Entry(default.NAME, default.model_path(paths.models_cache), True)}
+    f = paths.models_file
+    if f.exists():
+        try:
+            data = tomllib.loads(f.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise UsageError(f"cannot read {f}: {exc}", hint="fix or remove the file") from exc
+        for name, body in data.get("models", {}).items():
+            if isinstance(body, dict) and isinstance(body.get("path"), str):
+                out[name] = Entry(name, Path(body["path"]).expanduser())
+    return out
+
+
+def _save(paths: Paths, entries: dict[str, Entry]) -> None:
+    from quill.store.files import atomic_write_text
+
+    lines = []
+    for e in entries.values():
+        if not e.builtin:
+            lines += [f'[models."{toml_escape(e.name)}"]', f'path = "{toml_escape(str(e.path))}"', ""]
+    atomic_write_text(paths.models_file, "\n".join(lines))
+
+
+def add(paths: Paths, path: str, name: str | None = None) -> Entry:
+    p = Path(path).expanduser().resolve()
+    read_info(p)  # refuses what is not GGUF
+    entries = load(paths)
+    name = name or p.stem.lower()
+    if name in DEFAULT_ALIASES:
+        raise UsageError(f"`{name}` is the name of the embedded default model",
+                         hint="choose another --name")
+    entries[name] = Entry(name, p)
+    _save(paths, entries)
+    return entries[name]
+
+
+def remove(paths: Paths, name: str) -> None:
+    entries = load(paths)
+    e = entries.get(name)
+    if e is None or e.builtin:
+        raise ModelNotFound(f"no added model named `{name}`")
+    del entries[name]
+    _save(paths, entries)
+
+
+def is_default(spec: str | None) -> bool:
+    return spec is None or spec in DEFAULT_ALIASES
+
+
+def resolve(paths: Paths, spec: str | None) -> Entry:
+    """A model name or path -> Entry. None or 'default' is the embedded model."""
+    entries = load(paths)
+    if is_default(spec):
+        return entries[default.NAME]
+    assert spec is not None
+    if spec in entries:
+        e = entries[spec]
+        if not e.builtin and not e.path.exists():
+            raise ModelNotFound(
+                f"model `{spec}` points to {e.path}, which does not exist",
+                hint=f"add it again: quill models add PATH --name {spec}",
+            )
+        return e
+    p = Path(spec).expanduser()
+    if p.exists() or os.sep in spec or spec.endswith(".gguf"):
+        if not p.exists():
+            raise ModelNotFound(f"no model file at {p}")
+        read_info(p)
+        return Entry(p.stem, p.resolve())
+    known = ", ".join(sorted(entries))
+    raise ModelNotFound(f"unknown model `{spec}`", hint=f"known models: {known}; or pass a path")

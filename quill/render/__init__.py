@@ -1,0 +1,1 @@
+"""Terminal output: the one place that writes to the terminal."""

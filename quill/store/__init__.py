@@ -1,0 +1,1 @@
+"""Persistence: atomic files, and the SQLite store of sessions and drafts."""

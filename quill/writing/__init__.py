@@ -1,0 +1,1 @@
+"""The writing tasks as plain functions over an Engine; they never print."""

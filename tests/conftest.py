@@ -1,0 +1,133 @@
+"""Shared fixtures: a temporary QUILL_HOME, Environments around a FakeEngine, the CLI
+runner, and the embedded default model for the real-model tests."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from quill.engine.fake import FakeEngine
+from quill.env import Environment
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def quill_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "quill-home"
+    monkeypatch.setenv("QUILL_HOME", str(home))
+    for var in ("QUILL_MODEL", "QUILL_CTX", "QUILL_GPU_LAYERS", "QUILL_THREADS", "QUILL_ENGINE",
+                "QUILL_DEBUG", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+    env: Environment
+
+
+class Streams(io.StringIO):
+    """A StringIO with a .buffer, like sys.stdin."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.buffer = io.BytesIO(text.encode("utf-8"))
+
+
+@pytest.fixture
+def make_env(quill_home: Path) -> Callable[..., Environment]:
+    def make(engine: object | None = None, *, stdin: str | None = None,
+             stdout_tty: bool = False, stderr_tty: bool = False,
+             environ: dict[str, str] | None = None) -> Environment:
+        eng = engine if engine is not None else FakeEngine()
+        env = dict(os.environ)
+        env.update(environ or {})
+        return Environment(
+            stdin=Streams(stdin or ""),
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+            stdin_tty=stdin is None,
+            stdout_tty=stdout_tty,
+            stderr_tty=stderr_tty,
+            environ=env,
+            engine_factory=lambda opts, e: eng,  # type: ignore[arg-type,return-value]
+        )
+
+    return make
+
+
+@pytest.fixture
+def cli(make_env: Callable[..., Environment]) -> Callable[..., Run]:
+    """Run the CLI in process with an Environment: cli(["draft", "x"], engine=FakeEngine())."""
+    from quill.cli.app import app
+
+    def run(args: list[str], *, env: Environment | None = None, **kw: object) -> Run:
+        e = env or make_env(**kw)
+        result = CliRunner().invoke(app, args, obj=e)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            from quill.errors import QuillError
+
+            if isinstance(result.exception, QuillError):
+                exc = result.exception
+                e.ui.error(exc.message, exc.hint)
+                return Run(exc.exit_code, e.stdout.getvalue(), e.stderr.getvalue(), e)  # type: ignore[attr-defined]
+            raise result.exception
+        return Run(result.exit_code, e.stdout.getvalue(), e.stderr.getvalue(), e)  # type: ignore[attr-defined]
+
+    return run
+
+
+# -- subprocess helpers: real pipes, real signals -------------------------------------
+
+
+def quill_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "quill", *args]
+
+
+def run_quill(args: list[str], *, env: dict[str, str] | None = None, input: str | None = None,
+              timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    full = dict(os.environ)
+    full.update(env or {})
+    return subprocess.run(quill_cmd(*args), input=input, capture_output=True, text=True,
+                          env=full, timeout=timeout, stdin=None if input is not None
+                          else subprocess.DEVNULL)
+
+
+# -- the embedded default model --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def default_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The assembled default model, built once per test session."""
+    from quill.models import default
+
+    return default.ensure(tmp_path_factory.getbasetemp() / "model-cache")
+
+
+@pytest.fixture(scope="session")
+def llama_engine(default_model: Path) -> Iterator[object]:
+    """One in-process LlamaEngine on the default model, shared by the real-model tests."""
+    from quill.engine.llama import LlamaEngine
+
+    engine = LlamaEngine(default_model, n_ctx=4096)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def real_env(quill_home: Path, default_model: Path) -> dict[str, str]:
+    """Environment variables for a quill child process on the default model."""
+    return {"QUILL_HOME": str(quill_home), "QUILL_MODEL": str(default_model),
+            "PYTHONUNBUFFERED": "1"}
