@@ -86,8 +86,14 @@ class Environment:
         if self._ui is None:
             from quill.render.ui import UI
 
-            self._ui = UI(self.stdout, self.stderr, stdout_tty=self.stdout_tty,
-                          stderr_tty=self.stderr_tty, color=self.color, quiet=self.quiet)
+            self._ui = UI(
+                self.stdout,
+                self.stderr,
+                stdout_tty=self.stdout_tty,
+                stderr_tty=self.stderr_tty,
+                color=self.color,
+                quiet=self.quiet,
+            )
         return self._ui
 
     def resolve_options(self, opts: EngineOptions) -> EngineOptions:
@@ -124,8 +130,9 @@ class Environment:
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise InputError("stdin is not UTF-8 text",
-                             hint="convert it first, e.g. iconv -t utf-8") from None
+            raise InputError(
+                "stdin is not UTF-8 text", hint="convert it first, e.g. iconv -t utf-8"
+            ) from None
 
     # -- engine ---------------------------------------------------------------
 

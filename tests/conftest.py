@@ -24,8 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def quill_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "quill-home"
     monkeypatch.setenv("QUILL_HOME", str(home))
-    for var in ("QUILL_MODEL", "QUILL_CTX", "QUILL_GPU_LAYERS", "QUILL_THREADS", "QUILL_ENGINE",
-                "QUILL_DEBUG", "NO_COLOR"):
+    for var in (
+        "QUILL_MODEL",
+        "QUILL_CTX",
+        "QUILL_GPU_LAYERS",
+        "QUILL_THREADS",
+        "QUILL_ENGINE",
+        "QUILL_DEBUG",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(var, raising=False)
     return home
 
@@ -48,9 +55,14 @@ class Streams(io.StringIO):
 
 @pytest.fixture
 def make_env(quill_home: Path) -> Callable[..., Environment]:
-    def make(engine: object | None = None, *, stdin: str | None = None,
-             stdout_tty: bool = False, stderr_tty: bool = False,
-             environ: dict[str, str] | None = None) -> Environment:
+    def make(
+        engine: object | None = None,
+        *,
+        stdin: str | None = None,
+        stdout_tty: bool = False,
+        stderr_tty: bool = False,
+        environ: dict[str, str] | None = None,
+    ) -> Environment:
         eng = engine if engine is not None else FakeEngine()
         env = dict(os.environ)
         env.update(environ or {})
@@ -96,13 +108,24 @@ def quill_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "quill", *args]
 
 
-def run_quill(args: list[str], *, env: dict[str, str] | None = None, input: str | None = None,
-              timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_quill(
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
     full = dict(os.environ)
     full.update(env or {})
-    return subprocess.run(quill_cmd(*args), input=input, capture_output=True, text=True,
-                          env=full, timeout=timeout, stdin=None if input is not None
-                          else subprocess.DEVNULL)
+    return subprocess.run(
+        quill_cmd(*args),
+        input=input,
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=timeout,
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )
 
 
 # -- the embedded default model --------------------------------------------------------
@@ -129,5 +152,8 @@ def llama_engine(default_model: Path) -> Iterator[object]:
 @pytest.fixture
 def real_env(quill_home: Path, default_model: Path) -> dict[str, str]:
     """Environment variables for a quill child process on the default model."""
-    return {"QUILL_HOME": str(quill_home), "QUILL_MODEL": str(default_model),
-            "PYTHONUNBUFFERED": "1"}
+    return {
+        "QUILL_HOME": str(quill_home),
+        "QUILL_MODEL": str(default_model),
+        "PYTHONUNBUFFERED": "1",
+    }

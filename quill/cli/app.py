@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -31,8 +32,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """A terminal writing companion running a local model."""
 
@@ -43,6 +48,7 @@ def _register() -> None:
     draft.register(app)
     models.register(app)
     doctor.register(app)
+    # Further commands register here, one line each.
 
 
 _register()
@@ -71,10 +77,8 @@ def main(argv: list[str] | None = None) -> None:
 
     setup_logging(False)
     debug = os.environ.get("QUILL_DEBUG", "") not in ("", "0")
-    try:
+    with contextlib.suppress(ValueError):  # not the main thread (embedded use)
         signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread (embedded use)
-        pass
     try:
         app(args=argv, prog_name="quill")
     except QuillError as exc:
@@ -83,8 +87,13 @@ def main(argv: list[str] | None = None) -> None:
         from quill.render.ui import UI
 
         err = sys.stderr
-        ui = UI(sys.stdout, err, stdout_tty=False, stderr_tty=err.isatty(),
-                color="NO_COLOR" not in os.environ)
+        ui = UI(
+            sys.stdout,
+            err,
+            stdout_tty=False,
+            stderr_tty=err.isatty(),
+            color="NO_COLOR" not in os.environ,
+        )
         ui.error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
     except Terminated:

@@ -34,14 +34,23 @@ def doctor(ctx: typer.Context) -> None:
         backends = _backends(lc)
         row("gpu offload", ("yes" if gpu else "no") + (f" ({backends})" if backends else ""))
         if not gpu:
-            out.write(f"{'':<16} CPU only: rebuild llama-cpp-python with CMAKE_ARGS="
-                      "\"-DGGML_CUDA=on\" for an NVIDIA GPU (see README)\n")
+            out.write(
+                f"{'':<16} CPU only: rebuild llama-cpp-python with CMAKE_ARGS="
+                '"-DGGML_CUDA=on" for an NVIDIA GPU (see README)\n'
+            )
     except Exception as exc:  # a broken native library must be reported, not crash
         row("llama-cpp-python", f"BROKEN: {exc}")
-        problems.append(("llama-cpp-python does not import",
-                         "reinstall it: uv sync --reinstall-package llama-cpp-python"))
-    row("threads", f"{default_threads()} of {os.cpu_count()} CPUs"
-        + ("" if use_extra_buffers() else " (AMX/repack buffers off)"))
+        problems.append(
+            (
+                "llama-cpp-python does not import",
+                "reinstall it: uv sync --reinstall-package llama-cpp-python",
+            )
+        )
+    row(
+        "threads",
+        f"{default_threads()} of {os.cpu_count()} CPUs"
+        + ("" if use_extra_buffers() else " (AMX/repack buffers off)"),
+    )
     state = default.state(env.paths.models_cache)
     row("default model", f"{default.NAME} ({state})")
     if state.startswith("broken"):
@@ -50,11 +59,14 @@ def doctor(ctx: typer.Context) -> None:
         except Exception as exc:
             problems.append((state, getattr(exc, "hint", "")))
     row("model file", str(default.model_path(env.paths.models_cache)))
-    model = env.resolve_options(__import__("quill.env", fromlist=["EngineOptions"])
-                                .EngineOptions()).model
+    model = env.resolve_options(
+        __import__("quill.env", fromlist=["EngineOptions"]).EngineOptions()
+    ).model
     row("selected model", model or f"{default.NAME} (default)")
-    row("config", f"{env.paths.config_file}"
-        + ("" if env.paths.config_file.exists() else " (not created)"))
+    row(
+        "config",
+        f"{env.paths.config_file}" + ("" if env.paths.config_file.exists() else " (not created)"),
+    )
     row("data", str(env.paths.data_dir))
     row("cache", str(env.paths.cache_dir))
     for path in (env.paths.data_dir, env.paths.cache_dir):
@@ -64,8 +76,12 @@ def doctor(ctx: typer.Context) -> None:
             probe.write_text("ok")
             probe.unlink()
         except OSError as exc:
-            problems.append((f"{path} is not writable ({exc.strerror})",
-                             "fix its permissions or set QUILL_HOME"))
+            problems.append(
+                (
+                    f"{path} is not writable ({exc.strerror})",
+                    "fix its permissions or set QUILL_HOME",
+                )
+            )
     if problems:
         for message, hint in problems:
             env.ui.error(message, hint)

@@ -11,14 +11,23 @@ from quill.cli import options as o
 
 def draft(
     ctx: typer.Context,
-    brief: Annotated[str | None, typer.Argument(help="What to write. Stdin, if piped, is "
-                                                "the material the brief works on.")] = None,
-    form: Annotated[str | None, typer.Option("--form", metavar="FORM", help="article, blog, "
-                    "product, marketing, news, email, poem, story or script.")] = None,
+    brief: Annotated[
+        str | None,
+        typer.Argument(help="What to write. Stdin, if piped, is the material the brief works on."),
+    ] = None,
+    form: Annotated[
+        str | None,
+        typer.Option(
+            "--form",
+            metavar="FORM",
+            help="article, blog, product, marketing, news, email, poem, story or script.",
+        ),
+    ] = None,
     tone: Annotated[str | None, typer.Option("--tone", help="e.g. formal, warm, playful.")] = None,
     words: Annotated[int | None, typer.Option("--words", help="Target length in words.")] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="Language to write in (default: "
-                    "the brief's).")] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language to write in (default: the brief's).")
+    ] = None,
     out: o.OutOpt = None,
     force: o.ForceOpt = False,
     preset: o.PresetOpt = None,
@@ -57,17 +66,24 @@ def draft(
     out_path = check_out(out, force)
     material = env.read_stdin()
     user_prompts = env.paths.config_dir / "prompts"
-    messages = drafting.build_messages(brief, material, form=form, tone=tone, words=words,
-                                       lang=lang, user_dir=user_prompts)
-    params = sampling(preset or env.settings.preset,
-                      max_tokens or drafting.max_tokens_for(words),
-                      temperature=temperature, top_p=top_p, min_p=min_p,
-                      repeat_penalty=repeat_penalty, seed=seed)
+    messages = drafting.build_messages(
+        brief, material, form=form, tone=tone, words=words, lang=lang, user_dir=user_prompts
+    )
+    params = sampling(
+        preset or env.settings.preset,
+        max_tokens or drafting.max_tokens_for(words),
+        temperature=temperature,
+        top_p=top_p,
+        min_p=min_p,
+        repeat_penalty=repeat_penalty,
+        seed=seed,
+    )
     engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
     result = stream_to_terminal(env, engine, messages, params, plain=plain)
     if out_path is not None and result.text.strip():
-        atomic_write_text(out_path, result.text if result.text.endswith("\n")
-                          else result.text + "\n")
+        atomic_write_text(
+            out_path, result.text if result.text.endswith("\n") else result.text + "\n"
+        )
         env.ui.note(f"saved to {out_path}")
     if result.note:
         env.ui.warn(result.note) if result.finish != "interrupted" else env.ui.note(result.note)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quill.engine.base import Engine, Message, Result, Sampling, Stats
+from quill.engine.base import Engine, Finish, Message, Result, Sampling, Stats
 from quill.engine.loop import LoopDetector, guarded, stop_stream
 from quill.env import Environment
 from quill.errors import OutputError, Terminated
@@ -23,15 +23,21 @@ def check_out(out: str | None, force: bool) -> Path | None:
     return p
 
 
-def stream_to_terminal(env: Environment, engine: Engine, messages: list[Message],
-                       params: Sampling, *, plain: bool = False) -> Result:
+def stream_to_terminal(
+    env: Environment,
+    engine: Engine,
+    messages: list[Message],
+    params: Sampling,
+    *,
+    plain: bool = False,
+) -> Result:
     """Stream a reply to stdout. Ctrl-C / SIGTERM end it early with finish='interrupted'
     (the partial text is kept in the Result); the caller decides the exit code."""
     ui = env.ui
     detector = LoopDetector()
     parts: list[str] = []
     stats = Stats()
-    finish = "stop"
+    finish: Finish = "stop"
     interrupted: BaseException | None = None
     sink = None
     pieces = guarded(engine.stream(messages, params), detector)
@@ -61,13 +67,22 @@ def stream_to_terminal(env: Environment, engine: Engine, messages: list[Message]
     note = ""
     if finish == "loop" and detector.hit is not None:
         text = detector.kept_text()
-        note = (f"stopped: the model began repeating itself ({detector.hit.repeats} copies "
-                "of the same passage); the text before the loop is kept")
+        note = (
+            f"stopped: the model began repeating itself ({detector.hit.repeats} copies "
+            "of the same passage); the text before the loop is kept"
+        )
     elif finish == "length":
-        note = (f"stopped at the limit of {params.max_tokens} tokens; the text may end "
-                "mid-sentence (raise --max-tokens for more)")
+        note = (
+            f"stopped at the limit of {params.max_tokens} tokens; the text may end "
+            "mid-sentence (raise --max-tokens for more)"
+        )
     elif finish == "interrupted":
         note = "interrupted: the partial text is kept"
     sig = 0 if interrupted is None else (15 if isinstance(interrupted, Terminated) else 2)
-    return Result(text=text, finish=finish, stats=stats, note=note,  # type: ignore[arg-type]
-                  signal=sig)
+    return Result(
+        text=text,
+        finish=finish,
+        stats=stats,
+        note=note,
+        signal=sig,
+    )

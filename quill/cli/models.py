@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-models_app = typer.Typer(help="List and add models.", no_args_is_help=True,
-                         rich_markup_mode=None)
+models_app = typer.Typer(help="List and add models.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def _size(n: int) -> str:
@@ -27,28 +26,48 @@ def list_models(ctx: typer.Context) -> None:
     from quill.models.gguf import read_info
 
     env = get_env(ctx)
-    current = env.resolve_options(__import__("quill.env", fromlist=["EngineOptions"])
-                                  .EngineOptions()).model
+    current = env.resolve_options(
+        __import__("quill.env", fromlist=["EngineOptions"]).EngineOptions()
+    ).model
     rows = []
     for e in registry.load(env.paths).values():
         is_default = (registry.is_default(current) and e.builtin) or current == e.name
         mark = "*" if is_default else " "
         if e.builtin and not default.is_ready(env.paths.models_cache):
-            rows.append((mark, e.name, _size(default.SIZE), "Q4_K_M", "32768", "yes",
-                         default.state(env.paths.models_cache)))
+            rows.append(
+                (
+                    mark,
+                    e.name,
+                    _size(default.SIZE),
+                    "Q4_K_M",
+                    "32768",
+                    "yes",
+                    default.state(env.paths.models_cache),
+                )
+            )
             continue
         try:
             info = read_info(e.path)
-            rows.append((mark, e.name, _size(info.size), info.quantization,
-                         str(info.context_length or "?"),
-                         "yes" if info.has_chat_template else "no", str(e.path)))
+            rows.append(
+                (
+                    mark,
+                    e.name,
+                    _size(info.size),
+                    info.quantization,
+                    str(info.context_length or "?"),
+                    "yes" if info.has_chat_template else "no",
+                    str(e.path),
+                )
+            )
         except QuillError as exc:
             rows.append((mark, e.name, "-", "-", "-", "-", f"{e.path} ({exc.message})"))
     header = ("", "NAME", "SIZE", "QUANT", "CONTEXT", "CHAT", "PATH")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     out = env.stdout
     for r in [header, *rows]:
-        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] + "\n")
+        out.write(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] + "\n"
+        )
     out.write("\n* = the model used when --model is not given\n")
 
 
@@ -68,8 +87,9 @@ def add(
 
 
 @models_app.command("rm")
-def rm(ctx: typer.Context,
-       name: Annotated[str, typer.Argument(help="Name of an added model.")]) -> None:
+def rm(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Name of an added model.")]
+) -> None:
     """Forget an added model (the file itself is left alone)."""
     from quill.cli.context import get_env
     from quill.models import registry

@@ -6,27 +6,54 @@ from typing import Annotated
 
 import typer
 
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", metavar="PATH|NAME",
-                     help="GGUF file or model name (default: QUILL_MODEL, config, built-in).")]
-CtxOpt = Annotated[int | None, typer.Option("--ctx", help="Context size in tokens (default: "
-                   "the model's trained context, at most 8192).")]
-GpuOpt = Annotated[str | None, typer.Option("--gpu-layers", metavar="auto|all|N",
-                   help="Layers to offload to the GPU (auto: all where the build can).")]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads (default: all "
-                       "usable cores).")]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="PATH|NAME",
+        help="GGUF file or model name (default: QUILL_MODEL, config, built-in).",
+    ),
+]
+CtxOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--ctx", help="Context size in tokens (default: the model's trained context, at most 8192)."
+    ),
+]
+GpuOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gpu-layers",
+        metavar="auto|all|N",
+        help="Layers to offload to the GPU (auto: all where the build can).",
+    ),
+]
+ThreadsOpt = Annotated[
+    int | None, typer.Option("--threads", help="CPU threads (default: all usable cores).")
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show llama.cpp's log.")]
-TemperatureOpt = Annotated[float | None, typer.Option("--temperature", "-t",
-                           help="Sampling temperature; 0 is deterministic.")]
+TemperatureOpt = Annotated[
+    float | None,
+    typer.Option("--temperature", "-t", help="Sampling temperature; 0 is deterministic."),
+]
 TopPOpt = Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling threshold.")]
 MinPOpt = Annotated[float | None, typer.Option("--min-p", help="Minimum token probability.")]
-RepeatOpt = Annotated[float | None, typer.Option("--repeat-penalty",
-                      help="Penalty for repeated tokens (1 = off).")]
+RepeatOpt = Annotated[
+    float | None, typer.Option("--repeat-penalty", help="Penalty for repeated tokens (1 = off).")
+]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed, for repeatable output.")]
 MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", help="Most tokens to generate.")]
-PresetOpt = Annotated[str | None, typer.Option("--preset", metavar="precise|balanced|creative",
-                      help="Sampling preset (default: balanced).")]
+PresetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--preset", metavar="precise|balanced|creative", help="Sampling preset (default: balanced)."
+    ),
+]
 StatsOpt = Annotated[bool, typer.Option("--stats", help="Print token counts and speed on stderr.")]
 PlainOpt = Annotated[bool, typer.Option("--plain", help="Raw text, no Markdown rendering.")]
-OutOpt = Annotated[str | None, typer.Option("--out", "-o", metavar="FILE",
-                   help="Also write the text to FILE (atomically).")]
+OutOpt = Annotated[
+    str | None,
+    typer.Option("--out", "-o", metavar="FILE", help="Also write the text to FILE (atomically)."),
+]
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite --out if it exists.")]

@@ -111,6 +111,7 @@ class ModelInfo:
     flash_attn: str = "auto"
     chat_template: bool = True
     backend: str = "llama.cpp"
+    parallel: int = 1  # requests the backend can serve at once (in process: 1)
 
 
 @runtime_checkable

@@ -47,8 +47,9 @@ def make_engine(opts: EngineOptions, env: Environment) -> Engine:
     from quill.engine.llama import LlamaEngine
 
     with env.ui.spinner(f"Loading {entry.name}…"):
-        return LlamaEngine(path, n_ctx=opts.ctx, gpu_layers=gpu, threads=opts.threads,
-                           name=entry.name)
+        return LlamaEngine(
+            path, n_ctx=opts.ctx, gpu_layers=gpu, threads=opts.threads, name=entry.name
+        )
 
 
 def fake_from_env(env: Environment) -> Engine:

@@ -56,8 +56,9 @@ class FakeEngine:
         self.delay = delay
         self.calls: list[list[Message]] = []
         self.params: list[Sampling] = []
-        self.info = ModelInfo(name=name, path="<fake>", n_ctx=n_ctx, n_train_ctx=n_ctx,
-                              backend="fake")
+        self.info = ModelInfo(
+            name=name, path="<fake>", n_ctx=n_ctx, n_train_ctx=n_ctx, backend="fake"
+        )
 
     def count(self, text: str) -> int:
         return len(text.split())

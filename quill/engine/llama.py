@@ -10,6 +10,7 @@ is complete, so nothing re-detokenizes the completion.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
 import logging
 import os
@@ -46,7 +47,7 @@ def _route_llama_log(lc: Any) -> None:
     if _log_state["callback"] is not None:
         return
 
-    @lc.llama_log_callback  # type: ignore[untyped-decorator]
+    @lc.llama_log_callback
     def _cb(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
         if level != 5:  # 5 = continuation of the previous message
             _log_state["level"] = _LEVELS.get(level, logging.DEBUG)
@@ -177,8 +178,14 @@ class LlamaEngine:
         self._ctx = ctx
         self._mem = lc.llama_get_memory(ctx)
         self._tokens: list[int] = []  # what the KV cache holds, in order
+        # Replies this engine generated, text -> the tokens it sampled. A reply sent back
+        # in the next turn's history reuses them, so the prompt matches the KV cache
+        # exactly (re-tokenizing text can pick different tokens than were sampled).
+        self._generated: dict[str, list[int]] = {}
         self._template = lc.llama_model_chat_template(model, None)
-        offloaded = 0 if not supports_gpu else (n_layers + 1 if n_gpu < 0 else min(n_gpu, n_layers + 1))
+        offloaded = (
+            0 if not supports_gpu else (n_layers + 1 if n_gpu < 0 else min(n_gpu, n_layers + 1))
+        )
         self.info = ModelInfo(
             name=name or Path(self.path).stem,
             path=self.path,
@@ -241,7 +248,8 @@ class LlamaEngine:
                 rest = head
                 continue
             tokens += self.tokenize(head, special=True, add_bos=add_bos and not tokens)
-            tokens += self.tokenize(m.content)
+            generated = self._generated.get(m.content) if m.role == "assistant" else None
+            tokens += generated if generated is not None else self.tokenize(m.content)
         tokens += self.tokenize(rest, special=True)
         return tokens
 
@@ -274,7 +282,12 @@ class LlamaEngine:
         add = lc.llama_sampler_chain_add
         if p.repeat_penalty and p.repeat_penalty != 1.0:
             n_vocab = lc.llama_vocab_n_tokens(self._vocab)
-            add(chain, lc.llama_sampler_init_penalties(n_vocab, p.repeat_last_n, p.repeat_penalty, 0.0, 0.0))
+            add(
+                chain,
+                lc.llama_sampler_init_penalties(
+                    n_vocab, p.repeat_last_n, p.repeat_penalty, 0.0, 0.0
+                ),
+            )
         if p.temperature <= 0:
             add(chain, lc.llama_sampler_init_greedy())
             return chain
@@ -322,9 +335,7 @@ class LlamaEngine:
     def stream_tokens(self, prompt: list[int], params: Sampling) -> Iterator[Piece]:
         n_ctx = self.info.n_ctx
         if len(prompt) >= n_ctx:
-            raise ContextOverflow(
-                f"the prompt is {len(prompt)} tokens; the context holds {n_ctx}"
-            )
+            raise ContextOverflow(f"the prompt is {len(prompt)} tokens; the context holds {n_ctx}")
         return self._generate(prompt, params)
 
     def _generate(self, prompt: list[int], params: Sampling) -> Iterator[Piece]:
@@ -337,6 +348,8 @@ class LlamaEngine:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         finish = "length"
         t_first = t_last = t0
+        out_tokens: list[int] = []
+        out_text: list[str] = []
         try:
             self._eval(prompt[reused:])
             stats.prompt_s = time.perf_counter() - t0
@@ -350,6 +363,8 @@ class LlamaEngine:
                     finish = "stop"
                     break
                 text = decoder.decode(token_bytes(tok))
+                out_tokens.append(tok)
+                out_text.append(text)
                 t_last = time.perf_counter()
                 if i == 0:
                     t_first = t_last
@@ -371,10 +386,16 @@ class LlamaEngine:
                     raise BackendError(f"llama_decode failed (code {rc})")
                 self._tokens.append(tok)
             tail = decoder.decode(b"", final=True)
+            self._remember("".join(out_text) + tail, out_tokens)
             stats.gen_s = t_last - t_first
             yield Piece(tail, finish=finish, stats=stats)  # type: ignore[arg-type]
         finally:
             lc.llama_sampler_free(chain)
+
+    def _remember(self, text: str, tokens: list[int]) -> None:
+        if len(self._generated) >= 64:
+            self._generated.pop(next(iter(self._generated)))
+        self._generated[text] = tokens
 
     def complete(self, messages: list[Message], params: Sampling) -> Result:
         return join(self.stream(messages, params))
@@ -389,7 +410,5 @@ class LlamaEngine:
             self._model = None
 
     def __del__(self) -> None:  # pragma: no cover - interpreter shutdown order varies
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass

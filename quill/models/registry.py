@@ -48,7 +48,11 @@ def _save(paths: Paths, entries: dict[str, Entry]) -> None:
     lines = []
     for e in entries.values():
         if not e.builtin:
-            lines += [f'[models."{toml_escape(e.name)}"]', f'path = "{toml_escape(str(e.path))}"', ""]
+            lines += [
+                f'[models."{toml_escape(e.name)}"]',
+                f'path = "{toml_escape(str(e.path))}"',
+                "",
+            ]
     atomic_write_text(paths.models_file, "\n".join(lines))
 
 
@@ -58,8 +62,9 @@ def add(paths: Paths, path: str, name: str | None = None) -> Entry:
     entries = load(paths)
     name = name or p.stem.lower()
     if name in DEFAULT_ALIASES:
-        raise UsageError(f"`{name}` is the name of the embedded default model",
-                         hint="choose another --name")
+        raise UsageError(
+            f"`{name}` is the name of the embedded default model", hint="choose another --name"
+        )
     entries[name] = Entry(name, p)
     _save(paths, entries)
     return entries[name]

@@ -25,8 +25,9 @@ def load(name: str, user_dir: Path | None = None) -> dict[str, Any]:
             try:
                 user = tomllib.loads(override.read_text("utf-8"))
             except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise UsageError(f"cannot read prompt file {override}: {exc}",
-                                 hint="fix or remove the file") from exc
+                raise UsageError(
+                    f"cannot read prompt file {override}: {exc}", hint="fix or remove the file"
+                ) from exc
             for key, value in user.items():
                 if isinstance(value, dict) and isinstance(data.get(key), dict):
                     data[key] = {**data[key], **value}

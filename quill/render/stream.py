@@ -16,6 +16,8 @@ from quill.render.sanitize import sanitize
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.markdown import Markdown
+    from rich.text import Text
 
 
 class Sink(Protocol):
@@ -67,9 +69,8 @@ def stable_cut(text: str) -> int:
         elif stripped.startswith(("```", "~~~")):
             in_fence = True
             fence = stripped[:3]
-        elif stripped == "":
-            if not prev_blank and pos > 0:
-                cut = end
+        elif stripped == "" and not prev_blank and pos > 0:
+            cut = end
         prev_blank = stripped == "" and not in_fence
         pos = end
     return cut
@@ -83,16 +84,17 @@ class MarkdownSink:
         self.pending = ""
         self.interval = 1.0 / fps
         self.last = 0.0
-        self.live = Live(console=console, auto_refresh=False, transient=True,
-                         vertical_overflow="visible")
+        self.live = Live(
+            console=console, auto_refresh=False, transient=True, vertical_overflow="visible"
+        )
         self.live.start()
 
-    def _markdown(self, text: str):  # type: ignore[no-untyped-def]
+    def _markdown(self, text: str) -> Markdown:
         from rich.markdown import Markdown
 
         return Markdown(text, code_theme="ansi_dark", hyperlinks=False)
 
-    def _tail(self, text: str):  # type: ignore[no-untyped-def]
+    def _tail(self, text: str) -> Text:
         """The in-progress block, cut to its last lines so it always fits the screen."""
         from rich.segment import Segment
         from rich.text import Text

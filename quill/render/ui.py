@@ -20,8 +20,16 @@ if TYPE_CHECKING:
 
 
 class UI:
-    def __init__(self, stdout: TextIO, stderr: TextIO, *, stdout_tty: bool, stderr_tty: bool,
-                 color: bool, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        stdout: TextIO,
+        stderr: TextIO,
+        *,
+        stdout_tty: bool,
+        stderr_tty: bool,
+        color: bool,
+        quiet: bool = False,
+    ) -> None:
         self.stdout = stdout
         self.stderr = stderr
         self.stdout_tty = stdout_tty
@@ -35,9 +43,15 @@ class UI:
     def _console(self, file: TextIO, tty: bool) -> Console:
         from rich.console import Console
 
-        return Console(file=file, force_terminal=tty, no_color=not self.color,
-                       highlight=False, soft_wrap=not tty, emoji=False,
-                       color_system="auto" if self.color else None)
+        return Console(
+            file=file,
+            force_terminal=tty,
+            no_color=not self.color,
+            highlight=False,
+            soft_wrap=not tty,
+            emoji=False,
+            color_system="auto" if self.color else None,
+        )
 
     @property
     def err(self) -> Console:
@@ -98,9 +112,15 @@ class UI:
             TransferSpeedColumn,
         )
 
-        with Progress("[progress.description]{task.description}", BarColumn(),
-                      DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-                      console=self.err, transient=True) as bar:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=self.err,
+            transient=True,
+        ) as bar:
             task = bar.add_task(description, total=None)
 
             def update(done: int, total: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -9,8 +10,9 @@ from pathlib import Path
 from quill.errors import OutputError
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str, *, force: bool = True,
-                      backup: bool = False) -> Path:
+def atomic_write_text(
+    path: str | os.PathLike[str], text: str, *, force: bool = True, backup: bool = False
+) -> Path:
     """Write ``text`` to ``path`` so a reader sees the old file or the new, never half.
 
     ``force=False`` refuses to replace an existing file. ``backup=True`` keeps the old
@@ -26,18 +28,18 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, force: bool = 
         parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
     except OSError as exc:
-        raise OutputError(f"cannot write {p}: {exc.strerror or exc}",
-                          hint="check the folder exists and is writable") from exc
+        raise OutputError(
+            f"cannot write {p}: {exc.strerror or exc}",
+            hint="check the folder exists and is writable",
+        ) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         if p.exists():
-            try:
+            with contextlib.suppress(OSError):
                 os.chmod(tmp, p.stat().st_mode & 0o7777)
-            except OSError:
-                pass
             if backup:
                 os.replace(p, p.with_name(p.name + "~"))
         os.replace(tmp, p)

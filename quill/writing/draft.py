@@ -36,8 +36,10 @@ def build_messages(
     brief = (brief or "").strip()
     material = (material or "").strip()
     if not brief and not material:
-        raise InputError("nothing to draft: the brief is empty",
-                         hint='pass a brief: quill draft "a product page for a linen shirt"')
+        raise InputError(
+            "nothing to draft: the brief is empty",
+            hint='pass a brief: quill draft "a product page for a linen shirt"',
+        )
     if not brief:  # only stdin: it is the brief
         brief, material = material, ""
     p = prompts.load("draft", user_dir)
@@ -58,6 +60,7 @@ def build_messages(
         reqs.append("- Write in the same language as the brief.")
     reqs.append("- Output only the piece itself, in Markdown where structure helps.")
     mat = prompts.render(p["material"], text=material) if material else ""
-    user = prompts.render(p["user"], form=form_text, brief=brief, material=mat,
-                          requirements="\n".join(reqs))
+    user = prompts.render(
+        p["user"], form=form_text, brief=brief, material=mat, requirements="\n".join(reqs)
+    )
     return [Message("system", p["system"].strip()), Message("user", user.strip())]

@@ -19,8 +19,7 @@ def sampling(preset: str | None, max_tokens: int, **overrides: object) -> Sampli
     name = preset or "balanced"
     base = PRESETS.get(name)
     if base is None:
-        raise UsageError(f"unknown preset `{name}`",
-                         hint="choose one of: " + ", ".join(PRESETS))
+        raise UsageError(f"unknown preset `{name}`", hint="choose one of: " + ", ".join(PRESETS))
     out = base.with_(max_tokens=max_tokens, **overrides)
     if out.temperature < 0:
         raise UsageError("--temperature must be 0 or more")
