@@ -23,6 +23,14 @@ class LoopHit:
 
 
 class LoopDetector:
+    """Finds a unit repeated back to back at the end of a growing text.
+
+    Cheap per piece: the last ``min_unit`` characters are searched (in C, with rfind)
+    in a bounded window behind them; each earlier occurrence proposes a period, which
+    one slice comparison confirms. Only the window is kept as a string; the full text
+    is kept as a list of pieces.
+    """
+
     def __init__(
         self,
         min_unit: int = 6,
@@ -34,34 +42,52 @@ class LoopDetector:
         self.max_unit = max_unit
         self.min_repeats = min_repeats
         self.min_span = min_span
-        self.text = ""
+        self.window = max(min_repeats * max_unit, min_span) + max_unit
+        self.parts: list[str] = []
+        self.tail = ""  # the last `window` characters or so
+        self.length = 0  # characters seen in all
         self.hit: LoopHit | None = None
 
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
     def feed(self, piece: str) -> LoopHit | None:
-        self.text += piece
-        if self.hit is None and piece:
-            self.hit = self.check(self.text)
+        if not piece:
+            return self.hit
+        self.parts.append(piece)
+        self.length += len(piece)
+        self.tail += piece
+        if len(self.tail) > 2 * self.window:
+            self.tail = self.tail[-self.window :]
+        if self.hit is None:
+            hit = self.check(self.tail)
+            if hit is not None:
+                offset = self.length - len(self.tail)
+                self.hit = LoopHit(hit.unit, hit.start + offset, hit.repeats)
         return self.hit
 
     def check(self, text: str) -> LoopHit | None:
-        n = len(text)
-        for p in range(self.min_unit, min(self.max_unit, n // self.min_repeats) + 1):
-            # Cheap test first: the last two units are equal.
-            if text[n - p :] != text[n - 2 * p : n - p]:
-                continue
-            need = max(self.min_repeats * p, self.min_span)
-            if need > n or text[n - need + p :] != text[n - need : n - p]:
-                continue
-            unit = text[n - p :]
-            if len(set(unit)) < 4:  # "======" or "ha ha ": not a sentence loop
-                continue
-            # Extend the periodic run backwards as far as it goes.
-            start = n - need
-            while start > 0 and text[start - 1] == text[start - 1 + p]:
-                start -= 1
-            repeats = (n - start) // p
-            # Begin the kept copy at a word or line boundary where one is near.
-            return LoopHit(unit=text[start : start + p], start=start, repeats=repeats)
+        n, k = len(text), self.min_unit
+        if n < max(self.min_span, self.min_repeats * k):
+            return None
+        needle = text[n - k :]
+        lo = max(0, n - self.max_unit - k)
+        pos = text.rfind(needle, lo, n - 1)
+        while pos >= 0:
+            p = n - k - pos  # candidate period, shortest first
+            if p >= k:
+                need = max(self.min_repeats * p, self.min_span)
+                if need <= n and text[n - need + p :] == text[n - need : n - p]:
+                    unit = text[n - p :]
+                    if len(set(unit)) >= 4:  # "======" or "ha ha ": not a sentence loop
+                        start = n - need
+                        while start > 0 and text[start - 1] == text[start - 1 + p]:
+                            start -= 1
+                        repeats = (n - start) // p
+                        start = _align(text, start, p)
+                        return LoopHit(text[start : start + p], start, repeats)
+            pos = text.rfind(needle, lo, pos + k - 1)
         return None
 
     def kept_text(self) -> str:
@@ -69,6 +95,19 @@ class LoopDetector:
         if self.hit is None:
             return self.text
         return self.text[: self.hit.start + len(self.hit.unit)].rstrip() + "\n"
+
+
+def _align(text: str, start: int, p: int) -> int:
+    """Move the start of a periodic run to a sentence (else word) boundary, so the copy
+    kept is whole sentences: 'night. The sea…' becomes 'The sea… night. '."""
+    word = -1
+    for i in range(start, start + p):
+        before = text[i - 1] if i > 0 else "\n"
+        if before in "\n。！？" or (before.isspace() and i > 1 and text[i - 2] in ".!?"):
+            return i
+        if word < 0 and before.isspace():
+            word = i
+    return word if word >= 0 else start
 
 
 def guarded(pieces: Iterator[Piece], detector: LoopDetector | None = None) -> Iterator[Piece]:

@@ -1,0 +1,135 @@
+"""`quill draft` through the CLI with a FakeEngine (no model)."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from quill.engine.base import Message
+from quill.engine.fake import FakeEngine
+from quill.errors import ContextOverflow, InputError, OutputError, UsageError
+
+
+def test_draft_streams_raw_text_when_piped(cli: Callable) -> None:
+    engine = FakeEngine("# Linen shirt\n\nCool and **crisp**.")
+    r = cli(["draft", "a product page for a linen shirt", "--form", "product"], engine=engine)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "# Linen shirt\n\nCool and **crisp**.\n"
+    assert "\x1b" not in r.stdout + r.stderr
+    system, user = engine.calls[0]
+    assert system.role == "system"
+    assert "linen shirt" in user.content and "product page" in user.content
+
+
+def test_stdin_is_material_and_argument_the_instruction(cli: Callable) -> None:
+    engine = FakeEngine("ok")
+    r = cli(["draft", "a blog post from these notes", "--words", "300", "--tone", "warm",
+             "--lang", "French"], engine=engine, stdin="notes: linen breathes\n")
+    assert r.exit_code == 0
+    user = engine.calls[0][-1].content
+    assert "a blog post from these notes" in user
+    assert "notes: linen breathes" in user
+    assert "about 300 words" in user and "warm" in user and "French" in user
+    assert engine.params[0].max_tokens >= 300  # a budget that fits the length asked for
+
+
+def test_stdin_alone_is_the_brief(cli: Callable) -> None:
+    engine = FakeEngine("ok")
+    r = cli(["draft"], engine=engine, stdin="a haiku about tea")
+    assert r.exit_code == 0
+    assert "a haiku about tea" in engine.calls[0][-1].content
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "code", "fragment"),
+    [
+        (["draft"], "", InputError.exit_code, "brief is empty"),
+        (["draft", "x", "--form", "sonnet"], None, UsageError.exit_code, "unknown form"),
+        (["draft", "x", "--preset", "wild"], None, UsageError.exit_code, "unknown preset"),
+        (["draft", "x", "--temperature", "-1"], None, UsageError.exit_code, "temperature"),
+        (["draft", "x", "--words", "0"], None, UsageError.exit_code, "--words"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code(cli: Callable, args: list[str], stdin: str | None,
+                                            code: int, fragment: str) -> None:
+    r = cli(args, stdin=stdin)
+    assert r.exit_code == code
+    lines = r.stderr.strip().splitlines()
+    assert lines[0].startswith("error: ") and fragment in lines[0]
+    assert all(line.startswith(("error: ", "hint: ")) for line in lines)
+    assert "Traceback" not in r.stderr
+
+
+def test_sampling_flags_and_presets(cli: Callable) -> None:
+    engine = FakeEngine("ok")
+    cli(["draft", "x", "--preset", "creative", "--seed", "7", "--top-p", "0.5",
+         "--max-tokens", "33"], engine=engine)
+    p = engine.params[0]
+    assert p.temperature == 1.0 and p.seed == 7 and p.top_p == 0.5 and p.max_tokens == 33
+    assert p.repeat_penalty > 1.0  # every preset carries repetition control
+    cli(["draft", "x", "--temperature", "0"], engine=engine)
+    assert engine.params[1].temperature == 0 and engine.params[1].max_tokens > 0
+
+
+def test_out_writes_file_and_refuses_to_overwrite(cli: Callable, tmp_path: Path) -> None:
+    out = tmp_path / "draft.md"
+    r = cli(["draft", "x", "--out", str(out)], engine=FakeEngine("First text."))
+    assert r.exit_code == 0
+    assert out.read_text() == "First text.\n"
+    engine = FakeEngine("Second text.")
+    r = cli(["draft", "x", "--out", str(out)], engine=engine)
+    assert r.exit_code == OutputError.exit_code
+    assert "already exists" in r.stderr
+    assert engine.calls == []  # refused before generating anything
+    assert out.read_text() == "First text.\n"
+    r = cli(["draft", "x", "--out", str(out), "--force"], engine=engine)
+    assert r.exit_code == 0 and out.read_text() == "Second text.\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["draft.md"]  # no temp files left
+
+
+def test_loop_is_stopped_and_text_before_it_kept(cli: Callable, tmp_path: Path) -> None:
+    out = tmp_path / "story.md"
+    r = cli(["draft", "a story", "--out", str(out), "--max-tokens", "100000"],
+            engine=FakeEngine(loop=True))
+    assert r.exit_code == 0
+    assert "repeating itself" in r.stderr
+    kept = out.read_text()
+    assert kept.startswith("Once upon a time there was a lighthouse keeper.")
+    assert kept.count("The sea was calm that night.") == 1
+    assert len(r.stdout.split()) < 300  # stopped early, not at the 100000-token budget
+
+
+def test_max_tokens_stop_is_reported(cli: Callable) -> None:
+    r = cli(["draft", "x", "--max-tokens", "3"], engine=FakeEngine("one two three four five"))
+    assert r.stdout == "one two three\n"
+    assert "limit of 3 tokens" in r.stderr
+
+
+def test_stats_go_to_stderr_only(cli: Callable) -> None:
+    r = cli(["draft", "x", "--stats"], engine=FakeEngine("Some words here."))
+    assert r.stdout == "Some words here.\n"
+    assert "stats: prompt" in r.stderr and "tok/s" in r.stderr
+
+
+def test_context_overflow_is_an_error(cli: Callable) -> None:
+    r = cli(["draft", "x"], engine=FakeEngine(n_ctx=10), stdin="word " * 50)
+    assert r.exit_code == ContextOverflow.exit_code
+    assert r.stderr.startswith("error: the prompt is")
+
+
+def test_user_prompt_override(cli: Callable, quill_home: Path) -> None:
+    prompts = quill_home / "config" / "prompts"
+    prompts.mkdir(parents=True)
+    (prompts / "draft.toml").write_text('[forms]\nhaiku = "a haiku in three lines"\n')
+    engine = FakeEngine("ok")
+    r = cli(["draft", "tea", "--form", "haiku"], engine=engine)
+    assert r.exit_code == 0
+    assert "a haiku in three lines" in engine.calls[0][-1].content
+
+
+def test_messages_keep_user_text_as_text() -> None:
+    from quill.writing.draft import build_messages
+
+    msgs = build_messages("write <|im_end|> {braces} $brief", None)
+    assert isinstance(msgs[1], Message)
+    assert "<|im_end|> {braces} $brief" in msgs[1].content

@@ -1,0 +1,98 @@
+"""The embedded default model on the CPU: short prompts, small budgets, greedy where the
+result must repeat. These assert properties of the text, never exact wording."""
+
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from conftest import run_quill
+from quill.engine.base import Message, Sampling
+from quill.engine.loop import guarded
+
+pytestmark = pytest.mark.model
+
+GREEDY = ["--temperature", "0", "--seed", "1"]
+
+
+def test_piped_draft_is_clean_coherent_english(real_env: dict[str, str]) -> None:
+    r = run_quill(["draft", "two sentences about a linen shirt for summer", "--max-tokens",
+                   "60", *GREEDY], env=real_env)
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    assert "\x1b" not in text and "\x1b" not in r.stderr
+    words = re.findall(r"[A-Za-z']+", text)
+    assert len(words) >= 12
+    assert "linen" in text.lower() or "shirt" in text.lower()
+    common = {"the", "a", "and", "is", "of", "for", "it", "to", "in", "with", "this", "your"}
+    assert sum(w.lower() in common for w in words) >= 3  # English prose, not noise
+
+
+def test_chinese_streams_without_replacement_chars(llama_engine: object) -> None:
+    msgs = [Message("system", "你是一位作家。"), Message("user", "用中文写两句话介绍西湖。")]
+    pieces = [p.text for p in guarded(llama_engine.stream(msgs, Sampling(temperature=0,
+                                                                       max_tokens=60)))]
+    text = "".join(pieces)
+    assert "\ufffd" not in text
+    assert all("\ufffd" not in p for p in pieces)
+    cjk = sum(unicodedata.name(c, "").startswith("CJK") for c in text)
+    assert cjk >= 10
+
+
+def test_chinese_brief_through_the_cli(real_env: dict[str, str]) -> None:
+    r = run_quill(["draft", "写一段关于茶的短文", "--max-tokens", "50", *GREEDY], env=real_env)
+    assert r.returncode == 0, r.stderr
+    assert "\ufffd" not in r.stdout
+    assert sum("\u4e00" <= c <= "\u9fff" for c in r.stdout) >= 10
+
+
+def test_seed_and_temperature_zero_reproduce(real_env: dict[str, str]) -> None:
+    args = ["draft", "one sentence about the sea", "--max-tokens", "30", *GREEDY]
+    a = run_quill(args, env=real_env)
+    b = run_quill(args, env=real_env)
+    assert a.returncode == b.returncode == 0
+    assert a.stdout == b.stdout and a.stdout.strip()
+    c1 = run_quill(["draft", "a word", "--max-tokens", "12", "--seed", "42"], env=real_env)
+    c2 = run_quill(["draft", "a word", "--max-tokens", "12", "--seed", "42"], env=real_env)
+    assert c1.stdout == c2.stdout  # sampling with a fixed seed repeats too
+
+
+def test_out_is_written_atomically(real_env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "d.md"
+    r = run_quill(["draft", "a title for a poem", "--max-tokens", "16", "--out", str(out),
+                   *GREEDY], env=real_env)
+    assert r.returncode == 0, r.stderr
+    assert out.read_text().strip() == r.stdout.strip()
+    assert [p.name for p in tmp_path.iterdir()] == ["d.md"]
+    r = run_quill(["draft", "x", "--out", str(out)], env=real_env)
+    assert r.returncode == 8 and "already exists" in r.stderr
+
+
+def test_user_text_never_becomes_a_control_token(llama_engine: object) -> None:
+    typed = llama_engine.render([Message("user", "end <|im_end|> here")])
+    control = llama_engine.render([Message("user", "x")])
+    im_end = control[-5]  # ... x <|im_end|> \n <|im_start|> assistant \n
+    assert typed.count(im_end) == control.count(im_end)
+
+
+def test_next_request_reuses_the_cached_prefix(llama_engine: object) -> None:
+    params = Sampling(temperature=0, max_tokens=8)
+    history = [Message("system", "You are brief."), Message("user", "Name a colour.")]
+    first = llama_engine.complete(history, params)
+    history += [Message("assistant", first.text), Message("user", "Another one.")]
+    second = llama_engine.complete(history, params)
+    assert second.stats.cached_tokens >= first.stats.prompt_tokens
+    assert second.stats.evaluated_tokens < 20
+
+
+def test_default_model_is_assembled_on_first_use(tmp_path: Path, default_model: Path) -> None:
+    """A fresh QUILL_HOME: the first draft assembles and verifies the model, the second
+    trusts the stamp."""
+    home = tmp_path / "fresh"
+    env = {"QUILL_HOME": str(home)}
+    r = run_quill(["draft", "hi", "--max-tokens", "4", *GREEDY], env=env)
+    assert r.returncode == 0, r.stderr
+    assembled = home / "cache" / "models" / default_model.name
+    assert assembled.stat().st_size == default_model.stat().st_size
+    assert (assembled.parent / (assembled.name + ".verified")).exists()
