@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from quill.engine.base import Message, Sampling  # noqa: E402
-from quill.engine.llama import (  # noqa: E402
+from quill.engine.base import Message, Sampling
+from quill.engine.llama import (
     N_BATCH,
     LlamaEngine,
     default_threads,
@@ -36,8 +36,8 @@ from quill.engine.llama import (  # noqa: E402
     resolve_gpu_layers,
     use_extra_buffers,
 )
-from quill.engine.loop import guarded  # noqa: E402
-from quill.render.stream import RawSink  # noqa: E402
+from quill.engine.loop import guarded
+from quill.render.stream import RawSink
 
 SYSTEM = "You are a helpful writer."
 PROMPT = (
@@ -168,12 +168,9 @@ def main() -> None:
             f" | quill {quill_rates[-1]:7.1f} tok/s ({m} tok, ttft {qttft * 1000:.0f} ms)"
         )
     rr, qr = statistics.median(raw_rates), statistics.median(quill_rates)
-    print(
-        f"raw llama.cpp loop : {rr:.1f} tok/s, first token {statistics.median(raw_ttft) * 1000:.0f} ms"
-    )
-    print(
-        f"quill stream       : {qr:.1f} tok/s, first token {statistics.median(quill_ttft) * 1000:.0f} ms"
-    )
+    rt, qt = statistics.median(raw_ttft) * 1000, statistics.median(quill_ttft) * 1000
+    print(f"raw llama.cpp loop : {rr:.1f} tok/s, first token {rt:.0f} ms")
+    print(f"quill stream       : {qr:.1f} tok/s, first token {qt:.0f} ms")
     print(f"ratio quill/raw    : {qr / rr:.3f}  (target >= 0.95)")
 
 

@@ -23,8 +23,20 @@ def test_draft_streams_raw_text_when_piped(cli: Callable) -> None:
 
 def test_stdin_is_material_and_argument_the_instruction(cli: Callable) -> None:
     engine = FakeEngine("ok")
-    r = cli(["draft", "a blog post from these notes", "--words", "300", "--tone", "warm",
-             "--lang", "French"], engine=engine, stdin="notes: linen breathes\n")
+    r = cli(
+        [
+            "draft",
+            "a blog post from these notes",
+            "--words",
+            "300",
+            "--tone",
+            "warm",
+            "--lang",
+            "French",
+        ],
+        engine=engine,
+        stdin="notes: linen breathes\n",
+    )
     assert r.exit_code == 0
     user = engine.calls[0][-1].content
     assert "a blog post from these notes" in user
@@ -50,8 +62,9 @@ def test_stdin_alone_is_the_brief(cli: Callable) -> None:
         (["draft", "x", "--words", "0"], None, UsageError.exit_code, "--words"),
     ],
 )
-def test_errors_are_one_line_with_exit_code(cli: Callable, args: list[str], stdin: str | None,
-                                            code: int, fragment: str) -> None:
+def test_errors_are_one_line_with_exit_code(
+    cli: Callable, args: list[str], stdin: str | None, code: int, fragment: str
+) -> None:
     r = cli(args, stdin=stdin)
     assert r.exit_code == code
     lines = r.stderr.strip().splitlines()
@@ -62,8 +75,21 @@ def test_errors_are_one_line_with_exit_code(cli: Callable, args: list[str], stdi
 
 def test_sampling_flags_and_presets(cli: Callable) -> None:
     engine = FakeEngine("ok")
-    cli(["draft", "x", "--preset", "creative", "--seed", "7", "--top-p", "0.5",
-         "--max-tokens", "33"], engine=engine)
+    cli(
+        [
+            "draft",
+            "x",
+            "--preset",
+            "creative",
+            "--seed",
+            "7",
+            "--top-p",
+            "0.5",
+            "--max-tokens",
+            "33",
+        ],
+        engine=engine,
+    )
     p = engine.params[0]
     assert p.temperature == 1.0 and p.seed == 7 and p.top_p == 0.5 and p.max_tokens == 33
     assert p.repeat_penalty > 1.0  # every preset carries repetition control
@@ -89,8 +115,10 @@ def test_out_writes_file_and_refuses_to_overwrite(cli: Callable, tmp_path: Path)
 
 def test_loop_is_stopped_and_text_before_it_kept(cli: Callable, tmp_path: Path) -> None:
     out = tmp_path / "story.md"
-    r = cli(["draft", "a story", "--out", str(out), "--max-tokens", "100000"],
-            engine=FakeEngine(loop=True))
+    r = cli(
+        ["draft", "a story", "--out", str(out), "--max-tokens", "100000"],
+        engine=FakeEngine(loop=True),
+    )
     assert r.exit_code == 0
     assert "repeating itself" in r.stderr
     kept = out.read_text()

@@ -21,8 +21,9 @@ def test_help_and_version_import_nothing_heavy(quill_home: Path) -> None:
         "print('HEAVY', bad)\n"
     )
     for flag in ("--help", "--version"):
-        out = subprocess.run([sys.executable, "-c", code, flag], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", code, flag], capture_output=True, text=True, check=True
+        ).stdout
         assert "HEAVY []" in out, out
 
 
@@ -43,8 +44,10 @@ def _fake_env(quill_home: Path, **extra: str) -> dict[str, str]:
 
 
 def test_pipe_gets_only_content(quill_home: Path) -> None:
-    r = run_quill(["draft", "x", "--stats"],
-                  env=_fake_env(quill_home, QUILL_FAKE_REPLY="# Title\n\nBody *text*."))
+    r = run_quill(
+        ["draft", "x", "--stats"],
+        env=_fake_env(quill_home, QUILL_FAKE_REPLY="# Title\n\nBody *text*."),
+    )
     assert r.returncode == 0
     assert r.stdout == "# Title\n\nBody *text*.\n"
     assert "\x1b" not in r.stdout and "\x1b" not in r.stderr
@@ -70,8 +73,10 @@ def test_error_exit_codes_without_traceback(quill_home: Path, tmp_path: Path) ->
 
 
 def test_quill_debug_shows_traceback(quill_home: Path) -> None:
-    r = run_quill(["draft", "x", "--model", "no-such-name"],
-                  env={"QUILL_HOME": str(quill_home), "QUILL_DEBUG": "1"})
+    r = run_quill(
+        ["draft", "x", "--model", "no-such-name"],
+        env={"QUILL_HOME": str(quill_home), "QUILL_DEBUG": "1"},
+    )
     assert r.returncode != 0 and "Traceback" in r.stderr
 
 
@@ -80,8 +85,14 @@ def _interrupt(quill_home: Path, tmp_path: Path, sig: int) -> tuple[int, str, st
     reply = " ".join(f"word{i}" for i in range(400))
     env = dict(os.environ)
     env.update(_fake_env(quill_home, QUILL_FAKE_REPLY=reply, QUILL_FAKE_DELAY="0.01"))
-    p = subprocess.Popen(quill_cmd("draft", "x", "--out", str(out)), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True)
+    p = subprocess.Popen(
+        quill_cmd("draft", "x", "--out", str(out)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
     assert p.stdout is not None
     got = ""
     while "word20 " not in got:  # wait until the reply is well under way
@@ -89,7 +100,7 @@ def _interrupt(quill_home: Path, tmp_path: Path, sig: int) -> tuple[int, str, st
         assert ch, "quill ended before it could be interrupted"
         got += ch
     p.send_signal(sig)
-    rest, err = p.communicate(timeout=30)
+    _, err = p.communicate(timeout=30)
     return p.returncode, out.read_text() if out.exists() else "", err
 
 
@@ -101,7 +112,7 @@ def test_sigint_keeps_partial_text(quill_home: Path, tmp_path: Path) -> None:
 
 
 def test_sigterm_keeps_partial_text(quill_home: Path, tmp_path: Path) -> None:
-    code, saved, err = _interrupt(quill_home, tmp_path, signal.SIGTERM)
+    code, saved, _ = _interrupt(quill_home, tmp_path, signal.SIGTERM)
     assert code == 143
     assert saved.startswith("word0 word1") and "word399" not in saved
 
@@ -110,8 +121,14 @@ def test_broken_pipe_is_quiet(quill_home: Path) -> None:
     reply = "\n".join(f"line {i}" for i in range(2000))
     env = dict(os.environ)
     env.update(_fake_env(quill_home, QUILL_FAKE_REPLY=reply))
-    r = subprocess.run(f"{sys.executable} -m quill draft x | head -n 2", shell=True, env=env,
-                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    r = subprocess.run(
+        f"{sys.executable} -m quill draft x | head -n 2",
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert r.stdout.splitlines() == ["line 0", "line 1"]
     assert "Traceback" not in r.stderr
 
@@ -119,6 +136,15 @@ def test_broken_pipe_is_quiet(quill_home: Path) -> None:
 def test_doctor_reports_and_succeeds(quill_home: Path) -> None:
     r = run_quill(["doctor"], env={"QUILL_HOME": str(quill_home)})
     assert r.returncode == 0, r.stderr
-    for key in ("quill", "python", "llama-cpp-python", "gpu offload", "default model",
-                "threads", "config", "data", "cache"):
+    for key in (
+        "quill",
+        "python",
+        "llama-cpp-python",
+        "gpu offload",
+        "default model",
+        "threads",
+        "config",
+        "data",
+        "cache",
+    ):
         assert any(line.startswith(key) for line in r.stdout.splitlines()), key

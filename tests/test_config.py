@@ -23,8 +23,9 @@ def test_precedence(make_env: Callable[..., Environment], quill_home: Path) -> N
     assert (o.model, o.ctx) == ("from-flag", 512)
 
 
-def test_bad_config_is_a_clear_error(make_env: Callable[..., Environment],
-                                     quill_home: Path) -> None:
+def test_bad_config_is_a_clear_error(
+    make_env: Callable[..., Environment], quill_home: Path
+) -> None:
     cfg = quill_home / "config"
     cfg.mkdir(parents=True)
     (cfg / "config.toml").write_text("ctx = [oops")
@@ -32,8 +33,9 @@ def test_bad_config_is_a_clear_error(make_env: Callable[..., Environment],
         _ = make_env().settings
 
 
-def test_quill_home_moves_every_folder(make_env: Callable[..., Environment],
-                                       quill_home: Path) -> None:
+def test_quill_home_moves_every_folder(
+    make_env: Callable[..., Environment], quill_home: Path
+) -> None:
     p = make_env().paths
     for d in (p.config_dir, p.data_dir, p.cache_dir):
         assert quill_home in d.parents

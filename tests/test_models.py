@@ -24,10 +24,18 @@ def write_gguf(path: Path, *, template: bool = True, ctx: int = 2048) -> Path:
         _s("general.name") + struct.pack("<I", 8) + _s("Tiny Test"),
         _s("general.file_type") + struct.pack("<I", 4) + struct.pack("<I", 15),
         _s("llama.context_length") + struct.pack("<I", 4) + struct.pack("<I", ctx),
-        _s("tokenizer.ggml.tokens") + struct.pack("<I", 9) + struct.pack("<I", 8)
-        + struct.pack("<Q", 3) + _s("a") + _s("b") + _s("c"),
-        _s("tokenizer.ggml.scores") + struct.pack("<I", 9) + struct.pack("<I", 6)
-        + struct.pack("<Q", 3) + struct.pack("<3f", 0, 0, 0),
+        _s("tokenizer.ggml.tokens")
+        + struct.pack("<I", 9)
+        + struct.pack("<I", 8)
+        + struct.pack("<Q", 3)
+        + _s("a")
+        + _s("b")
+        + _s("c"),
+        _s("tokenizer.ggml.scores")
+        + struct.pack("<I", 9)
+        + struct.pack("<I", 6)
+        + struct.pack("<Q", 3)
+        + struct.pack("<3f", 0, 0, 0),
     ]
     if template:
         kv.append(_s("tokenizer.chat_template") + struct.pack("<I", 8) + _s("{{ x }}"))
@@ -94,8 +102,11 @@ def _fake_parts(tmp_path: Path, blobs: list[bytes]) -> tuple[list[Path], tuple]:
         f = tmp_path / f"part{i:02d}.bin"
         f.write_bytes(blob)
         files.append(f)
-        parts.append(default.Part(f"pkg-part{i}", f"pkg_part{i}", f.name, len(blob),
-                                  hashlib.sha256(blob).hexdigest()))
+        parts.append(
+            default.Part(
+                f"pkg-part{i}", f"pkg_part{i}", f.name, len(blob), hashlib.sha256(blob).hexdigest()
+            )
+        )
     return files, tuple(parts)
 
 

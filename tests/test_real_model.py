@@ -6,8 +6,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-
 from conftest import run_quill
+
 from quill.engine.base import Message, Sampling
 from quill.engine.loop import guarded
 
@@ -17,8 +17,10 @@ GREEDY = ["--temperature", "0", "--seed", "1"]
 
 
 def test_piped_draft_is_clean_coherent_english(real_env: dict[str, str]) -> None:
-    r = run_quill(["draft", "two sentences about a linen shirt for summer", "--max-tokens",
-                   "60", *GREEDY], env=real_env)
+    r = run_quill(
+        ["draft", "two sentences about a linen shirt for summer", "--max-tokens", "60", *GREEDY],
+        env=real_env,
+    )
     assert r.returncode == 0, r.stderr
     text = r.stdout
     assert "\x1b" not in text and "\x1b" not in r.stderr
@@ -31,8 +33,9 @@ def test_piped_draft_is_clean_coherent_english(real_env: dict[str, str]) -> None
 
 def test_chinese_streams_without_replacement_chars(llama_engine: object) -> None:
     msgs = [Message("system", "你是一位作家。"), Message("user", "用中文写两句话介绍西湖。")]
-    pieces = [p.text for p in guarded(llama_engine.stream(msgs, Sampling(temperature=0,
-                                                                       max_tokens=60)))]
+    pieces = [
+        p.text for p in guarded(llama_engine.stream(msgs, Sampling(temperature=0, max_tokens=60)))
+    ]
     text = "".join(pieces)
     assert "\ufffd" not in text
     assert all("\ufffd" not in p for p in pieces)
@@ -60,8 +63,10 @@ def test_seed_and_temperature_zero_reproduce(real_env: dict[str, str]) -> None:
 
 def test_out_is_written_atomically(real_env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "d.md"
-    r = run_quill(["draft", "a title for a poem", "--max-tokens", "16", "--out", str(out),
-                   *GREEDY], env=real_env)
+    r = run_quill(
+        ["draft", "a title for a poem", "--max-tokens", "16", "--out", str(out), *GREEDY],
+        env=real_env,
+    )
     assert r.returncode == 0, r.stderr
     assert out.read_text().strip() == r.stdout.strip()
     assert [p.name for p in tmp_path.iterdir()] == ["d.md"]

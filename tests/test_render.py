@@ -51,8 +51,9 @@ class RecordingConsole(Console):
 
 
 def test_markdown_sink_commits_each_block_once_in_order() -> None:
-    console = RecordingConsole(file=io.StringIO(), force_terminal=True, width=60, height=8,
-                               color_system=None)
+    console = RecordingConsole(
+        file=io.StringIO(), force_terminal=True, width=60, height=8, color_system=None
+    )
     sink = MarkdownSink(console)
     text = (
         "# Heading\n\nFirst paragraph here.\n\n```python\nx = 1\n\ny = 2\n```\n\n"
@@ -63,6 +64,8 @@ def test_markdown_sink_commits_each_block_once_in_order() -> None:
     sink.close()
     assert "".join(console.committed) == text
     assert console.committed[0].startswith("# Heading")
-    assert any(block.startswith("```python") and block.rstrip().endswith("```")
-               for block in console.committed)  # the fence stays whole
+    assert any(
+        block.startswith("```python") and block.rstrip().endswith("```")
+        for block in console.committed
+    )  # the fence stays whole
     assert console.committed[-1] == "Last words."
