@@ -58,7 +58,10 @@ def build_messages(
         reqs.append(f"- Write in {lang}.")
     else:
         reqs.append("- Write in the same language as the brief.")
-    reqs.append("- Output only the piece itself, in Markdown where structure helps.")
+    reqs.append(
+        "- Output only the piece itself, in Markdown where structure helps; "
+        "never wrap it in a code block."
+    )
     mat = prompts.render(p["material"], text=material) if material else ""
     user = prompts.render(
         p["user"], form=form_text, brief=brief, material=mat, requirements="\n".join(reqs)
