@@ -101,3 +101,11 @@ def test_default_model_is_assembled_on_first_use(tmp_path: Path, default_model: 
     assembled = home / "cache" / "models" / default_model.name
     assert assembled.stat().st_size == default_model.stat().st_size
     assert (assembled.parent / (assembled.name + ".verified")).exists()
+
+
+def test_llama_log_is_shown_only_with_verbose(real_env: dict[str, str]) -> None:
+    quiet = run_quill(["draft", "hi", "--max-tokens", "2", *GREEDY], env=real_env)
+    loud = run_quill(["draft", "hi", "--max-tokens", "2", "--verbose", *GREEDY], env=real_env)
+    assert quiet.returncode == loud.returncode == 0
+    assert "llama_model_loader" not in quiet.stderr and "quill.llama" not in quiet.stderr
+    assert "quill.llama: llama_model_loader" in loud.stderr
