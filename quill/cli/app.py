@@ -43,12 +43,10 @@ def _root(
 
 
 def _register() -> None:
-    from quill.cli import doctor, draft, models
+    from quill.cli import chat, doctor, draft, models, sessions, summarize
 
-    draft.register(app)
-    models.register(app)
-    doctor.register(app)
-    # Further commands register here, one line each.
+    for module in (draft, summarize, chat, sessions, models, doctor):
+        module.register(app)
 
 
 _register()

@@ -3,12 +3,14 @@ stats, and the notes that say why a text ended early."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 from quill.engine.base import Engine, Finish, Message, Result, Sampling, Stats
 from quill.engine.loop import LoopDetector, guarded, stop_stream
 from quill.env import Environment
 from quill.errors import OutputError, Terminated
+from quill.signals import SignalFlag
 
 
 def check_out(out: str | None, force: bool) -> Path | None:
@@ -38,31 +40,35 @@ def stream_to_terminal(
     parts: list[str] = []
     stats = Stats()
     finish: Finish = "stop"
-    interrupted: BaseException | None = None
+    signum = 0
     sink = None
     pieces = guarded(engine.stream(messages, params), detector)
-    try:
-        with ui.spinner("Thinking…"):
-            first = next(pieces, None)
-        sink = ui.content_sink(plain)
-        piece = first
-        while piece is not None:
-            if piece.text:
-                parts.append(piece.text)
-                sink.feed(piece.text)
-            if piece.finish is not None:
-                finish = piece.finish
-                stats = piece.stats or stats
-                break
-            piece = next(pieces, None)
-    except (KeyboardInterrupt, Terminated) as exc:
-        interrupted = exc
-        finish = "interrupted"
-        final = stop_stream(pieces, "interrupted")
-        stats = final.stats or stats
-    finally:
-        if sink is not None:
-            sink.close()
+    with SignalFlag() as flag:
+        try:
+            with ui.spinner("Thinking…"):
+                piece = next(pieces, None)
+            sink = ui.content_sink(plain)
+            while piece is not None:
+                if piece.text:
+                    parts.append(piece.text)
+                    sink.feed(piece.text)
+                if piece.finish is not None:
+                    finish = piece.finish
+                    stats = piece.stats or stats
+                    break
+                if flag.raised:  # Ctrl-C / SIGTERM: stop the engine at this clean point
+                    final = stop_stream(pieces, "interrupted")
+                    finish, stats = "interrupted", final.stats or stats
+                    break
+                piece = next(pieces, None)
+        except (KeyboardInterrupt, Terminated) as exc:  # a second signal, or one mid-prompt
+            signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+            finish = "interrupted"
+            stats = stop_stream(pieces, "interrupted").stats or stats
+        finally:
+            if sink is not None:
+                sink.close()
+        signum = signum or flag.signum
     text = "".join(parts)
     note = ""
     if finish == "loop" and detector.hit is not None:
@@ -78,11 +84,12 @@ def stream_to_terminal(
         )
     elif finish == "interrupted":
         note = "interrupted: the partial text is kept"
-    sig = 0 if interrupted is None else (15 if isinstance(interrupted, Terminated) else 2)
+    if finish != "interrupted" and signum != signal.SIGTERM:
+        signum = 0  # the text ended on its own just as Ctrl-C came: it is complete
     return Result(
         text=text,
         finish=finish,
         stats=stats,
         note=note,
-        signal=sig,
+        signal=int(signum),
     )

@@ -322,11 +322,12 @@ class LlamaEngine:
         cached = self._tokens
         while n < limit and cached[n] == tokens[n]:
             n += 1
-        if n < len(cached):
-            if not self._lc.llama_memory_seq_rm(self._mem, 0, n, -1):
-                self._lc.llama_memory_clear(self._mem, True)
-                n = 0
-            del self._tokens[n:]
+        # Always trim: a signal landing between llama_decode and the bookkeeping can leave
+        # the cache holding a token that _tokens does not list.
+        if not self._lc.llama_memory_seq_rm(self._mem, 0, n, -1):
+            self._lc.llama_memory_clear(self._mem, True)
+            n = 0
+        del self._tokens[n:]
         return n
 
     def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:

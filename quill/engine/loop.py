@@ -117,7 +117,11 @@ def guarded(pieces: Iterator[Piece], detector: LoopDetector | None = None) -> It
         if piece.finish is not None:
             yield piece
             return
-        yield piece
+        try:
+            yield piece
+        except StopRequested as stop:  # the consumer wants out: stop the engine itself
+            yield stop_stream(pieces, stop.reason)
+            return
         if det.feed(piece.text) is not None:
             yield stop_stream(pieces, "loop")
             return

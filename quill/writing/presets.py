@@ -21,14 +21,21 @@ def sampling(preset: str | None, max_tokens: int, **overrides: object) -> Sampli
     if base is None:
         raise UsageError(f"unknown preset `{name}`", hint="choose one of: " + ", ".join(PRESETS))
     out = base.with_(max_tokens=max_tokens, **overrides)
-    if out.temperature < 0:
-        raise UsageError("--temperature must be 0 or more")
-    if not 0 < out.top_p <= 1:
-        raise UsageError("--top-p must be in (0, 1]")
-    if not 0 <= out.min_p < 1:
-        raise UsageError("--min-p must be in [0, 1)")
-    if out.repeat_penalty <= 0:
-        raise UsageError("--repeat-penalty must be above 0")
-    if out.max_tokens < 1:
-        raise UsageError("--max-tokens must be at least 1")
+    validate(out)
     return out
+
+
+def validate(p: Sampling) -> None:
+    """Refuse settings llama.cpp would misbehave on (shared by flags and /commands)."""
+    if p.temperature < 0:
+        raise UsageError("temperature must be 0 or more")
+    if not 0 < p.top_p <= 1:
+        raise UsageError("top-p must be in (0, 1]")
+    if p.top_k < 0:
+        raise UsageError("top-k must be 0 or more")
+    if not 0 <= p.min_p < 1:
+        raise UsageError("min-p must be in [0, 1)")
+    if p.repeat_penalty <= 0:
+        raise UsageError("repeat-penalty must be above 0")
+    if p.max_tokens < 1:
+        raise UsageError("max-tokens must be at least 1")

@@ -1,0 +1,200 @@
+"""`quill chat`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from quill.cli import options as o
+
+if TYPE_CHECKING:
+    from quill.chat.session import Chat
+    from quill.engine.base import Engine
+    from quill.env import EngineOptions, Environment
+
+
+def chat(
+    ctx: typer.Context,
+    cont: Annotated[
+        bool, typer.Option("--continue", "-c", help="Resume the most recent session.")
+    ] = False,
+    session: Annotated[
+        str | None,
+        typer.Option(
+            "--session", "-s", metavar="NAME", help="Resume the session NAME, or start it."
+        ),
+    ] = None,
+    system: Annotated[
+        str | None,
+        typer.Option("--system", metavar="TEXT", help="System prompt for this session."),
+    ] = None,
+    plain: o.PlainOpt = False,
+    preset: o.PresetOpt = None,
+    temperature: o.TemperatureOpt = None,
+    top_p: o.TopPOpt = None,
+    min_p: o.MinPOpt = None,
+    repeat_penalty: o.RepeatOpt = None,
+    seed: o.SeedOpt = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option("--max-tokens", help="Longest reply in tokens (default: 1024)."),
+    ] = None,
+    stats: o.StatsOpt = False,
+    model: o.ModelOpt = None,
+    n_ctx: o.CtxOpt = None,
+    gpu_layers: o.GpuOpt = None,
+    threads: o.ThreadsOpt = None,
+    verbose: o.VerboseOpt = False,
+) -> None:
+    """Talk with the model; the conversation is saved as a session.
+
+    On a terminal this opens a REPL: Enter sends, Alt-Enter adds a line, Ctrl-C stops a
+    reply, Ctrl-D leaves, /help lists the slash commands. With stdin piped, stdin is sent
+    as one message, the reply is printed raw and the exchange is saved.
+
+    Examples:
+
+      quill chat
+
+      quill chat --session novel --system "You are a patient editor."
+
+      echo "make it shorter" | quill chat --continue
+    """
+    from quill.chat.session import DEFAULT_MAX_TOKENS, Chat
+    from quill.cli.app import setup_logging
+    from quill.cli.context import get_env
+    from quill.env import EngineOptions
+    from quill.errors import InputError, UsageError
+    from quill.store.db import Store
+    from quill.writing.presets import sampling
+
+    env = get_env(ctx)
+    setup_logging(verbose)
+    if cont and session:
+        raise UsageError("pass --continue or --session, not both")
+    flags: dict[str, Any] = {
+        "temperature": temperature,
+        "top_p": top_p,
+        "min_p": min_p,
+        "repeat_penalty": repeat_penalty,
+        "seed": seed,
+        "max_tokens": max_tokens,
+    }
+    params = sampling(
+        preset or env.settings.preset,
+        max_tokens or DEFAULT_MAX_TOKENS,
+        **{k: v for k, v in flags.items() if k != "max_tokens"},
+    )
+    message: str | None = None
+    if not env.stdin_tty:
+        message = env.read_stdin() or ""
+        if not message.strip():
+            raise InputError(
+                "nothing to send: stdin is empty",
+                hint='pipe a message: echo "make it shorter" | quill chat --continue',
+            )
+    elif not env.stdout_tty:
+        raise UsageError(
+            "the chat REPL needs a terminal on stdout",
+            hint='to send one message from a script: echo "…" | quill chat --continue',
+        )
+    opts = EngineOptions(model, n_ctx, gpu_layers, threads)
+    with Store(env.paths.db_file) as store:
+        found = None
+        if session is not None:
+            found = store.session(session)
+        elif cont:
+            found = store.last_session()
+            if found is None:
+                env.ui.note("no session to continue: starting a new one")
+        engine = env.engine(opts)
+        chat_ = Chat.open(
+            store,
+            engine,
+            params,
+            session=found,
+            name=session,
+            system=system,
+            flags=flags,
+        )
+        if message is not None:
+            code = _one_message(env, chat_, message.rstrip("\n"), stats=stats)
+        else:
+            code = _repl(env, chat_, opts, plain=plain, stats=stats)
+    if code:
+        raise typer.Exit(code)
+
+
+def _one_message(env: Environment, chat: Chat, message: str, *, stats: bool) -> int:
+    """Not a terminal: send stdin as one message, print the reply raw, save both."""
+    from quill.chat.stream import stream_reply
+
+    ex = chat.send(message)
+    if ex.notice:
+        env.ui.warn(ex.notice)
+    outcome = stream_reply(env.ui, ex, plain=True, spinner=False)
+    result = outcome.result
+    if result.note:
+        env.ui.note(result.note) if result.finish == "interrupted" else env.ui.warn(result.note)
+    if stats:
+        env.ui.stats(result.stats)
+    return outcome.exit_code
+
+
+def _repl(env: Environment, chat: Chat, opts: EngineOptions, *, plain: bool, stats: bool) -> int:
+    from quill.chat.repl import Repl
+
+    current = [opts]
+
+    def load_engine(name: str) -> Engine:
+        engine, current[0] = _switch_model(env, chat, current[0], name)
+        return engine
+
+    def model_names() -> list[str]:
+        from quill.models import registry
+
+        try:
+            return sorted(registry.load(env.paths))
+        except Exception:
+            return []
+
+    env.paths.data_dir.mkdir(parents=True, exist_ok=True)
+    repl = Repl(
+        env.ui,
+        chat,
+        history_file=env.paths.data_dir / "chat_history",
+        plain=plain,
+        show_stats=stats,
+        color=env.color,
+        load_engine=load_engine,
+        model_names=model_names,
+        environ=dict(env.environ),
+        data_dir=env.paths.data_dir,
+    )
+    return repl.run()
+
+
+def _switch_model(
+    env: Environment, chat: Chat, opts: EngineOptions, name: str
+) -> tuple[Engine, EngineOptions]:
+    """Load model ``name`` in place of the current one (one model in memory at a time).
+    If it cannot be loaded, the previous model is loaded again and the chat keeps it."""
+    from dataclasses import replace
+
+    if env.engine_factory is None and env.environ.get("QUILL_ENGINE", "llama") == "llama":
+        from quill.models import registry
+
+        registry.resolve(env.paths, name)  # an unknown name fails before anything unloads
+    env.close()
+    new = replace(opts, model=name)
+    try:
+        return env.engine(new), new
+    except BaseException:  # a load error, or Ctrl-C while loading
+        env.close()
+        chat.set_engine(env.engine(opts))  # the closed engine must not be used again
+        raise
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(chat)

@@ -1,0 +1,580 @@
+"""The SQLite store: chat sessions and their turns, drafts and their versions.
+
+One file (``Paths.db_file``) in WAL mode with a busy timeout, so a REPL and a script can
+write to the same conversation at once. The schema carries its version in
+``PRAGMA user_version``; ``MIGRATIONS`` lists the steps from one version to the next.
+
+Nothing here prints. Every write is its own short transaction: a user message is
+committed before its reply is generated, a streaming reply is journaled (see
+``ReplyJournal``) so a process killed mid-reply leaves the text it had, and opening the
+store marks replies whose writer died as ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from quill.engine.base import Stats
+from quill.errors import StoreError
+
+BUSY_TIMEOUT_MS = 5000
+STALE_AFTER_S = 3600.0
+
+# Each entry takes the schema from version i to i + 1.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE sessions (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        system      TEXT,
+        model       TEXT,
+        settings    TEXT NOT NULL DEFAULT '{}',
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    CREATE TABLE turns (
+        id               INTEGER PRIMARY KEY,
+        session_id       INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        role             TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        content          TEXT NOT NULL DEFAULT '',
+        status           TEXT NOT NULL DEFAULT 'complete'
+                         CHECK (status IN ('complete', 'streaming', 'interrupted')),
+        finish           TEXT,
+        dropped          INTEGER NOT NULL DEFAULT 0,
+        model            TEXT,
+        pid              INTEGER,
+        created_at       REAL NOT NULL,
+        updated_at       REAL NOT NULL,
+        prompt_tokens    INTEGER,
+        cached_tokens    INTEGER,
+        generated_tokens INTEGER,
+        ttft_ms          REAL,
+        tokens_per_s     REAL
+    );
+    CREATE INDEX turns_by_session ON turns(session_id, id);
+    CREATE INDEX turns_streaming ON turns(status) WHERE status = 'streaming';
+    CREATE TABLE drafts (
+        id          INTEGER PRIMARY KEY,
+        title       TEXT NOT NULL,
+        session_id  INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+        turn_id     INTEGER REFERENCES turns(id) ON DELETE SET NULL,
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    CREATE TABLE draft_versions (
+        id          INTEGER PRIMARY KEY,
+        draft_id    INTEGER NOT NULL REFERENCES drafts(id) ON DELETE CASCADE,
+        version     INTEGER NOT NULL,
+        content     TEXT NOT NULL,
+        note        TEXT NOT NULL DEFAULT '',
+        created_at  REAL NOT NULL,
+        UNIQUE (draft_id, version)
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass
+class Session:
+    id: int
+    name: str
+    system: str | None
+    model: str | None
+    settings: dict[str, Any]
+    created_at: float
+    updated_at: float
+
+
+@dataclass
+class SessionSummary:
+    session: Session
+    turns: int
+    first_message: str
+
+
+@dataclass
+class Turn:
+    id: int
+    session_id: int
+    role: str
+    content: str
+    status: str = "complete"
+    finish: str | None = None
+    dropped: bool = False
+    model: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.status == "interrupted"
+
+
+@dataclass
+class DraftVersion:
+    draft_id: int
+    version: int
+    content: str
+    note: str
+    created_at: float
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process holds that pid: not our writer
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def default_session_name(now: float | None = None) -> str:
+    return datetime.fromtimestamp(now or time.time()).strftime("%Y-%m-%d-%H%M%S")
+
+
+class Store:
+    """A connection to the quill database. Use as a context manager or call close()."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        self.db.row_factory = sqlite3.Row
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"cannot put {self.path} in WAL mode (got {mode})")
+            self.db.execute("PRAGMA synchronous = FULL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+            self.recovered = self.recover()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StoreError(
+                f"{self.path} is not a usable quill database: {exc}",
+                hint="move the file aside; quill will start a new one",
+            ) from exc
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE: takes the write lock up front)."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"the database is busy or read-only: {exc}") from exc
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+                raise StoreError(f"cannot write the database: {exc}") from exc
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer quill (schema {version})",
+                hint="upgrade quill",
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self.tx() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # another process?
+            for i in range(version, SCHEMA_VERSION):
+                for stmt in MIGRATIONS[i].split(";"):
+                    if stmt.strip():
+                        db.execute(stmt)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def integrity_check(self) -> str:
+        return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def recover(self) -> int:
+        """Mark replies left 'streaming' by a process that has died as 'interrupted'."""
+        rows = self.db.execute(
+            "SELECT id, pid, updated_at FROM turns WHERE status = 'streaming'"
+        ).fetchall()
+        # A pid can be reused after a reboot: a reply silent for an hour is dead too.
+        stale = time.time() - STALE_AFTER_S
+        dead = [r["id"] for r in rows if not _pid_alive(r["pid"]) or r["updated_at"] < stale]
+        if dead:
+            with self.tx() as db:
+                db.executemany(
+                    "UPDATE turns SET status = 'interrupted', finish = 'interrupted' "
+                    "WHERE id = ? AND status = 'streaming'",
+                    [(i,) for i in dead],
+                )
+        return len(dead)
+
+    # -- sessions ---------------------------------------------------------------
+
+    @staticmethod
+    def _session(row: sqlite3.Row) -> Session:
+        try:
+            settings = json.loads(row["settings"] or "{}")
+        except ValueError:
+            settings = {}
+        return Session(
+            id=row["id"],
+            name=row["name"],
+            system=row["system"],
+            model=row["model"],
+            settings=settings if isinstance(settings, dict) else {},
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def create_session(
+        self,
+        name: str | None = None,
+        *,
+        system: str | None = None,
+        model: str | None = None,
+        unique: bool = False,
+    ) -> Session:
+        """A new session. Without a name it is named after the time; ``unique`` adds
+        -2, -3… to a name that is taken instead of refusing it."""
+        now = time.time()
+        base = name or default_session_name(now)
+        with self.tx() as db:
+            candidate = base
+            if unique or name is None:
+                candidate = self._free_name(base)
+            try:
+                cur = db.execute(
+                    "INSERT INTO sessions (name, system, model, settings, created_at, updated_at)"
+                    " VALUES (?, ?, ?, '{}', ?, ?)",
+                    (candidate, system, model, now, now),
+                )
+            except sqlite3.IntegrityError:
+                raise StoreError(
+                    f"a session named `{candidate}` already exists",
+                    hint=f"resume it with: quill chat --session {candidate}",
+                ) from None
+            sid = cur.lastrowid
+        s = self.session_by_id(int(sid or 0))
+        assert s is not None
+        return s
+
+    def _free_name(self, base: str) -> str:
+        candidate, n = base, 1
+        while self.db.execute("SELECT 1 FROM sessions WHERE name = ?", (candidate,)).fetchone():
+            n += 1
+            candidate = f"{base}-{n}"
+        return candidate
+
+    def free_name(self, base: str | None = None) -> str:
+        """A session name not taken now (by default, after the current time)."""
+        return self._free_name(base or default_session_name())
+
+    def session_by_id(self, sid: int) -> Session | None:
+        row = self.db.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
+        return self._session(row) if row else None
+
+    def session(self, name: str) -> Session | None:
+        row = self.db.execute("SELECT * FROM sessions WHERE name = ?", (name,)).fetchone()
+        return self._session(row) if row else None
+
+    def last_session(self) -> Session | None:
+        row = self.db.execute(
+            "SELECT * FROM sessions ORDER BY updated_at DESC, id DESC LIMIT 1"
+        ).fetchone()
+        return self._session(row) if row else None
+
+    def sessions(self) -> list[SessionSummary]:
+        rows = self.db.execute(
+            """
+            SELECT s.*,
+              (SELECT count(*) FROM turns t WHERE t.session_id = s.id AND NOT t.dropped) AS n,
+              (SELECT content FROM turns t WHERE t.session_id = s.id AND t.role = 'user'
+                 AND NOT t.dropped ORDER BY t.id LIMIT 1) AS first
+            FROM sessions s ORDER BY s.updated_at DESC, s.id DESC
+            """
+        ).fetchall()
+        return [SessionSummary(self._session(r), r["n"], r["first"] or "") for r in rows]
+
+    def update_session(
+        self,
+        sid: int,
+        *,
+        system: str | None = None,
+        model: str | None = None,
+        settings: dict[str, Any] | None = None,
+        clear_system: bool = False,
+    ) -> None:
+        sets, args = ["updated_at = ?"], [time.time()]
+        if system is not None or clear_system:
+            sets.append("system = ?")
+            args.append(system)  # type: ignore[arg-type]
+        if model is not None:
+            sets.append("model = ?")
+            args.append(model)  # type: ignore[arg-type]
+        if settings is not None:
+            sets.append("settings = ?")
+            args.append(json.dumps(settings, sort_keys=True))  # type: ignore[arg-type]
+        with self.tx() as db:
+            db.execute(f"UPDATE sessions SET {', '.join(sets)} WHERE id = ?", (*args, sid))
+
+    def delete_session(self, sid: int) -> None:
+        with self.tx() as db:
+            db.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+
+    # -- turns ------------------------------------------------------------------
+
+    @staticmethod
+    def _turn(row: sqlite3.Row) -> Turn:
+        stats = {
+            k: row[k]
+            for k in (
+                "prompt_tokens",
+                "cached_tokens",
+                "generated_tokens",
+                "ttft_ms",
+                "tokens_per_s",
+            )
+            if row[k] is not None
+        }
+        return Turn(
+            id=row["id"],
+            session_id=row["session_id"],
+            role=row["role"],
+            content=row["content"],
+            status=row["status"],
+            finish=row["finish"],
+            dropped=bool(row["dropped"]),
+            model=row["model"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            stats=stats,
+        )
+
+    def turns(self, sid: int, *, include_dropped: bool = False) -> list[Turn]:
+        q = "SELECT * FROM turns WHERE session_id = ?"
+        if not include_dropped:
+            q += " AND NOT dropped"
+        return [self._turn(r) for r in self.db.execute(q + " ORDER BY id", (sid,))]
+
+    def turn(self, tid: int) -> Turn | None:
+        row = self.db.execute("SELECT * FROM turns WHERE id = ?", (tid,)).fetchone()
+        return self._turn(row) if row else None
+
+    def add_turn(
+        self,
+        sid: int,
+        role: str,
+        content: str,
+        *,
+        status: str = "complete",
+        model: str | None = None,
+    ) -> Turn:
+        """Append a turn (committed before this returns)."""
+        now = time.time()
+        pid = os.getpid() if status == "streaming" else None
+        with self.tx() as db:
+            cur = db.execute(
+                "INSERT INTO turns (session_id, role, content, status, model, pid,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (sid, role, content, status, model, pid, now, now),
+            )
+            db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (now, sid))
+        t = self.turn(int(cur.lastrowid or 0))
+        assert t is not None
+        return t
+
+    def journal(self, tid: int, content: str) -> None:
+        """Save the text a streaming reply has so far (one small transaction)."""
+        with self.tx() as db:
+            db.execute(
+                "UPDATE turns SET content = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'streaming'",
+                (content, time.time(), tid),
+            )
+
+    def finish_turn(
+        self,
+        tid: int,
+        content: str,
+        *,
+        status: str,
+        finish: str | None,
+        stats: Stats | None = None,
+    ) -> None:
+        s = stats or Stats()
+        now = time.time()
+        with self.tx() as db:
+            db.execute(
+                "UPDATE turns SET content = ?, status = ?, finish = ?, pid = NULL,"
+                " updated_at = ?, prompt_tokens = ?, cached_tokens = ?, generated_tokens = ?,"
+                " ttft_ms = ?, tokens_per_s = ? WHERE id = ?",
+                (
+                    content,
+                    status,
+                    finish,
+                    now,
+                    s.prompt_tokens if stats else None,
+                    s.cached_tokens if stats else None,
+                    s.generated_tokens if stats else None,
+                    round(s.ttft_s * 1000, 1) if stats else None,
+                    round(s.tokens_per_s, 2) if stats else None,
+                    tid,
+                ),
+            )
+            db.execute(
+                "UPDATE sessions SET updated_at = ? WHERE id = "
+                "(SELECT session_id FROM turns WHERE id = ?)",
+                (now, tid),
+            )
+
+    def drop_turns(self, ids: list[int]) -> None:
+        """Take turns out of the conversation (/undo, /retry); they stay in the file."""
+        if not ids:
+            return
+        with self.tx() as db:
+            db.executemany("UPDATE turns SET dropped = 1 WHERE id = ?", [(i,) for i in ids])
+
+    # -- drafts -----------------------------------------------------------------
+
+    def create_draft(
+        self,
+        title: str,
+        content: str,
+        *,
+        session_id: int | None = None,
+        turn_id: int | None = None,
+        note: str = "",
+    ) -> DraftVersion:
+        now = time.time()
+        with self.tx() as db:
+            cur = db.execute(
+                "INSERT INTO drafts (title, session_id, turn_id, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (title, session_id, turn_id, now, now),
+            )
+            did = int(cur.lastrowid or 0)
+            db.execute(
+                "INSERT INTO draft_versions (draft_id, version, content, note, created_at)"
+                " VALUES (?, 1, ?, ?, ?)",
+                (did, content, note, now),
+            )
+        return DraftVersion(did, 1, content, note, now)
+
+    def add_draft_version(self, draft_id: int, content: str, note: str = "") -> DraftVersion:
+        now = time.time()
+        with self.tx() as db:
+            row = db.execute(
+                "SELECT coalesce(max(version), 0) FROM draft_versions WHERE draft_id = ?",
+                (draft_id,),
+            ).fetchone()
+            version = int(row[0]) + 1
+            db.execute(
+                "INSERT INTO draft_versions (draft_id, version, content, note, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (draft_id, version, content, note, now),
+            )
+            db.execute("UPDATE drafts SET updated_at = ? WHERE id = ?", (now, draft_id))
+        return DraftVersion(draft_id, version, content, note, now)
+
+    def draft_versions(self, draft_id: int) -> list[DraftVersion]:
+        rows = self.db.execute(
+            "SELECT * FROM draft_versions WHERE draft_id = ? ORDER BY version", (draft_id,)
+        ).fetchall()
+        return [
+            DraftVersion(r["draft_id"], r["version"], r["content"], r["note"], r["created_at"])
+            for r in rows
+        ]
+
+
+class ReplyJournal:
+    """Keeps a streaming reply on disk: the assistant turn is inserted as 'streaming'
+    before the first token, its text saved every ``interval`` seconds (or ``every``
+    pieces), and marked complete or interrupted at the end."""
+
+    def __init__(
+        self,
+        store: Store,
+        session_id: int,
+        *,
+        model: str | None = None,
+        interval: float = 0.25,
+        every: int = 64,
+    ) -> None:
+        self.store = store
+        self.turn = store.add_turn(session_id, "assistant", "", status="streaming", model=model)
+        self.interval = interval
+        self.every = every
+        self.parts: list[str] = []
+        self._saved_parts = 0
+        self._last = time.monotonic()
+        self.closed = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def feed(self, text: str) -> None:
+        if not text:
+            return
+        self.parts.append(text)
+        now = time.monotonic()
+        if now - self._last >= self.interval or len(self.parts) - self._saved_parts >= self.every:
+            self.flush(now)
+
+    def flush(self, now: float | None = None) -> None:
+        if self.closed or self._saved_parts == len(self.parts):
+            return
+        self.store.journal(self.turn.id, self.text)
+        self._saved_parts = len(self.parts)
+        self._last = now if now is not None else time.monotonic()
+
+    def finish(
+        self, text: str, *, status: str, finish: str | None, stats: Stats | None = None
+    ) -> None:
+        if self.closed:
+            return
+        self.store.finish_turn(self.turn.id, text, status=status, finish=finish, stats=stats)
+        self.closed = True
