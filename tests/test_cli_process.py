@@ -1,6 +1,7 @@
 """quill as a child process: start-up imports, real pipes, real signals (FakeEngine)."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -86,7 +87,7 @@ def _interrupt(quill_home: Path, tmp_path: Path, sig: int) -> tuple[int, str, st
     env = dict(os.environ)
     env.update(_fake_env(quill_home, QUILL_FAKE_REPLY=reply, QUILL_FAKE_DELAY="0.01"))
     p = subprocess.Popen(
-        quill_cmd("draft", "x", "--out", str(out)),
+        quill_cmd("draft", "x", "--stats", "--out", str(out)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -109,6 +110,8 @@ def test_sigint_keeps_partial_text(quill_home: Path, tmp_path: Path) -> None:
     assert code == 130
     assert saved.startswith("word0 word1") and "word20" in saved and "word399" not in saved
     assert "interrupted" in err and "Traceback" not in err
+    generated = re.search(r"generated (\d+) tok", err)
+    assert generated and int(generated.group(1)) >= 20  # the engine was stopped cleanly
 
 
 def test_sigterm_keeps_partial_text(quill_home: Path, tmp_path: Path) -> None:
