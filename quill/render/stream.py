@@ -84,6 +84,7 @@ class MarkdownSink:
         self.pending = ""
         self.interval = 1.0 / fps
         self.last = 0.0
+        self.blocks = 0
         self.live = Live(
             console=console, auto_refresh=False, transient=True, vertical_overflow="visible"
         )
@@ -120,7 +121,7 @@ class MarkdownSink:
             block, self.pending = self.pending[:cut], self.pending[cut:]
             if block.strip():
                 self.live.update(self._tail(self.pending), refresh=False)
-                self.console.print(self._markdown(block))
+                self._commit(block)
             self.last = 0.0
         now = time.monotonic()
         if now - self.last >= self.interval:
@@ -133,5 +134,12 @@ class MarkdownSink:
         self.live.update(Text(""), refresh=True)
         self.live.stop()
         if self.pending.strip():
-            self.console.print(self._markdown(self.pending))
+            self._commit(self.pending)
         self.pending = ""
+
+    def _commit(self, block: str) -> None:
+        """Print a finished block for good, a blank line apart from the one before."""
+        if self.blocks:
+            self.console.print()
+        self.console.print(self._markdown(block))
+        self.blocks += 1
