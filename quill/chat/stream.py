@@ -8,12 +8,9 @@ signal while the flag is still up (the engine busy on a long prompt) interrupts 
 
 from __future__ import annotations
 
-import contextlib
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import FrameType
-from typing import Any
 
 from quill.chat.session import Exchange
 from quill.engine.base import Result

@@ -1,0 +1,339 @@
+"""`quill summarize`."""
+
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from quill.cli import options as o
+
+if TYPE_CHECKING:
+    from quill.env import Environment
+    from quill.writing.summarize import Job
+
+_MAGIC = (
+    (b"%PDF", "a PDF file"),
+    (b"PK\x03\x04", "a zip archive (.docx, .epub, .odt …)"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document"),
+    (b"\x7fELF", "a program"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+TEXT_HINT = "quill summarizes Markdown and plain text (UTF-8 or UTF-16 with a BOM)"
+
+
+@dataclass
+class Source:
+    name: str  # as shown to the writer: the path as given, or "stdin"
+    title: str | None  # as shown to the model: the file name; None for stdin
+    text: str = ""
+    problem: str = ""  # why it cannot be summarized ("" if it can)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """(text, problem): UTF-8 (with or without BOM) or UTF-16 with a BOM; binary data
+    and text in other encodings are refused with the reason."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), ""
+        except UnicodeDecodeError:
+            return "", "not valid UTF-16 text"
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            return "", f"binary, {what}"
+    if b"\x00" in data[:8192]:
+        return "", "binary"
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        return "", f"not UTF-8 text (undecodable byte at offset {exc.start})"
+
+
+def read_sources(env: Environment, files: list[str]) -> list[Source]:
+    from quill.errors import InputError, UsageError
+
+    if not files:
+        files = ["-"]
+    if files.count("-") > 1:
+        raise UsageError("stdin (-) can be read only once")
+    out: list[Source] = []
+    for f in files:
+        if f == "-":
+            try:
+                text = env.read_stdin()
+            except InputError:
+                if len(files) == 1:
+                    raise
+                out.append(Source("stdin", None, "", "not UTF-8 text"))
+                continue
+            if text is None:
+                raise InputError(
+                    "nothing to summarize",
+                    hint="pass a file, or pipe the text: cat notes.md | quill summarize",
+                )
+            src = Source("stdin", None, text)
+            if "\x00" in text:
+                src.problem = "binary"
+        else:
+            p = Path(f).expanduser()
+            if p.is_dir():
+                raise InputError(f"{f} is a directory", hint="pass the files inside it")
+            try:
+                data = p.read_bytes()
+            except FileNotFoundError:
+                raise InputError(f"{f}: no such file", hint="check the path") from None
+            except OSError as exc:
+                raise InputError(f"cannot read {f}: {exc.strerror or exc}") from None
+            text, problem = decode(data)
+            src = Source(f, p.name, text, problem)
+        if not src.problem and not src.text.strip():
+            src.problem = "empty"
+        out.append(src)
+    return out
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}{'es' if word.endswith('s') else 's'}"
+
+
+def report_line(jobs: list[Job], elapsed: float, skipped: list[Source], saved: Path | None) -> str:
+    tokens = sum(j.plan.tokens for j in jobs)
+    chunks = sum(len(j.plan.chunks) for j in jobs)
+    passes = sorted({j.passes for j in jobs})
+    if not passes:
+        pass_text = "0 passes"
+    elif len(passes) == 1:
+        pass_text = _plural(passes[0], "pass")
+    else:
+        pass_text = f"{passes[0]}-{passes[-1]} passes"
+    head = "summarized "
+    if len(jobs) > 1:
+        head += f"{len(jobs)} files, "
+    line = (
+        f"{head}{_plural(tokens, 'token')} in {_plural(chunks, 'chunk')}, "
+        f"{pass_text}, {elapsed:.1f} s"
+    )
+    if skipped:
+        line += "; " + left_out(skipped)
+    if saved is not None:
+        line += f"; saved to {saved}"
+    return line
+
+
+def left_out(skipped: list[Source]) -> str:
+    return "left out: " + ", ".join(f"{s.name} ({s.problem})" for s in skipped)
+
+
+def summarize(
+    ctx: typer.Context,
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="FILE",
+            help="Markdown or plain-text files; - or nothing reads stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    length: Annotated[
+        str,
+        typer.Option("--length", "-l", metavar="short|medium|long", help="Summary length."),
+    ] = "medium",
+    words: Annotated[
+        int | None, typer.Option("--words", help="Target length in words (overrides --length).")
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="paragraph|bullets|tldr|outline",
+            help="Shape of the summary.",
+        ),
+    ] = "paragraph",
+    focus: Annotated[
+        str | None, typer.Option("--focus", help="What the summary should pay attention to.")
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of the summary (default: the document's)."),
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Parts summarized at once, where the backend serves parallel requests.",
+        ),
+    ] = 1,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no report on stderr.")
+    ] = False,
+    out: o.OutOpt = None,
+    force: o.ForceOpt = False,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            metavar="precise|balanced|creative",
+            help="Sampling preset (default: precise).",
+        ),
+    ] = None,
+    temperature: o.TemperatureOpt = None,
+    seed: o.SeedOpt = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option("--max-tokens", help="Most tokens in the summary (default: from the length)."),
+    ] = None,
+    stats: o.StatsOpt = False,
+    plain: o.PlainOpt = False,
+    model: o.ModelOpt = None,
+    n_ctx: o.CtxOpt = None,
+    gpu_layers: o.GpuOpt = None,
+    threads: o.ThreadsOpt = None,
+    verbose: o.VerboseOpt = False,
+) -> None:
+    """Summarize documents of any length.
+
+    Nothing is cut off silently: the text is counted with the model's tokenizer. A
+    document that fits the model's context is summarized in one pass. A longer one is
+    cut into parts on its headings, paragraphs and sentences; each part is turned into
+    notes (map) and the notes into the summary (reduce). Progress shows on a terminal;
+    a one-line report on stderr says what was done, and what was left out, if anything.
+
+    Examples:
+
+      quill summarize report.md
+
+      cat notes.txt | quill summarize --format bullets --length short
+
+      quill summarize ch1.md ch2.md --focus "the budget" --out summary.md
+    """
+    from quill.cli.app import setup_logging
+    from quill.cli.context import get_env
+    from quill.cli.generate import check_out, stream_to_terminal
+    from quill.env import EngineOptions
+    from quill.errors import InputError, Terminated
+    from quill.render.progress import StepProgress
+    from quill.signals import SignalFlag
+    from quill.store.files import atomic_write_text
+    from quill.writing.presets import sampling
+    from quill.writing.summarize import PassStarted, Summarizer, SummaryOptions, total_stats
+
+    env = get_env(ctx)
+    setup_logging(verbose)
+    if quiet:
+        env.quiet = True
+        env.ui.quiet = True
+    ui = env.ui
+    opts = SummaryOptions(
+        length=length, words=words, format=fmt, focus=focus, lang=lang, max_tokens=max_tokens
+    )
+    opts.validate()
+    out_path = check_out(out, force)
+    sources = read_sources(env, files or [])
+    usable = [s for s in sources if not s.problem]
+    skipped = [s for s in sources if s.problem]
+    if len(sources) == 1 and skipped:
+        s = skipped[0]
+        if s.problem == "empty":
+            raise InputError(f"{s.name} is empty: nothing to summarize")
+        raise InputError(f"cannot summarize {s.name}: {s.problem}", hint=TEXT_HINT)
+    if not usable:
+        raise InputError("nothing to summarize: " + left_out(skipped), hint=TEXT_HINT)
+    base = sampling(preset or "precise", 1, temperature=temperature, seed=seed)
+    engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
+    summarizer = Summarizer(
+        engine, opts, base, jobs=jobs, user_dir=env.paths.config_dir / "prompts"
+    )
+    if jobs > summarizer.jobs and ui.stderr_tty:
+        ui.note(f"this backend serves {engine.info.parallel} request at a time; parts run in turn")
+
+    t0 = time.perf_counter()
+    done: list[Job] = []
+    texts: list[str] = []
+    exit_code = 0
+    interrupted_note = ""
+    several = len(usable) > 1
+    reached = 0
+    for src in usable:
+        reached += 1
+        if several:
+            sink = ui.content_sink(plain)
+            sink.feed(("\n" if texts else "") + f"# {src.name}\n\n")
+            sink.close()
+        job: Job | None = None
+        signum = 0
+        with SignalFlag() as flag:  # Ctrl-C / SIGTERM stop the step in flight cleanly
+            try:
+                job = summarizer.start(summarizer.plan(src.text, src.title))
+                with StepProgress(ui) as bar:
+                    for ev in summarizer.run(job, stop=lambda: flag.raised):
+                        if isinstance(ev, PassStarted):
+                            label = "Reading parts" if ev.kind == "map" else "Combining notes"
+                            unit = "chunks" if ev.kind == "map" else "groups"
+                            bar.start(label, ev.steps, ev.tokens, unit)
+                        else:
+                            bar.step(ev.done, ev.tokens)
+            except (KeyboardInterrupt, Terminated) as exc:  # a second signal: at once
+                signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+            signum = signum or flag.signum
+        if signum or job is None or job.messages is None:
+            exit_code = 128 + int(signum or signal.SIGINT)
+            kind, step, of = (job.current if job else None) or ("map", 0, 0)
+            where = f"{kind} step {step} of {of}" if of else "planning"
+            partial = job.partial_notes() if job is not None else ""
+            if partial:
+                head = f"# {src.name}\n\n" if several else ""
+                texts.append(
+                    f"{head}<!-- quill: interrupted during the {where}; these are the notes "
+                    f"on the parts read so far, not a summary -->\n\n{partial}\n"
+                )
+            interrupted_note = f"interrupted during the {where} of {src.name}"
+            break
+        assert job is not None and job.messages is not None and job.params is not None
+        result = stream_to_terminal(env, engine, job.messages, job.params, plain=plain)
+        job.record(result.stats)
+        done.append(job)
+        for problem in job.problems():
+            ui.warn(problem)
+        if result.text.strip():
+            head = f"# {src.name}\n\n" if several else ""
+            texts.append(head + result.text.strip() + "\n")
+        if result.note:
+            if result.finish == "interrupted":
+                interrupted_note = f"{result.note} ({src.name})" if several else result.note
+            else:
+                ui.warn(result.note)
+        if result.exit_code:
+            exit_code = result.exit_code
+            break
+    elapsed = time.perf_counter() - t0
+
+    saved: Path | None = None
+    if out_path is not None and texts:
+        atomic_write_text(out_path, "\n".join(texts))
+        saved = out_path
+    if exit_code:
+        not_reached = usable[reached:]
+        msg = interrupted_note
+        if not_reached:
+            msg += "; not summarized: " + ", ".join(s.name for s in not_reached)
+        if saved is not None:
+            msg += f"; what was written is saved to {saved}"
+        ui.note(msg)
+        raise typer.Exit(exit_code)
+    if skipped and ui.quiet:
+        ui.warn(left_out(skipped))
+    ui.note(report_line(done, elapsed, skipped, saved))
+    if stats:
+        ui.stats(total_stats([s for j in done for s in j.stats]))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(summarize)

@@ -1,0 +1,734 @@
+"""`quill summarize`: long documents summarized honestly, by token-counted map-reduce.
+
+Plain functions and objects over an Engine; nothing here prints. The flow:
+
+- ``Summarizer.plan(text)`` counts the document with the engine's tokenizer. If the whole
+  document and room for the summary fit the context, the plan is one step. Otherwise the
+  document is cut by :func:`quill.writing.chunk.chunk_text` into parts that each fit the
+  context beside the notes prompt and the notes' own token budget.
+- ``Summarizer.run(job)`` is a generator: it turns each part into notes (the map pass,
+  concurrently when the backend serves parallel requests), then, while all the notes do
+  not fit one final step, merges consecutive groups of them into shorter notes (combine
+  passes). It yields ``PassStarted`` / ``StepDone`` events for a progress display and
+  leaves the final step's prompt in ``job.messages``.
+- The caller runs the final step: the CLI streams it to the terminal, ``finish`` /
+  ``summarize`` here complete it in one go.
+
+Every generation runs under the loop guard with a finite token budget. Nothing is cut
+silently: the job records every step's stats and a warning for each part whose notes
+were stopped early.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from quill import prompts
+from quill.engine.base import Engine, Finish, Message, Result, Sampling, Stats
+from quill.engine.loop import LoopDetector, guarded, stop_stream
+from quill.errors import ContextOverflow, UsageError
+from quill.writing.chunk import Chunk, chunk_text, heading_paths
+
+LENGTHS = {"short": 60, "medium": 150, "long": 300}
+FORMATS = ("paragraph", "bullets", "tldr", "outline")
+TLDR_WORDS = 40
+CJK_CHARS_PER_WORD = 1.7  # a summary of N English words reads like ~1.7·N CJK characters
+# A part holds at most this many times its notes' budget: notes can only be so much
+# shorter than what they cover before a small model starts dropping the end of a part.
+PART_RATIO = 4
+NOTES_FACTOR = 1.5  # notes on all parts together: about 1.5 times the summary's length
+MIN_NOTES_WORDS = 30
+MIN_CHUNK_TOKENS = 64
+SECTION_CHARS = 100  # longest heading path shown in a prompt
+
+StepKind = Literal["map", "combine"]
+Stop = Callable[[], bool]  # polled while working: True asks the run to stop now
+
+
+# -- options ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SummaryOptions:
+    length: str = "medium"  # short | medium | long
+    words: int | None = None  # overrides length
+    format: str = "paragraph"  # paragraph | bullets | tldr | outline
+    focus: str | None = None
+    lang: str | None = None  # None: the document's own language
+    max_tokens: int | None = None  # the summary's token limit (default: from the length)
+
+    def validate(self) -> None:
+        if self.length not in LENGTHS:
+            raise UsageError(
+                f"unknown length `{self.length}`", hint="choose one of: " + ", ".join(LENGTHS)
+            )
+        if self.format not in FORMATS:
+            raise UsageError(
+                f"unknown format `{self.format}`", hint="choose one of: " + ", ".join(FORMATS)
+            )
+        if self.words is not None and self.words < 1:
+            raise UsageError("--words must be at least 1")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise UsageError("--max-tokens must be at least 1")
+
+    @property
+    def target_words(self) -> int:
+        if self.words is not None:
+            return self.words
+        if self.format == "tldr":
+            return TLDR_WORDS
+        return LENGTHS[self.length]
+
+
+def summary_max_tokens(opts: SummaryOptions) -> int:
+    """A finite budget for the summary with room for its length (CJK runs ~1.5 tok/char)."""
+    if opts.max_tokens is not None:
+        return opts.max_tokens
+    return max(128, int(opts.target_words * 2.2) + 64)
+
+
+def notes_max_tokens(n_ctx: int) -> int:
+    """The token budget of one part's notes: an eighth of the context, 96 to 512."""
+    return min(max(n_ctx // 8, 96), 512)
+
+
+def notes_words(share: float, target_words: int) -> int:
+    """Words to ask of the notes on a part that holds ``share`` of the document: its
+    share of the summary, times NOTES_FACTOR, and at least MIN_NOTES_WORDS. Notes in
+    proportion keep every part's weight in the final step, which matters most with a
+    small model that copies its notes rather than condensing them."""
+    return max(MIN_NOTES_WORDS, round(NOTES_FACTOR * target_words * share))
+
+
+def notes_cap(words: int, notes_tokens: int) -> int:
+    """The token limit for notes of ``words`` words (within the notes' budget)."""
+    return min(notes_tokens, 2 * words + 32)
+
+
+# -- language -----------------------------------------------------------------------
+
+_STOPWORDS = {
+    "English": "the and of to in is that it for was with as on are be this by not have",
+    "French": "le la les et des est une que dans pour pas sur qui avec du au sont",
+    "German": "der die und das ist nicht mit den ein eine sich auf für ich des dem",
+    "Spanish": "el la los las que de y en es por una para con del se no",
+    "Italian": "il di che è la per una sono non con del della gli le nel",
+    "Portuguese": "o a os as de que e é do da em um uma para com não no",
+    "Dutch": "de het een en van is dat op te zijn met voor niet aan er",
+}
+_STOPSETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+_WORD = re.compile(r"[^\W\d_]+")
+_TRADITIONAL = set("們這個來時說過還會對於與從後裡嗎麼為學國實點開關體")
+_SIMPLIFIED = set("们这个来时说过还会对于与从后里吗么为学国实点开关体")
+
+
+def _script(ch: str) -> str | None:
+    o = ord(ch)
+    if 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF:
+        return "han"
+    if 0x3040 <= o <= 0x30FF or 0x31F0 <= o <= 0x31FF:
+        return "kana"
+    if 0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF:
+        return "hangul"
+    if 0x0400 <= o <= 0x04FF:
+        return "cyrillic"
+    if 0x0370 <= o <= 0x03FF:
+        return "greek"
+    if 0x0600 <= o <= 0x06FF:
+        return "arabic"
+    if 0x0590 <= o <= 0x05FF:
+        return "hebrew"
+    if 0x0E00 <= o <= 0x0E7F:
+        return "thai"
+    if ch.isalpha() and o < 0x0250:
+        return "latin"
+    return None
+
+
+def detect_language(text: str) -> str | None:
+    """The language a text is written in, as an English name ("Chinese", "English"), or
+    None where the script or the words do not tell it apart with confidence."""
+    sample = text[:20000]
+    counts: dict[str, int] = {}
+    for ch in sample:
+        s = _script(ch)
+        if s is not None:
+            counts[s] = counts.get(s, 0) + 1
+    letters = sum(counts.values())
+    if letters < 12:
+        return None
+
+    def share(s: str) -> float:
+        return counts.get(s, 0) / letters
+
+    if share("kana") > 0.05:
+        return "Japanese"
+    if share("han") > 0.2:
+        trad = sum(ch in _TRADITIONAL for ch in sample)
+        simp = sum(ch in _SIMPLIFIED for ch in sample)
+        return "Chinese (Traditional)" if trad > simp else "Chinese"
+    if share("hangul") > 0.2:
+        return "Korean"
+    simple = {"greek": "Greek", "hebrew": "Hebrew", "thai": "Thai"}
+    for script, name in simple.items():
+        if share(script) > 0.5:
+            return name
+    if share("cyrillic") > 0.5:
+        if any(ch in "іїєґІЇЄҐ" for ch in sample):
+            return "Ukrainian"
+        return "Russian" if any(ch in "ыэЫЭ" for ch in sample) else None
+    if share("arabic") > 0.5:
+        return None if any(ch in "پچژگ" for ch in sample) else "Arabic"
+    if share("latin") < 0.5:
+        return None
+    words = [w.lower() for w in _WORD.findall(sample)]
+    if len(words) < 8:
+        return None
+    scores = sorted(
+        ((sum(w in stops for w in words), lang) for lang, stops in _STOPSETS.items()),
+        reverse=True,
+    )
+    (best, lang), (second, _) = scores[0], scores[1]
+    if best >= 0.08 * len(words) and best >= 1.5 * second:
+        return lang
+    return None
+
+
+def is_cjk(lang: str | None) -> bool:
+    return lang is not None and lang.split()[0] in ("Chinese", "Japanese")
+
+
+# -- plan, job, events -----------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    text: str
+    title: str | None  # the file name, shown to the model; None for stdin
+    tokens: int  # tokens in the document (engine.count)
+    chunks: list[Chunk]  # the parts of the map pass; one part when single
+    single: bool  # the whole document fits one step
+    lang: str | None  # the summary's language (None: the document's, undetected)
+    doc_lang: str | None  # the document's language, detected
+    chunk_budget: int  # most tokens per part (0 when single)
+    notes_tokens: int  # token budget of each notes step
+    summary_tokens: int  # token budget of the summary
+
+
+@dataclass
+class Note:
+    label: str  # "Part 2 of 5 (Results)", "Parts 1-4 of 5": for the writer
+    text: str
+    first: int  # first and last part it covers (1-based)
+    last: int
+
+
+@dataclass(frozen=True)
+class PassStarted:
+    kind: StepKind
+    number: int  # 1 for the map pass, 2… for combine passes
+    steps: int  # steps in this pass
+    tokens: int  # input tokens of the pass (document tokens for the map pass)
+
+
+@dataclass(frozen=True)
+class StepDone:
+    kind: StepKind
+    done: int  # steps of this pass finished so far
+    steps: int
+    tokens: int  # input tokens of the step just done
+    stats: Stats
+    finish: Finish
+
+
+Event = PassStarted | StepDone
+
+
+@dataclass
+class Job:
+    """One document's summary in progress: what is done so far, for reports and for
+    keeping partial work when the run is interrupted."""
+
+    plan: Plan
+    map_notes: list[Note | None] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)  # the notes the final step reads
+    passes: int = 0  # passes begun, the final one included once it is ready
+    stats: list[Stats] = field(default_factory=list)  # every model call, in order
+    warnings: list[str] = field(default_factory=list)
+    truncated: list[tuple[str, int]] = field(default_factory=list)  # notes cut at a limit
+    current: tuple[StepKind, int, int] | None = None  # step running: kind, number, of
+    interrupted: bool = False  # ``stop`` ended the run before the final step was ready
+    messages: list[Message] | None = None  # the final step's prompt, once ready
+    params: Sampling | None = None
+
+    def record(self, stats: Stats) -> None:
+        self.stats.append(stats)
+
+    @property
+    def total(self) -> Stats:
+        """All model calls together."""
+        return total_stats(self.stats)
+
+    def partial_notes(self) -> str:
+        """The notes finished so far, in document order, as Markdown."""
+        done = [n for n in self.map_notes if n is not None]
+        return "\n\n".join(f"### {n.label}\n\n{n.text.strip()}" for n in done)
+
+    def problems(self) -> list[str]:
+        out = list(self.warnings)
+        if self.truncated:
+            n = len(self.truncated)
+            which = "; ".join(f"{label}: {cap} tokens" for label, cap in self.truncated[:4])
+            out.append(
+                f"the notes on {n} part{'s' if n > 1 else ''} reached their token limit "
+                f"({which}{'; …' if n > 4 else ''}); the summary may miss the end of "
+                f"{'those parts' if n > 1 else 'that part'}"
+            )
+        return out
+
+
+def total_stats(stats: list[Stats]) -> Stats:
+    """Token counts and times summed over model calls; the time to first token is the
+    last call's (the one whose text a writer sees arrive)."""
+    out = Stats()
+    for s in stats:
+        out.prompt_tokens += s.prompt_tokens
+        out.evaluated_tokens += s.evaluated_tokens
+        out.generated_tokens += s.generated_tokens
+        out.prompt_s += s.prompt_s
+        out.gen_s += s.gen_s
+    if stats:
+        out.ttft_s = stats[-1].ttft_s
+    return out
+
+
+@dataclass
+class Summary:
+    text: str
+    finish: Finish
+    job: Job
+    note: str = ""
+
+
+def _section(path: tuple[str, ...]) -> str:
+    titles = [t for t in path if t]
+    s = " > ".join(titles)
+    if len(s) > SECTION_CHARS:
+        s = "…" + s[-(SECTION_CHARS - 1) :]
+    return s
+
+
+def _is_bare(text: str) -> bool:
+    """A part that holds only headings (an empty section)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return all(re.match(r"^ {0,3}#{1,6}(\s|$)", ln) for ln in lines)
+
+
+# -- the summarizer ---------------------------------------------------------------------
+
+
+class Summarizer:
+    def __init__(
+        self,
+        engine: Engine,
+        options: SummaryOptions | None = None,
+        base: Sampling | None = None,
+        *,
+        jobs: int = 1,
+        user_dir: Path | None = None,
+    ) -> None:
+        self.opts = options or SummaryOptions()
+        self.opts.validate()
+        if jobs < 1:
+            raise UsageError("--jobs must be at least 1")
+        self.engine = engine
+        self.base = base or Sampling(temperature=0.2, repeat_penalty=1.12)
+        self.jobs = max(1, min(jobs, engine.info.parallel))
+        self.p: dict[str, Any] = prompts.load("summarize", user_dir)
+        self.margin = 4 + engine.info.n_ctx // 64  # slack for tokens merging at joins
+
+    # -- prompts ------------------------------------------------------------------
+
+    def _title(self, plan: Plan) -> str:
+        return f' "{plan.title}"' if plan.title else ""
+
+    def _requirements(self, plan: Plan, with_format: bool = True) -> str:
+        p, o = self.p, self.opts
+        lines = [p["formats"][o.format]] if with_format else []
+        n = o.target_words
+        if is_cjk(plan.lang):
+            lines.append(prompts.render(p["lengths"]["cjk"], n=str(round(n * CJK_CHARS_PER_WORD))))
+        else:
+            lines.append(prompts.render(p["lengths"]["words"], n=str(n)))
+        rules = p["rules"]
+        if plan.lang:
+            lines.append(prompts.render(rules["lang"], lang=plan.lang))
+        else:
+            lines.append(rules["same_lang"])
+        if o.focus:
+            lines.append(prompts.render(rules["focus"], focus=o.focus))
+        lines.append(rules["keep"])
+        return "\n".join(f"- {line}" for line in lines)
+
+    def _notes_rules(self, plan: Plan) -> dict[str, str]:
+        rules = self.p["rules"]
+        lang = prompts.render(rules["notes_lang"], lang=plan.doc_lang) if plan.doc_lang else ""
+        focus = (
+            prompts.render(rules["notes_focus"], focus=self.opts.focus) if self.opts.focus else ""
+        )
+        return {"lang_rule": lang, "focus_rule": focus}
+
+    def _messages(self, user: str) -> list[Message]:
+        return [Message("system", self.p["system"].strip()), Message("user", user.strip())]
+
+    def single_messages(self, plan: Plan, text: str | None = None) -> list[Message]:
+        user = prompts.render(
+            self.p["single"],
+            title=self._title(plan),
+            text=(plan.text if text is None else text).strip(),
+            requirements=self._requirements(plan),
+        )
+        return self._messages(user)
+
+    def map_messages(
+        self,
+        plan: Plan,
+        text: str,
+        part: int | str,
+        parts: int | str,
+        section: str,
+        words: int = 100,
+    ) -> list[Message]:
+        user = prompts.render(
+            self.p["map"],
+            title=self._title(plan),
+            part=str(part),
+            parts=str(parts),
+            section=f" ({section})" if section else "",
+            text=text.strip(),
+            words=str(words),
+            **self._notes_rules(plan),
+        )
+        return self._messages(user)
+
+    def _render_notes(self, notes: list[Note]) -> str:
+        return "\n\n".join(self._render_note(n) for n in notes)
+
+    def _render_note(self, note: Note) -> str:
+        label = (
+            f"Part {note.first}" if note.first == note.last else f"Parts {note.first}-{note.last}"
+        )
+        return prompts.render(self.p["note"], label=label, text=note.text.strip())
+
+    def combine_messages(self, plan: Plan, notes: list[Note], words: int = 100) -> list[Message]:
+        user = prompts.render(
+            self.p["combine"],
+            title=self._title(plan),
+            notes=self._render_notes(notes),
+            words=str(words),
+            **self._notes_rules(plan),
+        )
+        return self._messages(user)
+
+    def reduce_messages(self, plan: Plan, notes: list[Note]) -> list[Message]:
+        user = prompts.render(
+            self.p["reduce"],
+            title=self._title(plan),
+            parts=str(len(notes)),
+            notes=self._render_notes(notes),
+            task=self.p["reduce_formats"][self.opts.format],
+            requirements=self._requirements(plan, with_format=False),
+        )
+        return self._messages(user)
+
+    # -- planning ---------------------------------------------------------------------
+
+    def plan(self, text: str, title: str | None = None) -> Plan:
+        """Count the document and decide: one step, or parts within the context."""
+        engine, n_ctx = self.engine, self.engine.info.n_ctx
+        doc_lang = detect_language(text)
+        tokens = engine.count(text)
+        summary_tokens = summary_max_tokens(self.opts)
+        too_small = False
+        if self.opts.max_tokens is None:  # room for the length asked for, within reason
+            summary_tokens = min(summary_tokens, n_ctx // 3)
+            too_small = summary_tokens < self.opts.target_words * 1.4
+        if too_small or summary_tokens > n_ctx // 2:
+            raise ContextOverflow(
+                f"a summary of about {self.opts.target_words} words (up to "
+                f"{summary_tokens} tokens) does not fit beside its notes in a context of "
+                f"{n_ctx} tokens",
+                hint="raise --ctx, or ask for a shorter summary (--length, --words)",
+            )
+        plan = Plan(
+            text=text,
+            title=title,
+            tokens=tokens,
+            chunks=[Chunk(text, tokens, (), 0)],
+            single=True,
+            lang=self.opts.lang or doc_lang,
+            doc_lang=doc_lang,
+            chunk_budget=0,
+            notes_tokens=notes_max_tokens(n_ctx),
+            summary_tokens=summary_tokens,
+        )
+        if tokens + summary_tokens < n_ctx:
+            need = engine.count_messages(self.single_messages(plan)) + summary_tokens
+            if need <= n_ctx:
+                return plan
+        # Map-reduce: each part fits beside the notes prompt (with the longest heading
+        # path and part numbers it can show) and the notes' own budget.
+        sections = [_section(p) for p in heading_paths(text)]
+        longest = max(sections, key=engine.count, default="")
+        overhead = engine.count_messages(self.map_messages(plan, "", 9999, 9999, longest))
+        budget = n_ctx - overhead - plan.notes_tokens - self.margin
+        if budget < MIN_CHUNK_TOKENS:
+            raise ContextOverflow(
+                f"the document is {tokens:,} tokens and a context of {n_ctx} tokens leaves "
+                f"too little room to summarize it in parts",
+                hint="raise --ctx (2048 or more)",
+            )
+        plan.single = False
+        plan.chunk_budget = budget = min(budget, PART_RATIO * plan.notes_tokens)
+        plan.chunks = chunk_text(text, budget, engine.count, tokens)
+        return plan
+
+    # -- running ----------------------------------------------------------------------
+
+    def start(self, plan: Plan) -> Job:
+        return Job(plan)
+
+    def run(self, job: Job, stop: Stop | None = None) -> Iterator[Event]:
+        """Run the map and combine passes, yielding progress; afterwards ``job.messages``
+        and ``job.params`` hold the final step.
+
+        ``stop`` is polled between generated pieces and between steps: once it returns
+        True, the step in flight is stopped at a clean point (its engine stream is told
+        to end, its stats kept), ``job.interrupted`` is set and the run ends, with the
+        notes finished so far in ``job.map_notes``."""
+        plan = job.plan
+        final_params = self.base.with_(max_tokens=plan.summary_tokens)
+        if plan.single:
+            job.passes = 1
+            job.messages, job.params = self.single_messages(plan), final_params
+            return
+        yield from self._map_pass(job, stop)
+        if job.interrupted:
+            return
+        notes = [n for n in job.map_notes if n is not None]
+        n_ctx = self.engine.info.n_ctx
+        while True:
+            messages = self.reduce_messages(plan, notes)
+            need = self.engine.count_messages(messages) + plan.summary_tokens + self.margin
+            if need <= n_ctx or len(notes) == 1:
+                break
+            notes = yield from self._combine_pass(job, notes, stop)
+            if job.interrupted:
+                return
+        job.notes = notes
+        job.passes += 1
+        job.messages, job.params = messages, final_params
+
+    def _generate(
+        self,
+        messages: list[Message],
+        max_tokens: int,
+        stop: Stop | None = None,
+    ) -> tuple[str, Finish, Stats]:
+        params = self.base.with_(max_tokens=max_tokens)
+        detector = LoopDetector()
+        raw = self.engine.stream(messages, params)
+        pieces = guarded(raw, detector)
+        parts: list[str] = []
+        finish: Finish = "stop"
+        stats = Stats()
+        for piece in pieces:
+            parts.append(piece.text)
+            if piece.finish is not None:
+                finish, stats = piece.finish, piece.stats or stats
+                break
+            if stop is not None and stop():
+                final = stop_stream(raw, "interrupted")
+                finish, stats = "interrupted", final.stats or stats
+                close = getattr(pieces, "close", None)
+                if close is not None:
+                    close()
+                break
+        text = detector.kept_text() if finish == "loop" else "".join(parts)
+        return text.strip(), finish, stats
+
+    def _note_step(
+        self,
+        job: Job,
+        label: str,
+        messages: list[Message],
+        max_tokens: int,
+        stop: Stop | None,
+    ) -> tuple[str, Finish, Stats]:
+        text, finish, stats = self._generate(messages, max_tokens, stop)
+        job.record(stats)
+        if finish == "length":
+            job.truncated.append((label, max_tokens))
+        elif finish == "loop":
+            job.warnings.append(f"the notes on {label} began repeating; the repeats were cut")
+        if not text and finish != "interrupted":
+            text = "(no notes)"
+        return text, finish, stats
+
+    def _map_one(self, job: Job, k: int, stop: Stop | None = None) -> StepDone:
+        plan = job.plan
+        n = len(plan.chunks)
+        chunk = plan.chunks[k]
+        section = _section(chunk.headings)
+        label = f"Part {k + 1} of {n}" + (f" ({section})" if section else "")
+        if stop is not None and stop():
+            return StepDone("map", 0, n, chunk.tokens, Stats(), "interrupted")
+        if _is_bare(chunk.text):
+            # An empty section: nothing to read, no model call, but still accounted for.
+            text, stats = "(this part holds only headings, no text)", Stats()
+            finish: Finish = "stop"
+        else:
+            words = notes_words(chunk.tokens / max(plan.tokens, 1), self.opts.target_words)
+            messages = self.map_messages(plan, chunk.text, k + 1, n, section, words)
+            cap = notes_cap(words, plan.notes_tokens)
+            text, finish, stats = self._note_step(job, label, messages, cap, stop)
+        if finish != "interrupted":
+            job.map_notes[k] = Note(label, text, k + 1, k + 1)
+        return StepDone("map", 0, n, chunk.tokens, stats, finish)
+
+    def _map_pass(self, job: Job, stop: Stop | None) -> Iterator[Event]:
+        chunks = job.plan.chunks
+        n = len(chunks)
+        job.map_notes = [None] * n
+        job.passes = 1
+        yield PassStarted("map", 1, n, job.plan.tokens)
+        if self.jobs == 1:
+            for k in range(n):
+                job.current = ("map", k + 1, n)
+                step = self._map_one(job, k, stop)
+                if step.finish == "interrupted":
+                    job.interrupted = True
+                    return
+                yield StepDone("map", k + 1, n, step.tokens, step.stats, step.finish)
+            job.current = None
+            return
+        # Parallel: every worker polls one flag, raised by ``stop`` or by an exception here.
+        halt = threading.Event()
+
+        def stopped() -> bool:
+            return halt.is_set() or (stop is not None and stop())
+
+        job.current = ("map", 1, n)
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures = [pool.submit(self._map_one, job, k, stopped) for k in range(n)]
+            try:
+                for done, fut in enumerate(as_completed(futures), 1):
+                    step = fut.result()
+                    if step.finish == "interrupted":
+                        job.interrupted = True
+                        break
+                    job.current = ("map", min(done + 1, n), n)
+                    yield StepDone("map", done, n, step.tokens, step.stats, step.finish)
+            finally:  # an interruption, an error, or the consumer closing the generator
+                if job.interrupted or any(not f.done() for f in futures):
+                    halt.set()
+                    for f in futures:
+                        f.cancel()
+        if not job.interrupted:
+            job.current = None
+
+    def _groups(self, plan: Plan, notes: list[Note]) -> list[list[Note]]:
+        """Consecutive groups of notes that each fit one combine step."""
+        n_ctx = self.engine.info.n_ctx
+        overhead = self.engine.count_messages(self.combine_messages(plan, []))
+        budget = n_ctx - overhead - plan.notes_tokens - self.margin
+        groups: list[list[Note]] = []
+        used = 0
+        for note in notes:
+            size = self.engine.count(self._render_note(note)) + 2
+            if groups and used + size <= budget:
+                groups[-1].append(note)
+                used += size
+            else:
+                groups.append([note])
+                used = size
+        if all(len(g) == 1 for g in groups):
+            raise ContextOverflow(
+                f"a context of {n_ctx} tokens cannot hold two parts' notes together",
+                hint="raise --ctx",
+            )
+        return groups
+
+    def _combine_pass(
+        self, job: Job, notes: list[Note], stop: Stop | None
+    ) -> Generator[Event, None, list[Note]]:
+        plan = job.plan
+        groups = self._groups(plan, notes)
+        work = [g for g in groups if len(g) > 1]
+        job.passes += 1
+        tokens = sum(self.engine.count(n.text) for g in work for n in g)
+        yield PassStarted("combine", job.passes, len(work), tokens)
+        out: list[Note] = []
+        done = 0
+        for group in groups:
+            if len(group) == 1:  # passes through unchanged: no token evaluated for nothing
+                out.append(group[0])
+                continue
+            first, last = group[0].first, group[-1].last
+            label = f"Parts {first}-{last} of {len(plan.chunks)}"
+            job.current = ("combine", done + 1, len(work))
+            if stop is not None and stop():
+                job.interrupted = True
+                return out
+            share = sum(c.tokens for c in plan.chunks[first - 1 : last]) / max(plan.tokens, 1)
+            words = notes_words(share, self.opts.target_words)
+            messages = self.combine_messages(plan, group, words)
+            cap = notes_cap(words, plan.notes_tokens)
+            text, finish, stats = self._note_step(job, label, messages, cap, stop)
+            if finish == "interrupted":
+                job.interrupted = True
+                return out
+            out.append(Note(label, text, first, last))
+            done += 1
+            size = sum(self.engine.count(n.text) for n in group)
+            yield StepDone("combine", done, len(work), size, stats, finish)
+        job.current = None
+        return out
+
+    def finish(self, job: Job) -> Result:
+        """Run the final step without streaming (``run`` must have finished)."""
+        if job.messages is None or job.params is None:
+            raise RuntimeError("run the map and combine passes first")
+        text, finish, stats = self._generate(job.messages, job.params.max_tokens)
+        job.record(stats)
+        note = ""
+        if finish == "length":
+            note = f"the summary stopped at its limit of {job.params.max_tokens} tokens"
+        elif finish == "loop":
+            note = "the summary began repeating itself; the repeats were cut"
+        return Result(text, finish, stats, note)
+
+
+def summarize(
+    engine: Engine,
+    text: str,
+    options: SummaryOptions | None = None,
+    base: Sampling | None = None,
+    *,
+    title: str | None = None,
+    jobs: int = 1,
+    user_dir: Path | None = None,
+) -> Summary:
+    """Summarize ``text`` in one call (no streaming): plan, passes, final step."""
+    s = Summarizer(engine, options, base, jobs=jobs, user_dir=user_dir)
+    job = s.start(s.plan(text, title))
+    for _ in s.run(job):
+        pass
+    result = s.finish(job)
+    return Summary(result.text, result.finish, job, result.note)
