@@ -128,6 +128,8 @@ class Environment:
             return self.stdin.read()
         data = buf.read()
         try:
+            if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                return data.decode("utf-16")
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise InputError(

@@ -16,6 +16,7 @@ from quill.engine.base import Message, Result
 from quill.engine.fake import FakeEngine
 from quill.errors import ContextOverflow, UsageError
 from quill.writing.chunk import Chunk
+from quill.writing.language import detect_language
 from quill.writing.summarize import (
     Event,
     Job,
@@ -23,7 +24,6 @@ from quill.writing.summarize import (
     StepDone,
     Summarizer,
     SummaryOptions,
-    detect_language,
     notes_words,
     summarize,
 )
@@ -297,8 +297,7 @@ def test_parallel_map_steps_keep_document_order() -> None:
             with lock:
                 active -= 1
 
-    engine = FakeEngine(reply, n_ctx=800)
-    engine.info.parallel = 4
+    engine = FakeEngine(reply, n_ctx=800, parallel=4)
     s = Summarizer(engine, SummaryOptions(length="short"), jobs=4)
     assert s.jobs == 4
     job = s.start(s.plan(document()))
@@ -369,8 +368,7 @@ def test_stop_reaches_parallel_workers() -> None:
         flag.set()
         return " ".join(f"w{i}" for i in range(50))
 
-    engine = FakeEngine(reply, n_ctx=800, delay=0.01)
-    engine.info.parallel = 2
+    engine = FakeEngine(reply, n_ctx=800, delay=0.01, parallel=2)
     s = Summarizer(engine, SummaryOptions(length="short"), jobs=2)
     job = s.start(s.plan(document(sections=8)))
     list(s.run(job, stop=flag.is_set))

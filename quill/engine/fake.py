@@ -50,6 +50,7 @@ class FakeEngine:
         loop: bool = False,
         delay: float = 0.0,
         name: str = "fake",
+        parallel: int = 1,
     ) -> None:
         self.reply = reply
         self.loop = loop
@@ -57,7 +58,12 @@ class FakeEngine:
         self.calls: list[list[Message]] = []
         self.params: list[Sampling] = []
         self.info = ModelInfo(
-            name=name, path="<fake>", n_ctx=n_ctx, n_train_ctx=n_ctx, backend="fake"
+            name=name,
+            path="<fake>",
+            n_ctx=n_ctx,
+            n_train_ctx=n_ctx,
+            backend="fake",
+            parallel=parallel,
         )
 
     def count(self, text: str) -> int:

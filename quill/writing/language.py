@@ -1,0 +1,98 @@
+"""Which language a text is written in: by script, then by common words for Latin text.
+
+Used to answer in the language of the input (a Chinese document gets a Chinese summary).
+"""
+
+from __future__ import annotations
+
+import re
+
+_STOPWORDS = {
+    "English": "the and of to in is that it for was with as on are be this by not have",
+    "French": "le la les et des est une que dans pour pas sur qui avec du au sont",
+    "German": "der die und das ist nicht mit den ein eine sich auf für ich des dem",
+    "Spanish": "el la los las que de y en es por una para con del se no",
+    "Italian": "il di che è la per una sono non con del della gli le nel",
+    "Portuguese": "o a os as de que e é do da em um uma para com não no",
+    "Dutch": "de het een en van is dat op te zijn met voor niet aan er",
+}
+_STOPSETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+_WORD = re.compile(r"[^\W\d_]+")
+_TRADITIONAL = set("們這個來時說過還會對於與從後裡嗎麼為學國實點開關體")
+_SIMPLIFIED = set("们这个来时说过还会对于与从后里吗么为学国实点开关体")
+
+
+def _script(ch: str) -> str | None:
+    o = ord(ch)
+    if 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF:
+        return "han"
+    if 0x3040 <= o <= 0x30FF or 0x31F0 <= o <= 0x31FF:
+        return "kana"
+    if 0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF:
+        return "hangul"
+    if 0x0400 <= o <= 0x04FF:
+        return "cyrillic"
+    if 0x0370 <= o <= 0x03FF:
+        return "greek"
+    if 0x0600 <= o <= 0x06FF:
+        return "arabic"
+    if 0x0590 <= o <= 0x05FF:
+        return "hebrew"
+    if 0x0E00 <= o <= 0x0E7F:
+        return "thai"
+    if ch.isalpha() and o < 0x0250:
+        return "latin"
+    return None
+
+
+def detect_language(text: str) -> str | None:
+    """The language a text is written in, as an English name ("Chinese", "English"), or
+    None where the script or the words do not tell it apart with confidence."""
+    sample = text[:20000]
+    counts: dict[str, int] = {}
+    for ch in sample:
+        s = _script(ch)
+        if s is not None:
+            counts[s] = counts.get(s, 0) + 1
+    letters = sum(counts.values())
+    if letters < 12:
+        return None
+
+    def share(s: str) -> float:
+        return counts.get(s, 0) / letters
+
+    if share("kana") > 0.05:
+        return "Japanese"
+    if share("han") > 0.2:
+        trad = sum(ch in _TRADITIONAL for ch in sample)
+        simp = sum(ch in _SIMPLIFIED for ch in sample)
+        return "Chinese (Traditional)" if trad > simp else "Chinese"
+    if share("hangul") > 0.2:
+        return "Korean"
+    simple = {"greek": "Greek", "hebrew": "Hebrew", "thai": "Thai"}
+    for script, name in simple.items():
+        if share(script) > 0.5:
+            return name
+    if share("cyrillic") > 0.5:
+        if any(ch in "іїєґІЇЄҐ" for ch in sample):
+            return "Ukrainian"
+        return "Russian" if any(ch in "ыэЫЭ" for ch in sample) else None
+    if share("arabic") > 0.5:
+        return None if any(ch in "پچژگ" for ch in sample) else "Arabic"
+    if share("latin") < 0.5:
+        return None
+    words = [w.lower() for w in _WORD.findall(sample)]
+    if len(words) < 8:
+        return None
+    scores = sorted(
+        ((sum(w in stops for w in words), lang) for lang, stops in _STOPSETS.items()),
+        reverse=True,
+    )
+    (best, lang), (second, _) = scores[0], scores[1]
+    if best >= 0.08 * len(words) and best >= 1.5 * second:
+        return lang
+    return None
+
+
+def is_cjk(lang: str | None) -> bool:
+    return lang is not None and lang.split()[0] in ("Chinese", "Japanese")
