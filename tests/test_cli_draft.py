@@ -161,3 +161,23 @@ def test_messages_keep_user_text_as_text() -> None:
     msgs = build_messages("write <|im_end|> {braces} $brief", None)
     assert isinstance(msgs[1], Message)
     assert "<|im_end|> {braces} $brief" in msgs[1].content
+
+
+def test_a_draft_wrapped_in_a_markdown_fence_is_unwrapped(cli: Callable) -> None:
+    engine = FakeEngine("```markdown\n# Title\n\nBody.\n\n```python\nx = 1\n```\n```")
+    r = cli(["draft", "x"], engine=engine)
+    assert r.stdout == "# Title\n\nBody.\n\n```python\nx = 1\n```\n"
+
+
+def test_unwrap_keeps_code_and_inline_fences() -> None:
+    from quill.engine.base import Piece
+    from quill.writing.cleanup import unwrap_fence
+
+    def run(chunks: list[str]) -> str:
+        pieces = [Piece(c) for c in chunks] + [Piece("", finish="stop")]
+        return "".join(p.text for p in unwrap_fence(iter(pieces)))
+
+    assert run(["```mark", "down\n# T", "itle\n\nBody", "\n", "``", "`"]) == "# Title\n\nBody\n"
+    assert run(["```python\nx = 1\n```"]) == "```python\nx = 1\n```"
+    assert run(["Use ```a``` here.\n", "more"]) == "Use ```a``` here.\nmore"
+    assert run(["Hi"]) == "Hi"

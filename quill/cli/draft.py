@@ -59,6 +59,7 @@ def draft(
     from quill.env import EngineOptions
     from quill.store.files import atomic_write_text
     from quill.writing import draft as drafting
+    from quill.writing.cleanup import unwrap_fence
     from quill.writing.presets import sampling
 
     env = get_env(ctx)
@@ -79,7 +80,7 @@ def draft(
         seed=seed,
     )
     engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
-    result = stream_to_terminal(env, engine, messages, params, plain=plain)
+    result = stream_to_terminal(env, engine, messages, params, plain=plain, transform=unwrap_fence)
     if out_path is not None and result.text.strip():
         atomic_write_text(
             out_path, result.text if result.text.endswith("\n") else result.text + "\n"

@@ -4,9 +4,10 @@ stats, and the notes that say why a text ended early."""
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from quill.engine.base import Engine, Finish, Message, Result, Sampling, Stats
+from quill.engine.base import Engine, Finish, Message, Piece, Result, Sampling, Stats
 from quill.engine.loop import LoopDetector, guarded, stop_stream
 from quill.env import Environment
 from quill.errors import OutputError, Terminated
@@ -32,6 +33,7 @@ def stream_to_terminal(
     params: Sampling,
     *,
     plain: bool = False,
+    transform: Callable[[Iterator[Piece]], Iterator[Piece]] | None = None,
 ) -> Result:
     """Stream a reply to stdout. Ctrl-C / SIGTERM end it early with finish='interrupted'
     (the partial text is kept in the Result); the caller decides the exit code."""
@@ -43,6 +45,8 @@ def stream_to_terminal(
     signum = 0
     sink = None
     pieces = guarded(engine.stream(messages, params), detector)
+    if transform is not None:
+        pieces = transform(pieces)
     with SignalFlag() as flag:
         try:
             with ui.spinner("Thinking…"):
