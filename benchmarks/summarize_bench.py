@@ -30,11 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from quill.engine.base import Message, Sampling  # noqa: E402
-from quill.writing.summarize import (  # noqa: E402
-    StepDone,
-    Summarizer,
-    SummaryOptions,
-)
+from quill.writing.summarize import Summarizer, SummaryOptions  # noqa: E402
+from quill.writing.summary_job import StepDone  # noqa: E402
 
 FILLER = (
     "The committee met on a grey morning to review the accounts of the harbor, the "

@@ -17,16 +17,8 @@ from quill.engine.fake import FakeEngine
 from quill.errors import ContextOverflow, UsageError
 from quill.writing.chunk import Chunk
 from quill.writing.language import detect_language
-from quill.writing.summarize import (
-    Event,
-    Job,
-    PassStarted,
-    StepDone,
-    Summarizer,
-    SummaryOptions,
-    notes_words,
-    summarize,
-)
+from quill.writing.summarize import Summarizer, SummaryOptions, notes_words, summarize
+from quill.writing.summary_job import Event, Job, PassStarted, StepDone
 
 DATA = Path(__file__).parent / "data"
 PART_RE = re.compile(r"^Part (\d+) of (\d+)")

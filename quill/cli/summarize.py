@@ -14,7 +14,7 @@ from quill.cli import options as o
 
 if TYPE_CHECKING:
     from quill.env import Environment
-    from quill.writing.summarize import Job
+    from quill.writing.summary_job import Job
 
 _MAGIC = (
     (b"%PDF", "a PDF file"),
@@ -223,7 +223,8 @@ def summarize(
     from quill.signals import SignalFlag
     from quill.store.files import atomic_write_text
     from quill.writing.presets import sampling
-    from quill.writing.summarize import PassStarted, Summarizer, SummaryOptions, total_stats
+    from quill.writing.summarize import Summarizer, SummaryOptions
+    from quill.writing.summary_job import PassStarted, total_stats
 
     env = get_env(ctx)
     setup_logging(verbose)
