@@ -69,3 +69,24 @@ def test_markdown_sink_commits_each_block_once_in_order() -> None:
         for block in console.committed
     )  # the fence stays whole
     assert console.committed[-1] == "Last words."
+
+
+def test_markdown_sink_separates_blocks_by_one_blank_line() -> None:
+    console = RecordingConsole(
+        file=io.StringIO(), force_terminal=True, width=40, height=30, color_system=None
+    )
+    printed: list[str] = []
+    original = console.print
+
+    def spy(*objects: object, **kw: object) -> None:
+        printed.append("BLANK" if not objects else type(objects[0]).__name__)
+        original(*objects, **kw)
+
+    console.print = spy  # type: ignore[method-assign]
+    sink = MarkdownSink(console)
+    for ch in "Intro line.\n\n1. first item\n\n2. second item\n\nClosing line.\n":
+        sink.feed(ch)
+    sink.close()
+    blocks = [p for p in printed if p in ("BLANK", "Markdown")]
+    # A paragraph gets a blank line before it; a list renders its own leading blank line.
+    assert blocks == ["Markdown", "Markdown", "Markdown", "BLANK", "Markdown"]

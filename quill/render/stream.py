@@ -138,8 +138,12 @@ class MarkdownSink:
         self.pending = ""
 
     def _commit(self, block: str) -> None:
-        """Print a finished block for good, a blank line apart from the one before."""
+        """Print a finished block for good, a blank line apart from the one before
+        (unless its rendering starts with one already, as lists and code blocks do)."""
+        md = self._markdown(block)
         if self.blocks:
-            self.console.print()
-        self.console.print(self._markdown(block))
+            first = self.console.render_lines(md, pad=False)[:1]
+            if not first or any(seg.text.strip() for seg in first[0]):
+                self.console.print()
+        self.console.print(md)
         self.blocks += 1
