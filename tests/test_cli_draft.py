@@ -60,6 +60,7 @@ def test_stdin_alone_is_the_brief(cli: Callable) -> None:
         (["draft", "x", "--preset", "wild"], None, UsageError.exit_code, "unknown preset"),
         (["draft", "x", "--temperature", "-1"], None, UsageError.exit_code, "temperature"),
         (["draft", "x", "--words", "0"], None, UsageError.exit_code, "--words"),
+        (["draft", "x", "--max-tokens", "0"], None, UsageError.exit_code, "max-tokens"),
     ],
 )
 def test_errors_are_one_line_with_exit_code(

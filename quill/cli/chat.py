@@ -83,7 +83,7 @@ def chat(
     }
     params = sampling(
         preset or env.settings.preset,
-        max_tokens or DEFAULT_MAX_TOKENS,
+        max_tokens if max_tokens is not None else DEFAULT_MAX_TOKENS,
         **{k: v for k, v in flags.items() if k != "max_tokens"},
     )
     message: str | None = None

@@ -72,7 +72,7 @@ def draft(
     )
     params = sampling(
         preset or env.settings.preset,
-        max_tokens or drafting.max_tokens_for(words),
+        max_tokens if max_tokens is not None else drafting.max_tokens_for(words),
         temperature=temperature,
         top_p=top_p,
         min_p=min_p,
@@ -86,8 +86,10 @@ def draft(
             out_path, result.text if result.text.endswith("\n") else result.text + "\n"
         )
         env.ui.note(f"saved to {out_path}")
-    if result.note:
-        env.ui.warn(result.note) if result.finish != "interrupted" else env.ui.note(result.note)
+    if result.finish == "interrupted":
+        env.ui.note(result.note)
+    elif result.note:
+        env.ui.warn(result.note)
     if stats:
         env.ui.stats(result.stats)
     if result.exit_code:
