@@ -55,10 +55,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def default_model() -> Path:
-    from quill.config import resolve_paths
     from quill.models import default
 
-    return default.ensure(resolve_paths().models_cache)
+    return default.ensure_user_model()
 
 
 def main() -> int:

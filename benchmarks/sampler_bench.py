@@ -63,10 +63,9 @@ def main() -> None:
     args = ap.parse_args()
     path = args.model
     if path is None:
-        from quill.config import resolve_paths
         from quill.models import default
 
-        path = str(default.ensure(resolve_paths().models_cache))
+        path = str(default.ensure_user_model())
     engine = LlamaEngine(path, n_ctx=512, gpu_layers=0)
     prompt = engine.render([Message("user", "Write a paragraph about the sea.")])
     engine._eval(prompt)  # logits for the next token now sit in the context

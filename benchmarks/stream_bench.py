@@ -134,10 +134,9 @@ def main() -> None:
 
     path = args.model
     if path is None:
-        from quill.config import resolve_paths
         from quill.models import default
 
-        path = str(default.ensure(resolve_paths().models_cache))
+        path = str(default.ensure_user_model())
     threads = args.threads or default_threads()
     lc = import_llama_cpp()
     gpu_spec = args.gpu_layers if args.gpu_layers in ("auto", "all") else int(args.gpu_layers)

@@ -40,10 +40,9 @@ FILLER = (
 
 
 def default_model() -> Path:
-    from quill.config import resolve_paths
     from quill.models import default
 
-    return default.ensure(resolve_paths().models_cache)
+    return default.ensure_user_model()
 
 
 def measure_rates(engine: Any, seed: int) -> tuple[float, float]:

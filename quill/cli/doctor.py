@@ -14,6 +14,7 @@ def doctor(ctx: typer.Context) -> None:
     from quill import __version__
     from quill.cli.context import get_env
     from quill.engine.llama import default_threads, use_extra_buffers
+    from quill.env import EngineOptions
     from quill.models import default
 
     env = get_env(ctx)
@@ -59,9 +60,7 @@ def doctor(ctx: typer.Context) -> None:
         except Exception as exc:
             problems.append((state, getattr(exc, "hint", "")))
     row("model file", str(default.model_path(env.paths.models_cache)))
-    model = env.resolve_options(
-        __import__("quill.env", fromlist=["EngineOptions"]).EngineOptions()
-    ).model
+    model = env.resolve_options(EngineOptions()).model
     row("selected model", model or f"{default.NAME} (default)")
     row(
         "config",

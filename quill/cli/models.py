@@ -21,14 +21,13 @@ def _size(n: int) -> str:
 def list_models(ctx: typer.Context) -> None:
     """List known models: name, size, quantization, trained context, chat template."""
     from quill.cli.context import get_env
+    from quill.env import EngineOptions
     from quill.errors import QuillError
     from quill.models import default, registry
     from quill.models.gguf import read_info
 
     env = get_env(ctx)
-    current = env.resolve_options(
-        __import__("quill.env", fromlist=["EngineOptions"]).EngineOptions()
-    ).model
+    current = env.resolve_options(EngineOptions()).model
     rows = []
     for e in registry.load(env.paths).values():
         is_default = (registry.is_default(current) and e.builtin) or current == e.name

@@ -166,6 +166,13 @@ def ensure(
     return assemble(locate_parts(parts), model_path(cache_dir), progress, parts, sha256)
 
 
+def ensure_user_model(progress: Progress | None = None) -> Path:
+    """The verified default model in this user's cache dir (QUILL_HOME honoured)."""
+    from quill.config import resolve_paths
+
+    return ensure(resolve_paths().models_cache, progress)
+
+
 def assemble(
     sources: list[Path], dest: Path, progress: Progress | None, parts: tuple[Part, ...], sha256: str
 ) -> Path:
