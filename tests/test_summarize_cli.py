@@ -167,7 +167,7 @@ def test_out_is_written_atomically_and_not_overwritten(
     r = cli(["summarize", "-o", str(out)], stdin=doc(), engine=fake(reply="All of it."))
     assert r.exit_code == 0, r.stderr
     assert out.read_text(encoding="utf-8") == "All of it.\n"
-    assert r.stderr.rstrip().endswith(f"; saved to {out}")
+    assert f"; saved to {out}; saved as draft 1 v1" in r.stderr
     engine = fake(reply="Again.")
     r = cli(["summarize", "-o", str(out)], stdin=doc(), engine=engine)
     assert r.exit_code == 8

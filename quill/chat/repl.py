@@ -26,9 +26,9 @@ from prompt_toolkit.styles import Style
 from quill.chat import commands
 from quill.chat.export import status_mark
 from quill.chat.session import Chat, Exchange
-from quill.chat.stream import stream_reply
 from quill.engine.base import Engine
 from quill.errors import ContextOverflow, QuillError, Terminated, UsageError
+from quill.render.live import report, stream_live
 from quill.render.sanitize import sanitize
 from quill.render.ui import UI
 from quill.store.db import Turn
@@ -282,14 +282,7 @@ class Repl:
     def stream(self, ex: Exchange) -> None:
         if ex.notice:
             self.ui.warn(ex.notice)
-        outcome = stream_reply(self.ui, ex, plain=self.plain)
-        result = outcome.result
-        if result.note:
-            if result.finish == "interrupted":
-                self.ui.note(result.note)
-            else:
-                self.ui.warn(result.note)
-        if self.show_stats:
-            self.ui.stats(result.stats)
-        if outcome.signum == signal.SIGTERM:
+        result = stream_live(self.ui, ex, plain=self.plain)
+        report(self.ui, result, show_stats=self.show_stats)
+        if result.signal == signal.SIGTERM:
             raise Terminated()

@@ -14,13 +14,12 @@ the next few turns keep a stable prefix instead of shifting it every time.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from quill.engine.base import Engine, Finish, Message, Piece, Result, Sampling, Stats
-from quill.engine.loop import LoopDetector, guarded, stop_stream
+from quill.engine.generation import Generation
 from quill.errors import ContextOverflow, UsageError
 from quill.store.db import ReplyJournal, Session, Store, Turn
 from quill.writing.presets import validate
@@ -71,24 +70,9 @@ class Budget:
         return max(self.n_ctx - self.used - self.reserve, 0)
 
 
-def note_for(finish: str, params: Sampling, detector: LoopDetector) -> str:
-    if finish == "loop" and detector.hit is not None:
-        return (
-            f"stopped: the model began repeating itself ({detector.hit.repeats} copies of "
-            "the same passage); the text before the loop is kept"
-        )
-    if finish == "length":
-        return (
-            f"stopped at the limit of {params.max_tokens} tokens; the reply may end "
-            "mid-sentence (/max-tokens N for more)"
-        )
-    if finish == "interrupted":
-        return "interrupted: the partial reply is kept"
-    return ""
-
-
 class Exchange:
-    """One reply being generated. Iterate for text; always ``close()`` (or use ``with``)."""
+    """One reply being generated: a Generation journaled as an assistant turn. Iterate
+    for text; always ``close()`` (or use ``with``)."""
 
     def __init__(
         self,
@@ -101,13 +85,23 @@ class Exchange:
         self.user_turn = user_turn
         self.fit = fit
         self.params = chat.params
-        self._raw = raw
-        self.detector = LoopDetector()
-        self._pieces = guarded(raw, self.detector)
         self.journal = ReplyJournal(chat.store, user_turn.session_id, model=chat.engine.info.name)
-        self.finish: Finish | None = None
-        self.stats: Stats | None = None
+        self.gen = Generation(
+            raw,
+            chat.params,
+            listeners=[self.journal],
+            what="reply",
+            limit_hint="/max-tokens N for more",
+        )
         self.result: Result | None = None
+
+    @property
+    def finish(self) -> Finish | None:
+        return self.gen.finish
+
+    @property
+    def stats(self) -> Stats | None:
+        return self.gen.stats
 
     @property
     def notice(self) -> str:
@@ -127,45 +121,19 @@ class Exchange:
         self.close()
 
     def __iter__(self) -> Iterator[str]:
-        for piece in self._pieces:
-            if piece.text:
-                self.journal.feed(piece.text)
-                yield piece.text
-            if piece.finish is not None:
-                self.finish = piece.finish
-                self.stats = piece.stats or self.stats
-                return
+        return iter(self.gen)
 
     def stop(self, reason: str = "interrupted") -> None:
         """End generation now (the engine stops cleanly and reports its stats)."""
-        if self.finish is None:
-            final = stop_stream(self._raw, reason)
-            if final.text:
-                self.journal.feed(final.text)
-            self.finish = final.finish or reason  # type: ignore[assignment]
-            self.stats = final.stats or self.stats
-        for gen in (self._pieces, self._raw):  # let the engine free its sampler now
-            close = getattr(gen, "close", None)
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    close()
+        self.gen.stop(reason)
 
     def close(self) -> Result:
         """Mark the reply complete or interrupted in the store; idempotent."""
-        if self.result is not None:
-            return self.result
-        if self.finish is None:  # the consumer left early (an error): stop the engine
-            self.stop("interrupted")
-        finish: Finish = self.finish or "interrupted"
-        text = self.journal.text
-        if finish == "loop" and self.detector.hit is not None:
-            text = self.detector.kept_text()
-        status = "interrupted" if finish == "interrupted" else "complete"
-        self.journal.finish(text, status=status, finish=finish, stats=self.stats)
-        stats = self.stats or Stats()
-        if stats.prompt_tokens:
-            self.chat.used_tokens = stats.prompt_tokens + stats.generated_tokens
-        self.result = Result(text, finish, stats, note_for(finish, self.params, self.detector))
+        if self.result is None:
+            self.result = self.gen.close()
+            stats = self.result.stats
+            if stats.prompt_tokens:
+                self.chat.used_tokens = stats.prompt_tokens + stats.generated_tokens
         return self.result
 
 

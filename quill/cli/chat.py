@@ -128,18 +128,14 @@ def chat(
 
 def _one_message(env: Environment, chat: Chat, message: str, *, stats: bool) -> int:
     """Not a terminal: send stdin as one message, print the reply raw, save both."""
-    from quill.chat.stream import stream_reply
+    from quill.render.live import report, stream_live
 
     ex = chat.send(message)
     if ex.notice:
         env.ui.warn(ex.notice)
-    outcome = stream_reply(env.ui, ex, plain=True, spinner=False)
-    result = outcome.result
-    if result.note:
-        env.ui.note(result.note) if result.finish == "interrupted" else env.ui.warn(result.note)
-    if stats:
-        env.ui.stats(result.stats)
-    return outcome.exit_code
+    result = stream_live(env.ui, ex, plain=True, spinner=False)
+    report(env.ui, result, show_stats=stats)
+    return result.exit_code
 
 
 def _repl(env: Environment, chat: Chat, opts: EngineOptions, *, plain: bool, stats: bool) -> int:

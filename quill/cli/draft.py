@@ -30,6 +30,9 @@ def draft(
     ] = None,
     out: o.OutOpt = None,
     force: o.ForceOpt = False,
+    draft_id: o.DraftOpt = None,
+    title: o.TitleOpt = None,
+    no_save: o.NoSaveOpt = False,
     preset: o.PresetOpt = None,
     temperature: o.TemperatureOpt = None,
     top_p: o.TopPOpt = None,
@@ -55,9 +58,10 @@ def draft(
     """
     from quill.cli.app import setup_logging
     from quill.cli.context import get_env
-    from quill.cli.generate import check_out, stream_to_terminal
+    from quill.cli.generate import Keep, check_out, conclude, fix_seed, start_draft, text_source
+    from quill.engine.generation import generate
     from quill.env import EngineOptions
-    from quill.store.files import atomic_write_text
+    from quill.render.live import stream_live
     from quill.writing import draft as drafting
     from quill.writing.cleanup import unwrap_fence
     from quill.writing.presets import sampling
@@ -70,30 +74,44 @@ def draft(
     messages = drafting.build_messages(
         brief, material, form=form, tone=tone, words=words, lang=lang, user_dir=user_prompts
     )
-    params = sampling(
-        preset or env.settings.preset,
-        max_tokens if max_tokens is not None else drafting.max_tokens_for(words),
-        temperature=temperature,
-        top_p=top_p,
-        min_p=min_p,
-        repeat_penalty=repeat_penalty,
-        seed=seed,
-    )
-    engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
-    result = stream_to_terminal(env, engine, messages, params, plain=plain, transform=unwrap_fence)
-    if out_path is not None and result.text.strip():
-        atomic_write_text(
-            out_path, result.text if result.text.endswith("\n") else result.text + "\n"
+    params = fix_seed(
+        sampling(
+            preset or env.settings.preset,
+            max_tokens if max_tokens is not None else drafting.max_tokens_for(words),
+            temperature=temperature,
+            top_p=top_p,
+            min_p=min_p,
+            repeat_penalty=repeat_penalty,
+            seed=seed,
         )
-        env.ui.note(f"saved to {out_path}")
-    if result.finish == "interrupted":
-        env.ui.note(result.note)
-    elif result.note:
-        env.ui.warn(result.note)
-    if stats:
-        env.ui.stats(result.stats)
-    if result.exit_code:
-        raise typer.Exit(result.exit_code)
+    )
+    keep = Keep(not no_save, draft_id, title)
+    store = keep.open_store(env)
+    try:
+        engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
+        gen = generate(engine, messages, params, transforms=[unwrap_fence])
+        request: dict[str, object] = {
+            "brief": brief if brief is not None else (material or ""),
+            "template": "draft",
+            "form": form,
+            "tone": tone,
+            "words": words,
+            "lang": lang,
+        }
+        if brief is not None and material:
+            request["material"] = text_source("stdin", material)
+        journal, listeners = start_draft(
+            env, store, keep, engine, params, kind="draft", request=request
+        )
+        for listener in listeners:
+            gen.add_listener(listener)
+        result = stream_live(env.ui, gen, plain=plain)
+        code = conclude(env, result, out_path=out_path, journal=journal, show_stats=stats)
+    finally:
+        if store is not None:
+            store.close()
+    if code:
+        raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

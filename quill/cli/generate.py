@@ -1,17 +1,24 @@
-"""Run one generation to the terminal: spinner, streaming sink, loop guard, interrupts,
-stats, and the notes that say why a text ended early."""
+"""What every writing command shares around its one generation: the --out check, the
+draft it is saved as (with provenance, journaled while it streams), and the closing
+report. The streaming itself is :func:`quill.render.live.stream_live`."""
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Callable, Iterator
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from quill.engine.base import Engine, Finish, Message, Piece, Result, Sampling, Stats
-from quill.engine.loop import LoopDetector, guarded, stop_stream
+from quill import __version__
+from quill.engine.base import Engine, Result, Sampling
 from quill.env import Environment
-from quill.errors import OutputError, Terminated
-from quill.signals import SignalFlag
+from quill.errors import OutputError, UsageError
+
+if TYPE_CHECKING:
+    from quill.store.db import Store
+    from quill.store.journal import DraftJournal
 
 
 def check_out(out: str | None, force: bool) -> Path | None:
@@ -22,78 +29,131 @@ def check_out(out: str | None, force: bool) -> Path | None:
     if p.is_dir():
         raise OutputError(f"{p} is a directory", hint="pass a file name to --out")
     if p.exists() and not force:
-        raise OutputError(f"{p} already exists")
+        raise OutputError(f"{p} already exists", hint="pass --force to replace it")
     return p
 
 
-def stream_to_terminal(
+def fix_seed(params: Sampling) -> Sampling:
+    """Pick the seed now when none was given, so the draft's provenance can repeat it."""
+    if params.seed is not None:
+        return params
+    return params.with_(seed=secrets.randbelow(2**31))
+
+
+def text_source(name: str, text: str, data: bytes | None = None) -> dict[str, Any]:
+    """Provenance of an input: its path (absolute) or "stdin", sha256 and size."""
+    digest = hashlib.sha256(data if data is not None else text.encode("utf-8")).hexdigest()
+    path = "stdin" if name in ("-", "stdin") else str(Path(name).expanduser().resolve())
+    return {"path": path, "sha256": digest, "chars": len(text)}
+
+
+@dataclass(frozen=True)
+class Keep:
+    """How a generated text is kept: as a new draft, as the next version of
+    ``draft_id``, or not at all (``--no-save``)."""
+
+    save: bool = True
+    draft_id: int | None = None
+    title: str | None = None
+
+    def open_store(self, env: Environment) -> Store | None:
+        """The store, opened before the model loads (so a bad --draft fails fast)."""
+        if not self.save:
+            if self.draft_id is not None:
+                raise UsageError("--draft and --no-save contradict each other")
+            return None
+        from quill.store.db import Store
+
+        store = Store(env.paths.db_file)
+        if self.draft_id is not None and store.draft(self.draft_id) is None:
+            store.close()
+            raise UsageError(
+                f"there is no draft {self.draft_id}", hint="see them with: quill drafts list"
+            )
+        return store
+
+
+class _ModelHash:
+    """A listener that puts the model file's sha256 into the draft's provenance; it is
+    hashed in the background while the model writes (once per file, then cached)."""
+
+    def __init__(self, env: Environment, engine: Engine, journal: DraftJournal) -> None:
+        from quill.models.fingerprint import Fingerprint
+
+        self.journal = journal
+        path = Path(engine.info.path)
+        self.fp = Fingerprint(path, env.paths.cache_dir) if path.is_file() else None
+
+    def on_text(self, text: str) -> None:
+        pass
+
+    def on_done(self, result: Result) -> None:
+        if self.fp is not None:
+            wait = 0.0 if result.finish == "interrupted" else 15.0  # Ctrl-C never waits
+            self.journal.done_meta["model_sha256"] = self.fp.result(wait)
+
+
+def start_draft(
     env: Environment,
+    store: Store | None,
+    keep: Keep,
     engine: Engine,
-    messages: list[Message],
     params: Sampling,
     *,
-    plain: bool = False,
-    transform: Callable[[Iterator[Piece]], Iterator[Piece]] | None = None,
-) -> Result:
-    """Stream a reply to stdout. Ctrl-C / SIGTERM end it early with finish='interrupted'
-    (the partial text is kept in the Result); the caller decides the exit code."""
-    ui = env.ui
-    detector = LoopDetector()
-    parts: list[str] = []
-    stats = Stats()
-    finish: Finish = "stop"
-    signum = 0
-    sink = None
-    pieces = guarded(engine.stream(messages, params), detector)
-    if transform is not None:
-        pieces = transform(pieces)
-    with SignalFlag() as flag:
-        try:
-            with ui.spinner("Thinking…"):
-                piece = next(pieces, None)
-            sink = ui.content_sink(plain)
-            while piece is not None:
-                if piece.text:
-                    parts.append(piece.text)
-                    sink.feed(piece.text)
-                if piece.finish is not None:
-                    finish = piece.finish
-                    stats = piece.stats or stats
-                    break
-                if flag.raised:  # Ctrl-C / SIGTERM: stop the engine at this clean point
-                    final = stop_stream(pieces, "interrupted")
-                    finish, stats = "interrupted", final.stats or stats
-                    break
-                piece = next(pieces, None)
-        except (KeyboardInterrupt, Terminated) as exc:  # a second signal, or one mid-prompt
-            signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
-            finish = "interrupted"
-            stats = stop_stream(pieces, "interrupted").stats or stats
-        finally:
-            if sink is not None:
-                sink.close()
-        signum = signum or flag.signum
-    text = "".join(parts)
-    note = ""
-    if finish == "loop" and detector.hit is not None:
-        text = detector.kept_text()
-        note = (
-            f"stopped: the model began repeating itself ({detector.hit.repeats} copies "
-            "of the same passage); the text before the loop is kept"
-        )
-    elif finish == "length":
-        note = (
-            f"stopped at the limit of {params.max_tokens} tokens; the text may end "
-            "mid-sentence (raise --max-tokens for more)"
-        )
-    elif finish == "interrupted":
-        note = "interrupted: the partial text is kept"
-    if finish != "interrupted" and signum != signal.SIGTERM:
-        signum = 0  # the text ended on its own just as Ctrl-C came: it is complete
-    return Result(
-        text=text,
-        finish=finish,
-        stats=stats,
-        note=note,
-        signal=int(signum),
+    kind: str,
+    request: dict[str, Any],
+    note: str = "generated",
+) -> tuple[DraftJournal | None, list[Any]]:
+    """Write the request and its parameters as a 'streaming' draft version, before any
+    token is generated; returns the journal and the listeners to attach."""
+    if store is None:
+        return None, []
+    from quill.store.journal import DraftJournal
+
+    meta = {
+        "command": kind,
+        **request,
+        "model": {
+            "name": engine.info.name,
+            "path": engine.info.path,
+            "backend": engine.info.backend,
+            "n_ctx": engine.info.n_ctx,
+        },
+        "sampling": asdict(params),
+        "seed": params.seed,
+        "quill": __version__,
+    }
+    journal = DraftJournal(
+        store, draft_id=keep.draft_id, title=keep.title, kind=kind, note=note, meta=meta
     )
+    return journal, [_ModelHash(env, engine, journal), journal]
+
+
+def saved_line(journal: DraftJournal, result: Result) -> str:
+    state = " (interrupted)" if result.finish == "interrupted" else ""
+    return f"saved as {journal.label}{state}"
+
+
+def conclude(
+    env: Environment,
+    result: Result,
+    *,
+    out_path: Path | None = None,
+    journal: DraftJournal | None = None,
+    warnings: Iterable[str] = (),
+    show_stats: bool = False,
+) -> int:
+    """After the text: write --out (atomically; partial text too, on Ctrl-C), then the
+    one closing report. Returns the exit code (128 + signal when one ended it)."""
+    from quill.render.live import report
+    from quill.store.files import atomic_write_text
+
+    saved: list[str] = []
+    if out_path is not None and result.text.strip():
+        text = result.text if result.text.endswith("\n") else result.text + "\n"
+        atomic_write_text(out_path, text)
+        saved.append(f"saved to {out_path}")
+    if journal is not None:
+        saved.append(saved_line(journal, result))
+    report(env.ui, result, warnings=warnings, saved=saved, show_stats=show_stats)
+    return result.exit_code

@@ -57,3 +57,12 @@ OutOpt = Annotated[
     typer.Option("--out", "-o", metavar="FILE", help="Also write the text to FILE (atomically)."),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite --out if it exists.")]
+DraftOpt = Annotated[
+    int | None,
+    typer.Option("--draft", metavar="ID", help="Save the result as the next version of draft ID."),
+]
+TitleOpt = Annotated[
+    str | None,
+    typer.Option("--title", help="Title of the new draft (default: derived from the text)."),
+]
+NoSaveOpt = Annotated[bool, typer.Option("--no-save", help="Do not keep the result as a draft.")]

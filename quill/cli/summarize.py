@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,7 +13,10 @@ import typer
 from quill.cli import options as o
 
 if TYPE_CHECKING:
+    from quill.cli.generate import Keep
     from quill.env import Environment
+    from quill.store.db import Store
+    from quill.writing.summarize import Summarizer
     from quill.writing.summary_job import Job
 
 _MAGIC = (
@@ -35,6 +38,7 @@ class Source:
     title: str | None  # as shown to the model: the file name; None for stdin
     text: str = ""
     problem: str = ""  # why it cannot be summarized ("" if it can)
+    data: bytes | None = None  # the file's bytes as read (for its sha256)
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -92,7 +96,7 @@ def read_sources(env: Environment, files: list[str]) -> list[Source]:
             except OSError as exc:
                 raise InputError(f"cannot read {f}: {exc.strerror or exc}") from None
             text, problem = decode(data)
-            src = Source(f, p.name, text, problem)
+            src = Source(f, p.name, text, problem, data)
         if not src.problem and not src.text.strip():
             src.problem = "empty"
         out.append(src)
@@ -103,7 +107,13 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}{'es' if word.endswith('s') else 's'}"
 
 
-def report_line(jobs: list[Job], elapsed: float, skipped: list[Source], saved: Path | None) -> str:
+def report_line(
+    jobs: list[Job],
+    elapsed: float,
+    skipped: list[Source],
+    saved: Path | None,
+    drafts: list[str] | None = None,
+) -> str:
     tokens = sum(j.plan.tokens for j in jobs)
     chunks = sum(len(j.plan.chunks) for j in jobs)
     passes = sorted({j.passes for j in jobs})
@@ -124,6 +134,8 @@ def report_line(jobs: list[Job], elapsed: float, skipped: list[Source], saved: P
         line += "; " + left_out(skipped)
     if saved is not None:
         line += f"; saved to {saved}"
+    if drafts:
+        line += "; saved as " + ", ".join(drafts)
     return line
 
 
@@ -176,6 +188,9 @@ def summarize(
     ] = False,
     out: o.OutOpt = None,
     force: o.ForceOpt = False,
+    draft_id: o.DraftOpt = None,
+    title: o.TitleOpt = None,
+    no_save: o.NoSaveOpt = False,
     preset: Annotated[
         str | None,
         typer.Option(
@@ -216,15 +231,11 @@ def summarize(
     """
     from quill.cli.app import setup_logging
     from quill.cli.context import get_env
-    from quill.cli.generate import check_out, stream_to_terminal
+    from quill.cli.generate import Keep, check_out
     from quill.env import EngineOptions
-    from quill.errors import InputError, Terminated
-    from quill.render.progress import StepProgress
-    from quill.signals import SignalFlag
-    from quill.store.files import atomic_write_text
+    from quill.errors import InputError, UsageError
     from quill.writing.presets import sampling
     from quill.writing.summarize import Summarizer, SummaryOptions
-    from quill.writing.summary_job import PassStarted, total_stats
 
     env = get_env(ctx)
     setup_logging(verbose)
@@ -247,32 +258,90 @@ def summarize(
         raise InputError(f"cannot summarize {s.name}: {s.problem}", hint=TEXT_HINT)
     if not usable:
         raise InputError("nothing to summarize: " + left_out(skipped), hint=TEXT_HINT)
-    base = sampling(preset or "precise", 1, temperature=temperature, seed=seed)
-    engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
-    summarizer = Summarizer(
-        engine, opts, base, jobs=jobs, user_dir=env.paths.config_dir / "prompts"
-    )
-    if jobs > summarizer.jobs and ui.stderr_tty:
-        ui.note(f"this backend serves {engine.info.parallel} request at a time; parts run in turn")
+    if draft_id is not None and len(usable) > 1:
+        raise UsageError("--draft takes one file: each file's summary is a draft of its own")
+    keep = Keep(not no_save, draft_id, title)
+    store = keep.open_store(env)
+    try:
+        base = sampling(preset or "precise", 1, temperature=temperature, seed=seed)
+        engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
+        summarizer = Summarizer(
+            engine, opts, base, jobs=jobs, user_dir=env.paths.config_dir / "prompts"
+        )
+        if jobs > summarizer.jobs and ui.stderr_tty:
+            ui.note(
+                f"this backend serves {engine.info.parallel} request at a time; parts run in turn"
+            )
+        code = _run(env, summarizer, usable, skipped, keep, store, out_path, plain, stats)
+    finally:
+        if store is not None:
+            store.close()
+    if code:
+        raise typer.Exit(code)
 
+
+def _run(
+    env: Environment,
+    summarizer: Summarizer,
+    usable: list[Source],
+    skipped: list[Source],
+    keep: Keep,
+    store: Store | None,
+    out_path: Path | None,
+    plain: bool,
+    stats: bool,
+) -> int:
+    """Summarize each file in turn: notes (map, combine), then the streamed summary, each
+    kept as a draft; one report at the end."""
+    from quill.cli.generate import start_draft, text_source
+    from quill.engine.generation import Generation
+    from quill.errors import Terminated
+    from quill.render.live import report, stream_live
+    from quill.render.progress import StepProgress
+    from quill.signals import SignalFlag
+    from quill.store.files import atomic_write_text
+    from quill.writing.cleanup import sentence_gate
+    from quill.writing.summary_job import PassStarted, total_stats
+
+    ui, engine, opts = env.ui, summarizer.engine, summarizer.opts
     t0 = time.perf_counter()
     done: list[Job] = []
     texts: list[str] = []
+    saved_drafts: list[str] = []
+    warnings: list[str] = []
     exit_code = 0
     interrupted_note = ""
     several = len(usable) > 1
     reached = 0
     for src in usable:
         reached += 1
+        head = f"# {src.name}\n\n" if several else ""
         if several:
             sink = ui.content_sink(plain)
-            sink.feed(("\n" if texts else "") + f"# {src.name}\n\n")
+            sink.feed(("\n" if texts else "") + head)
             sink.close()
         job: Job | None = None
+        journal = None
         signum = 0
         with SignalFlag() as flag:  # Ctrl-C / SIGTERM stop the step in flight cleanly
             try:
                 job = summarizer.start(summarizer.plan(src.text, src.title))
+                request = {
+                    "source": text_source(src.name, src.text, src.data),
+                    "template": "summarize",
+                    "options": asdict(opts),
+                    "chunks": len(job.plan.chunks),
+                    "document_tokens": job.plan.tokens,
+                }
+                journal, listeners = start_draft(
+                    env,
+                    store,
+                    keep,
+                    engine,
+                    summarizer.base,
+                    kind="summary",
+                    request=request,
+                )
                 with StepProgress(ui) as bar:
                     for ev in summarizer.run(job, stop=lambda: flag.raised):
                         if isinstance(ev, PassStarted):
@@ -290,27 +359,41 @@ def summarize(
             where = f"{kind} step {step} of {of}" if of else "planning"
             partial = job.partial_notes() if job is not None else ""
             if partial:
-                head = f"# {src.name}\n\n" if several else ""
                 texts.append(
                     f"{head}<!-- quill: interrupted during the {where}; these are the notes "
                     f"on the parts read so far, not a summary -->\n\n{partial}\n"
                 )
+            if journal is not None:
+                journal.finish(partial, status="interrupted", finish="interrupted")
+                saved_drafts.append(f"{journal.label} (the notes so far, interrupted)")
             interrupted_note = f"interrupted during the {where} of {src.name}"
             break
         assert job is not None and job.messages is not None and job.params is not None
-        result = stream_to_terminal(env, engine, job.messages, job.params, plain=plain)
+        gen = Generation(
+            engine.stream(job.messages, job.params),
+            job.params,
+            transforms=[sentence_gate(job.params.max_tokens)],
+            what="summary",
+        )
+        for listener in listeners:
+            gen.add_listener(listener)
+        if journal is not None:
+            journal.done_meta["warnings"] = job.problems()
+            journal.done_meta["passes"] = job.passes
+        result = stream_live(ui, gen, plain=plain)
         job.record(result.stats)
         done.append(job)
-        for problem in job.problems():
-            ui.warn(problem)
+        warnings.extend(job.problems())
         if result.text.strip():
-            head = f"# {src.name}\n\n" if several else ""
             texts.append(head + result.text.strip() + "\n")
+        if journal is not None:
+            state = " (interrupted)" if result.finish == "interrupted" else ""
+            saved_drafts.append(journal.label + state)
         if result.note:
             if result.finish == "interrupted":
                 interrupted_note = f"{result.note} ({src.name})" if several else result.note
             else:
-                ui.warn(result.note)
+                warnings.append(result.note)
         if result.exit_code:
             exit_code = result.exit_code
             break
@@ -320,6 +403,7 @@ def summarize(
     if out_path is not None and texts:
         atomic_write_text(out_path, "\n".join(texts))
         saved = out_path
+    total = total_stats([s for j in done for s in j.stats])
     if exit_code:
         not_reached = usable[reached:]
         msg = interrupted_note
@@ -327,13 +411,15 @@ def summarize(
             msg += "; not summarized: " + ", ".join(s.name for s in not_reached)
         if saved is not None:
             msg += f"; what was written is saved to {saved}"
-        ui.note(msg)
-        raise typer.Exit(exit_code)
+        if saved_drafts:
+            msg += "; saved as " + ", ".join(saved_drafts)
+        report(ui, warnings=warnings, saved=[msg])
+        return exit_code
     if skipped and ui.quiet:
-        ui.warn(left_out(skipped))
-    ui.note(report_line(done, elapsed, skipped, saved))
-    if stats:
-        ui.stats(total_stats([s for j in done for s in j.stats]))
+        warnings.append(left_out(skipped))
+    line = report_line(done, elapsed, skipped, saved, saved_drafts)
+    report(ui, warnings=warnings, saved=[line], stats=total, show_stats=stats)
+    return 0
 
 
 def register(app: typer.Typer) -> None:

@@ -83,6 +83,7 @@ class Piece:
     text: str
     finish: Finish | None = None
     stats: Stats | None = None
+    note: str = ""  # on the final piece: what a stream filter changed (e.g. a trimmed tail)
 
 
 @dataclass

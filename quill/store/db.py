@@ -25,63 +25,14 @@ from typing import Any
 
 from quill.engine.base import Stats
 from quill.errors import StoreError
+from quill.store.drafts import DraftQueries, DraftVersion
+from quill.store.journal import ReplyJournal
+from quill.store.schema import MIGRATIONS, SCHEMA_VERSION
 
-BUSY_TIMEOUT_MS = 5000
+__all__ = ["SCHEMA_VERSION", "DraftVersion", "ReplyJournal", "Session", "Store", "Turn"]
+
+BUSY_TIMEOUT_MS = 30_000  # a second writer waits its turn instead of failing
 STALE_AFTER_S = 3600.0
-
-# Each entry takes the schema from version i to i + 1.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE sessions (
-        id          INTEGER PRIMARY KEY,
-        name        TEXT NOT NULL UNIQUE,
-        system      TEXT,
-        model       TEXT,
-        settings    TEXT NOT NULL DEFAULT '{}',
-        created_at  REAL NOT NULL,
-        updated_at  REAL NOT NULL
-    );
-    CREATE TABLE turns (
-        id               INTEGER PRIMARY KEY,
-        session_id       INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        role             TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
-        content          TEXT NOT NULL DEFAULT '',
-        status           TEXT NOT NULL DEFAULT 'complete'
-                         CHECK (status IN ('complete', 'streaming', 'interrupted')),
-        finish           TEXT,
-        dropped          INTEGER NOT NULL DEFAULT 0,
-        model            TEXT,
-        pid              INTEGER,
-        created_at       REAL NOT NULL,
-        updated_at       REAL NOT NULL,
-        prompt_tokens    INTEGER,
-        cached_tokens    INTEGER,
-        generated_tokens INTEGER,
-        ttft_ms          REAL,
-        tokens_per_s     REAL
-    );
-    CREATE INDEX turns_by_session ON turns(session_id, id);
-    CREATE INDEX turns_streaming ON turns(status) WHERE status = 'streaming';
-    CREATE TABLE drafts (
-        id          INTEGER PRIMARY KEY,
-        title       TEXT NOT NULL,
-        session_id  INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
-        turn_id     INTEGER REFERENCES turns(id) ON DELETE SET NULL,
-        created_at  REAL NOT NULL,
-        updated_at  REAL NOT NULL
-    );
-    CREATE TABLE draft_versions (
-        id          INTEGER PRIMARY KEY,
-        draft_id    INTEGER NOT NULL REFERENCES drafts(id) ON DELETE CASCADE,
-        version     INTEGER NOT NULL,
-        content     TEXT NOT NULL,
-        note        TEXT NOT NULL DEFAULT '',
-        created_at  REAL NOT NULL,
-        UNIQUE (draft_id, version)
-    );
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass
@@ -121,15 +72,6 @@ class Turn:
         return self.status == "interrupted"
 
 
-@dataclass
-class DraftVersion:
-    draft_id: int
-    version: int
-    content: str
-    note: str
-    created_at: float
-
-
 def _pid_alive(pid: int | None) -> bool:
     if not pid or pid <= 0:
         return False
@@ -150,7 +92,7 @@ def default_session_name(now: float | None = None) -> str:
     return datetime.fromtimestamp(now or time.time()).strftime("%Y-%m-%d-%H%M%S")
 
 
-class Store:
+class Store(DraftQueries):
     """A connection to the quill database. Use as a context manager or call close()."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -165,6 +107,7 @@ class Store:
         self.db.row_factory = sqlite3.Row
         try:
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._refuse_newer()  # before anything that could change the file
             mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StoreError(f"cannot put {self.path} in WAL mode (got {mode})")
@@ -178,6 +121,9 @@ class Store:
                 f"{self.path} is not a usable quill database: {exc}",
                 hint="move the file aside; quill will start a new one",
             ) from exc
+        except StoreError:
+            self.db.close()
+            raise
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -211,21 +157,24 @@ class Store:
                     self.db.execute("ROLLBACK")
                 raise StoreError(f"cannot write the database: {exc}") from exc
 
-    def _migrate(self) -> None:
+    def _refuse_newer(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path} was written by a newer quill (schema {version})",
-                hint="upgrade quill",
+                f"{self.path} was written by a newer quill (schema {version}; this quill "
+                f"reads up to {SCHEMA_VERSION}); it was left untouched",
+                hint="upgrade quill, or point QUILL_HOME elsewhere",
             )
-        if version == SCHEMA_VERSION:
+
+    def _migrate(self) -> None:
+        """Bring an older store up to date, one version per step, in one transaction."""
+        if self.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
             return
         with self.tx() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]  # another process?
-            for i in range(version, SCHEMA_VERSION):
-                for stmt in MIGRATIONS[i].split(";"):
-                    if stmt.strip():
-                        db.execute(stmt)
+            for step in MIGRATIONS[version:]:
+                for stmt in step:
+                    db.execute(stmt)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def schema_version(self) -> int:
@@ -235,7 +184,8 @@ class Store:
         return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])
 
     def recover(self) -> int:
-        """Mark replies left 'streaming' by a process that has died as 'interrupted'."""
+        """Mark replies and draft versions left 'streaming' by a process that has died
+        as 'interrupted'; returns how many."""
         rows = self.db.execute(
             "SELECT id, pid, updated_at FROM turns WHERE status = 'streaming'"
         ).fetchall()
@@ -249,7 +199,7 @@ class Store:
                     "WHERE id = ? AND status = 'streaming'",
                     [(i,) for i in dead],
                 )
-        return len(dead)
+        return len(dead) + self.recover_drafts(_pid_alive, stale)
 
     # -- sessions ---------------------------------------------------------------
 
@@ -476,105 +426,3 @@ class Store:
             return
         with self.tx() as db:
             db.executemany("UPDATE turns SET dropped = 1 WHERE id = ?", [(i,) for i in ids])
-
-    # -- drafts -----------------------------------------------------------------
-
-    def create_draft(
-        self,
-        title: str,
-        content: str,
-        *,
-        session_id: int | None = None,
-        turn_id: int | None = None,
-        note: str = "",
-    ) -> DraftVersion:
-        now = time.time()
-        with self.tx() as db:
-            cur = db.execute(
-                "INSERT INTO drafts (title, session_id, turn_id, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (title, session_id, turn_id, now, now),
-            )
-            did = int(cur.lastrowid or 0)
-            db.execute(
-                "INSERT INTO draft_versions (draft_id, version, content, note, created_at)"
-                " VALUES (?, 1, ?, ?, ?)",
-                (did, content, note, now),
-            )
-        return DraftVersion(did, 1, content, note, now)
-
-    def add_draft_version(self, draft_id: int, content: str, note: str = "") -> DraftVersion:
-        now = time.time()
-        with self.tx() as db:
-            row = db.execute(
-                "SELECT coalesce(max(version), 0) FROM draft_versions WHERE draft_id = ?",
-                (draft_id,),
-            ).fetchone()
-            version = int(row[0]) + 1
-            db.execute(
-                "INSERT INTO draft_versions (draft_id, version, content, note, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (draft_id, version, content, note, now),
-            )
-            db.execute("UPDATE drafts SET updated_at = ? WHERE id = ?", (now, draft_id))
-        return DraftVersion(draft_id, version, content, note, now)
-
-    def draft_versions(self, draft_id: int) -> list[DraftVersion]:
-        rows = self.db.execute(
-            "SELECT * FROM draft_versions WHERE draft_id = ? ORDER BY version", (draft_id,)
-        ).fetchall()
-        return [
-            DraftVersion(r["draft_id"], r["version"], r["content"], r["note"], r["created_at"])
-            for r in rows
-        ]
-
-
-class ReplyJournal:
-    """Keeps a streaming reply on disk: the assistant turn is inserted as 'streaming'
-    before the first token, its text saved every ``interval`` seconds (or ``every``
-    pieces), and marked complete or interrupted at the end."""
-
-    def __init__(
-        self,
-        store: Store,
-        session_id: int,
-        *,
-        model: str | None = None,
-        interval: float = 0.25,
-        every: int = 64,
-    ) -> None:
-        self.store = store
-        self.turn = store.add_turn(session_id, "assistant", "", status="streaming", model=model)
-        self.interval = interval
-        self.every = every
-        self.parts: list[str] = []
-        self._saved_parts = 0
-        self._last = time.monotonic()
-        self.closed = False
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-    def feed(self, text: str) -> None:
-        if not text:
-            return
-        self.parts.append(text)
-        now = time.monotonic()
-        if now - self._last >= self.interval or len(self.parts) - self._saved_parts >= self.every:
-            self.flush(now)
-
-    def flush(self, now: float | None = None) -> None:
-        if self.closed or self._saved_parts == len(self.parts):
-            return
-        self.store.journal(self.turn.id, self.text)
-        self._saved_parts = len(self.parts)
-        self._last = now if now is not None else time.monotonic()
-
-    def finish(
-        self, text: str, *, status: str, finish: str | None, stats: Stats | None = None
-    ) -> None:
-        if self.closed:
-            return
-        self.store.finish_turn(self.turn.id, text, status=status, finish=finish, stats=stats)
-        self.closed = True
