@@ -69,7 +69,7 @@ def test_out_is_written_atomically(real_env: dict[str, str], tmp_path: Path) -> 
     )
     assert r.returncode == 0, r.stderr
     assert out.read_text().strip() == r.stdout.strip()
-    assert [p.name for p in tmp_path.iterdir()] == ["d.md"]
+    assert [p.name for p in tmp_path.iterdir() if p.name != "quill-home"] == ["d.md"]
     r = run_quill(["draft", "x", "--out", str(out)], env=real_env)
     assert r.returncode == 8 and "already exists" in r.stderr
 
