@@ -154,7 +154,7 @@ def test_summary_is_saved_with_its_source(cli: Callable[..., Run], tmp_path: Pat
         m = d.latest.meta  # type: ignore[union-attr]
         assert m["source"]["path"] == str(doc.resolve())
         assert m["source"]["sha256"] == hashlib.sha256(doc.read_bytes()).hexdigest()
-        assert m["template"] == "summarize" and m["options"]["length"] == "medium"
+        assert m["template"] == "summarize" and m["options"]["format"] == "paragraph"
 
 
 # -- real signals: the store keeps what was interrupted ---------------------------------

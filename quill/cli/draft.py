@@ -28,6 +28,7 @@ def draft(
     lang: Annotated[
         str | None, typer.Option("--lang", help="Language to write in (default: the brief's).")
     ] = None,
+    style: o.StyleOpt = None,
     out: o.OutOpt = None,
     force: o.ForceOpt = False,
     draft_id: o.DraftOpt = None,
@@ -74,6 +75,11 @@ def draft(
     messages = drafting.build_messages(
         brief, material, form=form, tone=tone, words=words, lang=lang, user_dir=user_prompts
     )
+    if style:
+        from quill.cli.style import style_system
+        from quill.writing.verbs import with_style
+
+        messages = with_style(messages, style_system(env, style))
     params = fix_seed(
         sampling(
             preset or env.settings.preset,
@@ -98,6 +104,8 @@ def draft(
             "words": words,
             "lang": lang,
         }
+        if style:
+            request["style"] = style
         if brief is not None and material:
             request["material"] = text_source("stdin", material)
         journal, listeners = start_draft(
@@ -106,7 +114,9 @@ def draft(
         for listener in listeners:
             gen.add_listener(listener)
         result = stream_live(env.ui, gen, plain=plain)
-        code = conclude(env, result, out_path=out_path, journal=journal, show_stats=stats)
+        code = conclude(
+            env, result, out_path=out_path, force=force, journal=journal, show_stats=stats
+        )
     finally:
         if store is not None:
             store.close()

@@ -25,9 +25,10 @@ def check_out(out: str | None, force: bool) -> Path | None:
     """Refuse an existing --out before any work is done."""
     if out is None:
         return None
+    from quill.store.files import check_target
+
     p = Path(out).expanduser()
-    if p.is_dir():
-        raise OutputError(f"{p} is a directory", hint="pass a file name to --out")
+    check_target(p)
     if p.exists() and not force:
         raise OutputError(f"{p} already exists", hint="pass --force to replace it")
     return p
@@ -139,6 +140,7 @@ def conclude(
     result: Result,
     *,
     out_path: Path | None = None,
+    force: bool = False,
     journal: DraftJournal | None = None,
     warnings: Iterable[str] = (),
     show_stats: bool = False,
@@ -151,7 +153,14 @@ def conclude(
     saved: list[str] = []
     if out_path is not None and result.text.strip():
         text = result.text if result.text.endswith("\n") else result.text + "\n"
-        atomic_write_text(out_path, text)
+        try:
+            atomic_write_text(out_path, text, force=force)  # no-replace checked at the rename
+        except OutputError as exc:
+            if journal is not None:  # the text is not lost: say where it is
+                exc.hint = f"the text is saved as {journal.label}: quill drafts show " + str(
+                    journal.draft_id
+                )
+            raise
         saved.append(f"saved to {out_path}")
     if journal is not None:
         saved.append(saved_line(journal, result))
