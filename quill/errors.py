@@ -83,6 +83,10 @@ class StoreError(QuillError):
     hint = "check the data directory shown by `quill doctor` is writable"
 
 
+class SessionBusy(StoreError):
+    """Another process is writing a reply in the same chat session."""
+
+
 # Exit codes for interruption follow the shell convention 128 + signal number.
 EXIT_INTERRUPTED = 130  # SIGINT
 EXIT_TERMINATED = 143  # SIGTERM

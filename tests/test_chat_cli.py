@@ -211,3 +211,34 @@ def test_sigint_in_pipe_mode_exits_130(quill_home: Path) -> None:
     _out, err = p.communicate(timeout=20)
     assert p.returncode == 130, err
     assert contents(quill_home, "int")[-1][2] == "interrupted"
+
+
+def test_a_second_process_cannot_send_while_a_reply_streams(quill_home: Path) -> None:
+    """One writer per session: while one quill streams a reply, another quill's message
+    to the same session is refused with a clear message, and the streaming reply is
+    never sent to the model as history."""
+    p = start_streaming(quill_home, "shared", "first question")
+    try:
+        r = run_quill(
+            ["chat", "--session", "shared"],
+            env=child_env(quill_home, QUILL_FAKE_REPLY="Second."),
+            input="second question",
+            timeout=60,
+        )
+        assert r.returncode == 10, r.stderr
+        assert "is replying in session `shared`" in r.stderr and "Traceback" not in r.stderr
+        with db(quill_home) as s:
+            sess = s.session("shared")
+            assert sess is not None
+            assert "second question" not in [t.content for t in s.turns(sess.id)]
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=30)
+    # Once the first reply has ended, the session takes messages again.
+    r = run_quill(
+        ["chat", "--session", "shared"],
+        env=child_env(quill_home, QUILL_FAKE_REPLY="Second."),
+        input="second question",
+        timeout=60,
+    )
+    assert r.returncode == 0 and r.stdout.strip() == "Second."

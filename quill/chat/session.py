@@ -70,6 +70,12 @@ class Budget:
         return max(self.n_ctx - self.used - self.reserve, 0)
 
 
+def _close(raw: Iterator[Piece]) -> None:
+    close = getattr(raw, "close", None)
+    if close is not None:
+        close()
+
+
 class Exchange:
     """One reply being generated: a Generation journaled as an assistant turn. Iterate
     for text; always ``close()`` (or use ``with``)."""
@@ -80,12 +86,15 @@ class Exchange:
         user_turn: Turn,
         fit: Fit,
         raw: Iterator[Piece],
+        reply: Turn | None = None,
     ) -> None:
         self.chat = chat
         self.user_turn = user_turn
         self.fit = fit
         self.params = chat.params
-        self.journal = ReplyJournal(chat.store, user_turn.session_id, model=chat.engine.info.name)
+        self.journal = ReplyJournal(
+            chat.store, user_turn.session_id, model=chat.engine.info.name, turn=reply
+        )
         self.gen = Generation(
             raw,
             chat.params,
@@ -371,12 +380,19 @@ class Chat:
         turns = [*self.turns(), pending]
         fit = self.fit(turns)
         raw = self.engine.stream(fit.messages, self.params)
-        user = self.store.add_turn(session.id, "user", text)
-        return self._start(user, fit, raw)
+        try:
+            user, reply = self.store.start_reply(session.id, text, model=self.engine.info.name)
+        except BaseException:
+            _close(raw)
+            raise
+        assert user is not None
+        return self._start(user, reply, fit, raw)
 
     def retry(self) -> Exchange:
         """Drop the last reply (kept in the file) and generate it again."""
         turns = self.turns()
+        if self.session is not None:
+            self.store.check_not_busy(self.session.id)
         while turns and turns[-1].role == "assistant":
             self.store.drop_turns([turns[-1].id])
             turns.pop()
@@ -384,15 +400,20 @@ class Chat:
             raise UsageError("there is no reply to retry")
         fit = self.fit(turns)
         raw = self.engine.stream(fit.messages, self.params)
-        return self._start(turns[-1], fit, raw)
-
-    def _start(self, user: Turn, fit: Fit, raw: Iterator[Piece]) -> Exchange:
         try:
-            ex = Exchange(self, user, fit, raw)
+            _, reply = self.store.start_reply(
+                turns[-1].session_id, None, model=self.engine.info.name
+            )
         except BaseException:
-            close = getattr(raw, "close", None)
-            if close is not None:
-                close()
+            _close(raw)
+            raise
+        return self._start(turns[-1], reply, fit, raw)
+
+    def _start(self, user: Turn, reply: Turn, fit: Fit, raw: Iterator[Piece]) -> Exchange:
+        try:
+            ex = Exchange(self, user, fit, raw, reply)
+        except BaseException:
+            _close(raw)
             raise
         self.seen_turn_id = ex.journal.turn.id
         return ex

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from quill.engine.base import Stats
-from quill.errors import StoreError
+from quill.errors import SessionBusy, StoreError
 from quill.store.drafts import DraftQueries, DraftVersion
 from quill.store.journal import ReplyJournal
 from quill.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -375,6 +375,62 @@ class Store(DraftQueries):
         t = self.turn(int(cur.lastrowid or 0))
         assert t is not None
         return t
+
+    @staticmethod
+    def _refuse_busy(db: sqlite3.Connection, sid: int) -> None:
+        """SessionBusy if another live process is streaming a reply in session ``sid``."""
+        rows = db.execute(
+            "SELECT pid, updated_at FROM turns WHERE session_id = ? AND status = 'streaming'",
+            (sid,),
+        ).fetchall()
+        stale = time.time() - STALE_AFTER_S
+        me = os.getpid()
+        busy = [
+            r["pid"]
+            for r in rows
+            if r["pid"] != me and _pid_alive(r["pid"]) and r["updated_at"] >= stale
+        ]
+        if busy:
+            name = db.execute("SELECT name FROM sessions WHERE id = ?", (sid,)).fetchone()
+            raise SessionBusy(
+                f"another quill (pid {busy[0]}) is replying in session "
+                f"`{name[0] if name else sid}` right now; the message was not sent",
+                hint="wait for that reply to finish, or start another session",
+            )
+
+    def check_not_busy(self, sid: int) -> None:
+        self._refuse_busy(self.db, sid)
+
+    def start_reply(
+        self, sid: int, user_text: str | None, *, model: str | None = None
+    ) -> tuple[Turn | None, Turn]:
+        """Save the user's message (if any) and the reply's 'streaming' turn together,
+        in one transaction that first checks no other live process is replying in this
+        session: one writer per session at a time, so a reply still being written is
+        never sent as history to another."""
+        now = time.time()
+        me = os.getpid()
+        with self.tx() as db:
+            self._refuse_busy(db, sid)
+            user_id = None
+            if user_text is not None:
+                cur = db.execute(
+                    "INSERT INTO turns (session_id, role, content, status, created_at,"
+                    " updated_at) VALUES (?, 'user', ?, 'complete', ?, ?)",
+                    (sid, user_text, now, now),
+                )
+                user_id = int(cur.lastrowid or 0)
+            cur = db.execute(
+                "INSERT INTO turns (session_id, role, content, status, model, pid,"
+                " created_at, updated_at) VALUES (?, 'assistant', '', 'streaming', ?, ?, ?, ?)",
+                (sid, model, me, now, now),
+            )
+            reply_id = int(cur.lastrowid or 0)
+            db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (now, sid))
+        user = self.turn(user_id) if user_id is not None else None
+        reply = self.turn(reply_id)
+        assert reply is not None
+        return user, reply
 
     def journal(self, tid: int, content: str) -> None:
         """Save the text a streaming reply has so far (one small transaction)."""

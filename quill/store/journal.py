@@ -18,7 +18,7 @@ from quill.engine.base import Result, Stats
 from quill.store.drafts import DraftVersion, derive_title
 
 if TYPE_CHECKING:
-    from quill.store.db import Store
+    from quill.store.db import Store, Turn
 
 FLUSH_INTERVAL_S = 0.25
 FLUSH_EVERY = 64
@@ -86,12 +86,15 @@ class ReplyJournal(Journal):
         session_id: int,
         *,
         model: str | None = None,
+        turn: Turn | None = None,
         interval: float = FLUSH_INTERVAL_S,
         every: int = FLUSH_EVERY,
     ) -> None:
         super().__init__(interval=interval, every=every)
         self.store = store
-        self.turn = store.add_turn(session_id, "assistant", "", status="streaming", model=model)
+        self.turn = turn or store.add_turn(
+            session_id, "assistant", "", status="streaming", model=model
+        )
 
     def _save(self, text: str) -> None:
         self.store.journal(self.turn.id, text)
