@@ -9,6 +9,7 @@ remains is inert text.
 
 from __future__ import annotations
 
+import logging
 import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -21,3 +22,11 @@ def sanitize(text: str) -> str:
     text = text.replace("\r\n", "\n")
     text = _CSI_OSC.sub("", text)
     return _CONTROL.sub("", text)
+
+
+class SafeFormatter(logging.Formatter):
+    """A log formatter for the terminal: llama.cpp's log lines quote GGUF metadata (model
+    names, templates), which is untrusted, so they are sanitized like model text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return sanitize(super().format(record))
