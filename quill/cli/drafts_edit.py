@@ -1,0 +1,302 @@
+"""`quill drafts open|revise|diff`: new versions of a draft, by hand or by the model, and
+what changed between two versions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from quill.cli import options as o
+from quill.cli.drafts import RefArg, find_draft, find_version, open_store, parse_ref, short
+
+
+def open_draft(ctx: typer.Context, ref: RefArg) -> None:
+    """Edit a draft in your editor ($VISUAL, else $EDITOR).
+
+    The latest version (or ID@VERSION) opens in a temporary file; what you save
+    becomes the draft's next version, noted "edited". Leaving the file unchanged makes
+    no version.
+    """
+    import os
+    import shlex
+    import tempfile
+    from pathlib import Path
+
+    from quill.chat.commands import run_editor
+    from quill.errors import InputError, QuillError, UsageError
+
+    env, store = open_store(ctx)
+    did, vn = parse_ref(ref)
+    with store:
+        d = find_draft(store, did)
+        v = find_version(store, d, vn)
+    editor = (env.environ.get("VISUAL") or env.environ.get("EDITOR") or "").strip()
+    if not editor:
+        raise UsageError(
+            "no editor is set",
+            hint="set VISUAL or EDITOR, e.g. export EDITOR=nano (or vim, or 'code --wait')",
+        )
+    try:
+        argv = shlex.split(editor)
+    except ValueError as exc:
+        raise UsageError(
+            f"cannot read the editor command `{editor}`: {exc}",
+            hint="check the quoting in VISUAL or EDITOR",
+        ) from None
+    text = v.content if v.content.endswith("\n") or not v.content else v.content + "\n"
+    fd, name = tempfile.mkstemp(prefix=f"quill-draft-{did}-v{v.version}-", suffix=".md")
+    path = Path(name)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    try:
+        rc = run_editor([*argv, str(path)])
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise UsageError(
+            f"cannot run the editor `{editor}`: {exc.strerror or exc}",
+            hint="set VISUAL or EDITOR to a program on your PATH",
+        ) from None
+    exited = f" (the editor exited with {rc})" if rc else ""
+    try:
+        edited = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"the editor removed {path}: nothing saved{exited}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"cannot read the edited file {path}: {exc}{exited}",
+            hint=f"the file is kept: fix it, then `quill drafts import {path}`",
+        ) from None
+    if edited.rstrip("\n") == v.content.rstrip("\n") or not edited.strip():
+        path.unlink(missing_ok=True)
+        what = "the file is empty" if not edited.strip() else "no change"
+        env.ui.note(f"{what}: draft {did} keeps its versions, nothing saved{exited}")
+        return
+    try:
+        _, store = open_store(ctx)
+        with store:
+            new = store.add_draft_version(
+                did,
+                edited,
+                "edited",
+                meta={"command": "edit", "from_version": v.version, "editor": argv[0]},
+            )
+    except QuillError as exc:
+        exc.hint = f"your edited text is kept in {path}"
+        raise
+    path.unlink(missing_ok=True)
+    env.ui.note(f"saved as draft {did} v{new.version}{exited}")
+
+
+def revise(
+    ctx: typer.Context,
+    ref: RefArg,
+    instruction: Annotated[
+        str, typer.Argument(help='What to change, e.g. "make it shorter" or "a warmer tone".')
+    ],
+    out: o.OutOpt = None,
+    force: o.ForceOpt = False,
+    preset: o.PresetOpt = None,
+    temperature: o.TemperatureOpt = None,
+    top_p: o.TopPOpt = None,
+    min_p: o.MinPOpt = None,
+    repeat_penalty: o.RepeatOpt = None,
+    seed: o.SeedOpt = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option("--max-tokens", help="Most tokens to generate (default: from the text)."),
+    ] = None,
+    stats: o.StatsOpt = False,
+    plain: o.PlainOpt = False,
+    model: o.ModelOpt = None,
+    n_ctx: o.CtxOpt = None,
+    gpu_layers: o.GpuOpt = None,
+    threads: o.ThreadsOpt = None,
+    verbose: o.VerboseOpt = False,
+) -> None:
+    """Write the next version of a draft, revised as INSTRUCTION says.
+
+    The model gets the latest version (or ID@VERSION) and the instruction, and writes
+    the revised piece; it streams like `quill draft` and is saved as the draft's next
+    version, noted "revised: INSTRUCTION", with the instruction and the version it
+    started from in its provenance.
+
+    Examples:
+
+      quill drafts revise 12 "make it shorter and warmer"
+
+      quill drafts revise 12@2 "translate it into French" --out post.fr.md
+    """
+    import hashlib
+
+    from quill.cli.app import setup_logging
+    from quill.cli.context import get_env
+    from quill.cli.generate import Keep, check_out, conclude, fix_seed, start_draft
+    from quill.engine.generation import generate
+    from quill.env import EngineOptions
+    from quill.errors import UsageError
+    from quill.render.live import stream_live
+    from quill.writing import revise as revising
+    from quill.writing.cleanup import strip_commentary, unwrap_fence
+    from quill.writing.presets import sampling
+
+    env = get_env(ctx)
+    setup_logging(verbose)
+    out_path = check_out(out, force)
+    did, vn = parse_ref(ref)
+    params = fix_seed(
+        sampling(
+            preset or env.settings.preset,
+            max_tokens if max_tokens is not None else revising.MIN_MAX_TOKENS,
+            temperature=temperature,
+            top_p=top_p,
+            min_p=min_p,
+            repeat_penalty=repeat_penalty,
+            seed=seed,
+        )
+    )
+    keep = Keep(True, did, None)
+    store = keep.open_store(env)
+    assert store is not None
+    try:
+        base = find_version(store, find_draft(store, did), vn)
+        if base.status == "streaming":
+            raise UsageError(
+                f"draft {did} v{base.version} is still being written",
+                hint="wait for it to finish, or revise an earlier version (ID@VERSION)",
+            )
+        messages = revising.build_messages(
+            base.content, instruction, user_dir=env.paths.config_dir / "prompts"
+        )
+        if base.status == "interrupted":
+            env.ui.warn(f"draft {did} v{base.version} was interrupted: revising its partial text")
+        engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
+        if max_tokens is None:
+            params = params.with_(max_tokens=revising.max_tokens_for(engine.count(base.content)))
+        gen = generate(engine, messages, params, transforms=[unwrap_fence, strip_commentary])
+        request = {
+            "template": "revise",
+            "instruction": instruction.strip(),
+            "from_version": base.version,
+            "from_sha256": hashlib.sha256(base.content.encode("utf-8")).hexdigest(),
+        }
+        journal, listeners = start_draft(
+            env,
+            store,
+            keep,
+            engine,
+            params,
+            kind="revise",
+            request=request,
+            note=f"revised: {short(instruction, 80)}",
+        )
+        for listener in listeners:
+            gen.add_listener(listener)
+        result = stream_live(env.ui, gen, plain=plain)
+        code = conclude(env, result, out_path=out_path, journal=journal, show_stats=stats)
+    finally:
+        store.close()
+    if code:
+        raise typer.Exit(code)
+
+
+def _other(text: str, did: int) -> tuple[int, int | None]:
+    """The second version of `diff`: @5 (of the same draft), 13@5 or 13 (another)."""
+    return (did, parse_ref(text[1:])[0]) if text.strip().startswith("@") else parse_ref(text)
+
+
+def diff(
+    ctx: typer.Context,
+    ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID[@A]", help="The draft, and the version to compare from (12 or 12@2)."
+        ),
+    ],
+    other: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[@B]",
+            help="The version to compare with (default: the latest); ID@B for another draft.",
+        ),
+    ] = None,
+    unified_diff: Annotated[
+        bool, typer.Option("--unified", "-u", help="A unified diff, even on a terminal.")
+    ] = False,
+    word_diff: Annotated[
+        bool,
+        typer.Option("--word", "-w", help="A word diff, even when piped ([-old-]{+new+})."),
+    ] = False,
+    context: Annotated[
+        int, typer.Option("--context", "-U", min=0, help="Lines of context in a unified diff.")
+    ] = 3,
+) -> None:
+    """Show what changed between two versions of a draft.
+
+    With only an ID: the previous version against the latest. ID@A: version A against
+    the latest. ID@A @B: version A against version B; ID @B: version B against the one
+    before it.
+
+    On a terminal the diff is word by word (Chinese and Japanese character by
+    character): deletions red and struck through, insertions green. Piped, it is a
+    unified diff that patch and review tools read.
+
+    Examples:
+
+      quill drafts diff 12
+
+      quill drafts diff 12@2 @5
+
+      quill drafts diff 12@1 > changes.diff
+    """
+    from quill.errors import UsageError
+    from quill.render.diff import print_word_diff
+    from quill.render.sanitize import sanitize
+    from quill.writing.diffing import changes, unified, words_changed
+
+    if unified_diff and word_diff:
+        raise UsageError("--unified and --word contradict each other")
+    env, store = open_store(ctx)
+    did, a = parse_ref(ref)
+    with store:
+        d = find_draft(store, did)
+        latest = d.latest.version if d.latest else d.versions
+        if other is None:
+            if a is None:
+                if latest < 2:
+                    raise UsageError(
+                        f"draft {did} has only one version: nothing to compare",
+                        hint=f"make another with: quill drafts revise {did} …, or: "
+                        f"quill drafts open {did}",
+                    )
+                a = latest - 1
+            od, b = did, None
+        else:
+            od, b = _other(other, did)
+            if a is None and od == did:
+                if b == 1:
+                    raise UsageError(
+                        f"version 1 is the first of draft {did}: nothing before it",
+                        hint=f"compare it with a later one: quill drafts diff {did}@1",
+                    )
+                a = b - 1 if b is not None else latest
+        va = find_version(store, d, a)
+        od_draft = d if od == did else find_draft(store, od)
+        vb = find_version(store, od_draft, b)
+    name_a, name_b = f"draft-{did}@{va.version}", f"draft-{od}@{vb.version}"
+    label = f"draft {did} v{va.version} → " + (
+        f"v{vb.version}" if od == did else f"draft {od} v{vb.version}"
+    )
+    if va.content == vb.content:
+        env.ui.note(f"{label}: no differences")
+        return
+    if unified_diff or (not env.stdout_tty and not word_diff):
+        text = unified(va.content, vb.content, name_a, name_b, context=context)
+        env.ui.note(label)
+        env.stdout.write(sanitize(text) if env.stdout_tty else text)
+        env.stdout.flush()
+        return
+    items = changes(va.content, vb.content)
+    added, removed = words_changed(items)
+    env.ui.note(f"{label}: +{added:,} −{removed:,} words")
+    print_word_diff(env.ui, items)

@@ -1,0 +1,201 @@
+"""`quill drafts export|import`: drafts as Markdown files with their provenance in YAML
+front matter (the format is :mod:`quill.store.export`), and back."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from quill.cli.drafts import find_draft, find_version, open_store, parse_ref
+
+if TYPE_CHECKING:
+    from quill.env import Environment
+    from quill.store.db import Store
+
+
+def slug(title: str, width: int = 48) -> str:
+    """A file-name part from a title: lower case, words joined by hyphens."""
+    s = re.sub(r"[\W_]+", "-", title.lower()).strip("-")
+    return s[:width].rstrip("-") or "draft"
+
+
+def export(
+    ctx: typer.Context,
+    ref: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ID[@VERSION]]", help="The draft (its latest version, or ID@VERSION)."
+        ),
+    ] = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", "-o", metavar="FILE", help="Write to FILE (atomically)."),
+    ] = None,
+    all_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--all", metavar="DIR", help="Write every draft to DIR, one NNNN-title.md each."
+        ),
+    ] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", min=1, help="Export version N.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Overwrite files that exist.")
+    ] = False,
+) -> None:
+    """Export a draft as Markdown with its provenance in YAML front matter.
+
+    The front matter carries the title, id, version, status and the provenance; the
+    file goes to stdout, to --out FILE, or with --all DIR every draft to its own file.
+
+    `quill drafts import` reads the files back, with the same text and provenance.
+    """
+    from quill.cli.generate import check_out
+    from quill.errors import UsageError
+    from quill.render.sanitize import sanitize
+    from quill.store.export import to_markdown
+    from quill.store.files import atomic_write_text
+
+    env, store = open_store(ctx)
+    if all_dir is not None:
+        if ref is not None or out is not None or version is not None:
+            raise UsageError(
+                "--all exports every draft's latest version: it takes no ID, --out or --version"
+            )
+        with store:
+            _export_all(env, store, Path(all_dir).expanduser(), force)
+        return
+    if ref is None:
+        raise UsageError("which draft?", hint="quill drafts export ID, or --all DIR for all")
+    did, vn = parse_ref(ref)
+    if vn is not None and version is not None and vn != version:
+        raise UsageError(f"{ref} and --version {version} name different versions")
+    out_path = check_out(out, force)
+    with store:
+        d = find_draft(store, did)
+        text = to_markdown(d, find_version(store, d, vn or version))
+    if out_path is None:
+        env.stdout.write(sanitize(text) if env.stdout_tty else text)
+        if env.stdout_tty and not text.endswith("\n"):
+            env.stdout.write("\n")
+        env.stdout.flush()
+        return
+    atomic_write_text(out_path, text)
+    env.ui.note(f"saved to {out_path}")
+
+
+def _export_all(env: Environment, store: Store, folder: Path, force: bool) -> None:
+    from quill.errors import OutputError
+    from quill.store.export import to_markdown
+    from quill.store.files import atomic_write_text
+
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} is not a folder", hint="pass a folder to --all")
+    rows = [d for d in store.drafts() if d.latest is not None]
+    if not rows:
+        env.ui.note("no drafts to export")
+        return
+    files = [(folder / f"{d.id:04d}-{slug(d.title)}.md", d) for d in reversed(rows)]
+    taken = [p for p, _ in files if p.exists()]
+    if taken and not force:
+        more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
+        raise OutputError(f"{taken[0]} already exists{more}", hint="pass --force to replace them")
+    for path, d in files:
+        assert d.latest is not None
+        atomic_write_text(path, to_markdown(d, d.latest))
+    env.ui.note(f"exported {len(files)} draft{'s' if len(files) != 1 else ''} to {folder}")
+
+
+def _read(env: Environment, name: str) -> tuple[str, str | None]:
+    """(text, problem) of a file to import; "-" is stdin."""
+    from quill.cli.summarize import decode
+    from quill.errors import InputError
+
+    if name == "-":
+        try:
+            text = env.read_stdin()
+        except InputError as exc:
+            return "", exc.message
+        return (text, None) if text is not None else ("", "nothing piped on stdin")
+    p = Path(name).expanduser()
+    if p.is_dir():
+        return "", "is a folder"
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        return "", "no such file"
+    except OSError as exc:
+        return "", f"cannot read it: {exc.strerror or exc}"
+    text, problem = decode(data)
+    return text, problem or None
+
+
+def draft_from_file(text: str, origin: str) -> dict[str, Any]:
+    """The arguments of ``Store.create_draft`` for an imported file: quill's own export
+    keeps its title, status and provenance; other Markdown is titled from its text."""
+    from quill.store.drafts import derive_title
+    from quill.store.export import is_quill_front, parse_markdown
+
+    front, body = parse_markdown(text)
+    if front is not None and is_quill_front(front):
+        title = front.get("title")
+        status = front.get("status")
+        finish = front.get("finish")
+        meta = dict(front["meta"])
+        meta["imported_from"] = origin
+        meta["imported"] = {k: front.get(k) for k in ("id", "version", "created", "note")}
+        return {
+            "title": title if isinstance(title, str) and title.strip() else derive_title(body),
+            "content": body,
+            "kind": front.get("kind") if isinstance(front.get("kind"), str) else "draft",
+            "note": "imported",
+            "meta": meta,
+            "status": "complete" if status == "complete" else "interrupted",
+            "finish": finish if isinstance(finish, str) else None,
+        }
+    title = front.get("title") if front is not None else None
+    return {
+        "title": title if isinstance(title, str) and title.strip() else derive_title(body),
+        "content": text,
+        "kind": "draft",
+        "note": "imported",
+        "meta": {"command": "import", "imported_from": origin},
+    }
+
+
+def import_files(
+    ctx: typer.Context,
+    files: Annotated[
+        list[str],
+        typer.Argument(metavar="FILE...", help="Markdown or text files; - reads stdin."),
+    ],
+) -> None:
+    """Import Markdown files as drafts.
+
+    A file written by `quill drafts export` comes back with its title, text, status and
+    provenance (plus where it was imported from); any other Markdown or text file
+    becomes a draft titled from its first heading or line.
+    """
+    from quill.errors import InputError
+
+    env, store = open_store(ctx)
+    imported = 0
+    with store:
+        for name in files:
+            text, problem = _read(env, name)
+            if problem is None and not text.strip():
+                problem = "empty"
+            if problem is not None:
+                env.ui.error(f"{name}: {problem}")
+                continue
+            origin = "stdin" if name == "-" else str(Path(name).expanduser().resolve())
+            args = draft_from_file(text, origin)
+            v = store.create_draft(**args)
+            imported += 1
+            env.ui.note(f"imported {name} as draft {v.draft_id} ({args['title']})")
+    if not imported:
+        raise typer.Exit(InputError.exit_code)
