@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from quill.config import Paths, Settings, load_settings, resolve_paths
 from quill.errors import InputError, UsageError
@@ -24,12 +24,28 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class EngineOptions:
     model: str | None = None
-    ctx: int | None = None
-    gpu_layers: str | None = None
+    ctx: int | str | None = None  # tokens, or "auto": the largest that fits memory
+    gpu_layers: str | None = None  # auto | all | N
     threads: int | None = None
+    threads_batch: int | None = None  # prompt evaluation (default: as threads)
+    kv_cache: str | None = None  # f16 | q8_0 | q4_0
+    chat_template: str | None = None  # a llama.cpp built-in name, a Jinja file, or none
 
 
 EngineFactory = Callable[["EngineOptions", "Environment"], "Engine"]
+
+
+def parse_ctx(value: int | str) -> int | str:
+    """``--ctx``: a number of tokens, or ``auto``."""
+    if isinstance(value, int):
+        return value
+    v = value.strip().lower()
+    if v == "auto":
+        return "auto"
+    try:
+        return int(v)
+    except ValueError:
+        raise UsageError(f"--ctx must be a number of tokens or auto, not `{value}`") from None
 
 
 def _isatty(stream: object) -> bool:
@@ -110,11 +126,34 @@ class Environment:
                     raise UsageError(f"{var} must be a whole number, not `{env[var]}`") from None
             return conf
 
+        section = s.extra.get("defaults", s.extra) if isinstance(s.extra, dict) else {}
+
+        def conf(key: str, kind: type) -> Any:
+            value = section.get(key) if isinstance(section, dict) else None
+            if value is not None and not isinstance(value, kind):
+                raise UsageError(
+                    f"{self.paths.config_file}: `{key}` must be a {kind.__name__}",
+                    hint="fix the config file",
+                )
+            return value
+
+        def pick_str(flag: str | None, var: str, key: str) -> str | None:
+            return flag or env.get(var) or conf(key, str)
+
+        ctx: int | str | None = opts.ctx
+        if ctx is None and env.get("QUILL_CTX", "").strip().lower() == "auto":
+            ctx = "auto"
+        ctx = parse_ctx(ctx) if ctx is not None else pick_int(None, "QUILL_CTX", s.ctx)
         return EngineOptions(
             model=opts.model or env.get("QUILL_MODEL") or s.model,
-            ctx=pick_int(opts.ctx, "QUILL_CTX", s.ctx),
+            ctx=ctx,
             gpu_layers=opts.gpu_layers or env.get("QUILL_GPU_LAYERS") or s.gpu_layers,
             threads=pick_int(opts.threads, "QUILL_THREADS", s.threads),
+            threads_batch=pick_int(
+                opts.threads_batch, "QUILL_THREADS_BATCH", conf("threads_batch", int)
+            ),
+            kv_cache=pick_str(opts.kv_cache, "QUILL_KV_CACHE", "kv_cache"),
+            chat_template=pick_str(opts.chat_template, "QUILL_CHAT_TEMPLATE", "chat_template"),
         )
 
     # -- input ----------------------------------------------------------------

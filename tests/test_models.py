@@ -83,13 +83,14 @@ def test_registry_add_resolve_remove(quill_home: Path, tmp_path: Path) -> None:
 def test_models_cli(cli: Callable, tmp_path: Path) -> None:
     f = write_gguf(tmp_path / "tiny.gguf")
     r = cli(["models", "add", str(f), "--name", "tiny"])
-    assert r.exit_code == 0
+    assert r.exit_code == 5 and "holds no weights" in r.stderr  # a header, no tensors
+    registry.add(resolve_paths(), str(f), name="tiny")
     r = cli(["models", "list"])
     assert r.exit_code == 0
     lines = r.stdout.splitlines()
-    assert lines[0].split()[:5] == ["NAME", "SIZE", "QUANT", "CONTEXT", "CHAT"]
+    assert lines[0].split()[:5] == ["NAME", "SIZE", "QUANT", "CONTEXT", "TEMPLATE"]
     tiny = next(line for line in lines if " tiny " in line)
-    assert "Q4_K_M" in tiny and "2048" in tiny and "yes" in tiny
+    assert "Q4_K_M" in tiny and "2048" in tiny and "own (Jinja)" in tiny
     dflt = next(line for line in lines if default.NAME in line)
     assert dflt.startswith("*")  # the default is marked
     r = cli(["models", "add", str(tmp_path / "missing.gguf")])

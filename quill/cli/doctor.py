@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from quill.env import EngineOptions, Environment
 
 
 def doctor(ctx: typer.Context) -> None:
@@ -60,8 +66,10 @@ def doctor(ctx: typer.Context) -> None:
         except Exception as exc:
             problems.append((state, getattr(exc, "hint", "")))
     row("model file", str(default.model_path(env.paths.models_cache)))
-    model = env.resolve_options(EngineOptions()).model
+    opts = env.resolve_options(EngineOptions())
+    model = opts.model
     row("selected model", model or f"{default.NAME} (default)")
+    _model_rows(env, opts, row, problems)
     row(
         "config",
         f"{env.paths.config_file}" + ("" if env.paths.config_file.exists() else " (not created)"),
@@ -86,6 +94,59 @@ def doctor(ctx: typer.Context) -> None:
             env.ui.error(message, hint)
         raise typer.Exit(1)
     env.ui.note("everything looks fine")
+
+
+def _model_rows(
+    env: Environment,
+    opts: EngineOptions,
+    row: Callable[[str, str], None],
+    problems: list[tuple[str, str]],
+) -> None:
+    """The selected model's chat template (and how it was chosen), and what fits in
+    memory: context size and GPU layers as the engine would choose them."""
+    from quill.engine import memory
+    from quill.engine.describe import describe
+    from quill.errors import QuillError
+    from quill.models import registry
+
+    try:
+        entry = registry.resolve(env.paths, opts.model)
+        if not entry.path.exists():
+            return  # the embedded model, not assembled yet
+        d = describe(entry.path, override=opts.chat_template)
+    except QuillError as exc:
+        problems.append((exc.message, exc.hint))
+        return
+    if d.template is not None:
+        row("chat template", d.template.how)
+    else:
+        problems.append((f"chat template: {d.template_error}", "set one with --chat-template"))
+    try:
+        from quill.engine.tokens import import_llama_cpp
+
+        lc = import_llama_cpp()
+        gpu_build = bool(lc.llama_supports_gpu_offload())
+        mem = memory.probe(lc, gpu_build)
+        kv = opts.kv_cache or "f16"
+        shape = memory.shape_of(d.info, kv if kv in memory.KV_TYPES else "f16")
+        free = f"{memory.gib(mem.ram_free)} RAM free" + (
+            f", {memory.gib(mem.gpu_free)} free on {mem.gpu_name}" if mem.gpu_free else ""
+        )
+        row("memory", free)
+        p = memory.plan(
+            shape, mem, ctx=opts.ctx, gpu=opts.gpu_layers, gpu_build=gpu_build, kv_cache=kv
+        )
+        row(
+            "context",
+            f"{p.ctx:,} tokens (KV cache {memory.gib(p.kv_bytes)}, {kv}), "
+            f"{p.gpu_layers} of {p.n_layers} layers on the GPU",
+        )
+        for note in p.notes:
+            row("", note)
+    except QuillError as exc:
+        problems.append((exc.message, exc.hint))
+    except Exception as exc:  # a broken native library is reported above
+        row("context", f"unknown ({exc})")
 
 
 def _backends(lc: object) -> str:

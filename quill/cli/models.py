@@ -19,34 +19,41 @@ def _size(n: int) -> str:
 
 @models_app.command("list")
 def list_models(ctx: typer.Context) -> None:
-    """List known models: name, size, quantization, trained context, chat template."""
+    """List known models: name, size, quantization, trained context, chat template.
+
+    TEMPLATE is the chat template quill uses: llama.cpp's built-in copy where it renders
+    the model's own template exactly, "own (Jinja)" for the model's own template run in a
+    sandbox, "none" for a model without one (plain completion).
+    """
     from quill.cli.context import get_env
+    from quill.engine.describe import describe
     from quill.env import EngineOptions
     from quill.errors import QuillError
-    from quill.models import default, registry
-    from quill.models.gguf import read_info
+    from quill.models import catalog, default, registry
 
     env = get_env(ctx)
     current = env.resolve_options(EngineOptions()).model
     rows = []
     for e in registry.load(env.paths).values():
-        is_default = (registry.is_default(current) and e.builtin) or current == e.name
+        is_default = (registry.is_default(current) and e.name == default.NAME) or current == e.name
         mark = "*" if is_default else " "
-        if e.builtin and not default.is_ready(env.paths.models_cache):
+        m = e.embedded  # not assembled yet: what the catalog says, and how to get it
+        if m is not None and not catalog.is_ready(m, env.paths.models_cache):
             rows.append(
                 (
                     mark,
                     e.name,
-                    _size(default.SIZE),
-                    "Q4_K_M",
-                    "32768",
-                    "yes",
-                    default.state(env.paths.models_cache),
+                    _size(m.size),
+                    m.quant,
+                    str(m.context),
+                    "own",
+                    catalog.state(m, env.paths.models_cache),
                 )
             )
             continue
         try:
-            info = read_info(e.path)
+            d = describe(e.path)
+            info = d.info
             rows.append(
                 (
                     mark,
@@ -54,13 +61,13 @@ def list_models(ctx: typer.Context) -> None:
                     _size(info.size),
                     info.quantization,
                     str(info.context_length or "?"),
-                    "yes" if info.has_chat_template else "no",
+                    d.template_label,
                     str(e.path),
                 )
             )
         except QuillError as exc:
             rows.append((mark, e.name, "-", "-", "-", "-", f"{e.path} ({exc.message})"))
-    header = ("", "NAME", "SIZE", "QUANT", "CONTEXT", "CHAT", "PATH")
+    header = ("", "NAME", "SIZE", "QUANT", "CONTEXT", "TEMPLATE", "PATH")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     out = env.stdout
     for r in [header, *rows]:
@@ -76,12 +83,21 @@ def add(
     path: Annotated[str, typer.Argument(help="Path to a GGUF file.")],
     name: Annotated[str | None, typer.Option("--name", help="Name to use with --model.")] = None,
 ) -> None:
-    """Register a GGUF file under a name."""
+    """Check a GGUF file and register it under a name.
+
+    The header is read (architecture, size, quantization, context, chat template) and
+    llama.cpp reads the vocabulary; a file quill could not run is refused, with the
+    reason. The weights are not loaded.
+    """
     from quill.cli.context import get_env
+    from quill.engine.describe import check
     from quill.models import registry
 
     env = get_env(ctx)
+    d = check(path)
     e = registry.add(env.paths, path, name)
+    for line in d.lines():
+        env.ui.note(line)
     env.ui.note(f"added `{e.name}` → {e.path}  (use: quill draft --model {e.name} …)")
 
 

@@ -16,9 +16,12 @@ ModelOpt = Annotated[
     ),
 ]
 CtxOpt = Annotated[
-    int | None,
+    str | None,
     typer.Option(
-        "--ctx", help="Context size in tokens (default: the model's trained context, at most 8192)."
+        "--ctx",
+        metavar="N|auto",
+        help="Context size in tokens, or auto: the largest that fits memory (default: the "
+        "model's trained context, at most 8192).",
     ),
 ]
 GpuOpt = Annotated[
@@ -26,7 +29,7 @@ GpuOpt = Annotated[
     typer.Option(
         "--gpu-layers",
         metavar="auto|all|N",
-        help="Layers to offload to the GPU (auto: all where the build can).",
+        help="Layers to offload to the GPU (auto: as many as fit in free GPU memory).",
     ),
 ]
 ThreadsOpt = Annotated[
@@ -66,3 +69,30 @@ TitleOpt = Annotated[
     typer.Option("--title", help="Title of the new draft (default: derived from the text)."),
 ]
 NoSaveOpt = Annotated[bool, typer.Option("--no-save", help="Do not keep the result as a draft.")]
+ThreadsBatchOpt = Annotated[
+    int | None,
+    typer.Option("--threads-batch", help="CPU threads for prompt evaluation (default: --threads)."),
+]
+KvCacheOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kv-cache",
+        metavar="f16|q8_0|q4_0",
+        help="KV cache type: q8_0 halves its memory, q4_0 quarters it (default: f16).",
+    ),
+]
+ChatTemplateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--chat-template",
+        metavar="NAME|FILE",
+        help="Chat template: a llama.cpp built-in name (chatml, llama3…), a Jinja file, or "
+        "none for plain completion (default: the model's own).",
+    ),
+]
+StyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--style", metavar="NAME", help="Write in a voice learned with `quill style learn`."
+    ),
+]

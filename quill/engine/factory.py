@@ -30,25 +30,54 @@ def make_engine(opts: EngineOptions, env: Environment) -> Engine:
     if kind != "llama":
         raise UsageError(f"unknown QUILL_ENGINE `{kind}`", hint="use llama (the default)")
     gpu = _validate_gpu_layers(opts.gpu_layers)
-    if opts.ctx is not None and opts.ctx < 64:
-        raise UsageError("--ctx must be at least 64 tokens")
-    if opts.threads is not None and opts.threads < 1:
-        raise UsageError("--threads must be at least 1")
+    validate(opts)
 
-    from quill.models import default, registry
+    from quill.models import catalog, registry
 
     entry = registry.resolve(env.paths, opts.model)
     path = entry.path
-    if entry.builtin:
-        cache = env.paths.models_cache
-        if not default.is_ready(cache):
-            with env.ui.byte_progress("Preparing the default model (first run only)") as cb:
-                path = default.ensure(cache, cb)
+    if entry.embedded is not None:
+        model, cache = entry.embedded, env.paths.models_cache
+        if not catalog.is_ready(model, cache):
+            what = "the default model" if model.name == catalog.DEFAULT.name else model.name
+            with env.ui.byte_progress(f"Preparing {what} (first run only)") as cb:
+                path = catalog.ensure(model, cache, cb)
     from quill.engine.llama import LlamaEngine
 
     with env.ui.spinner(f"Loading {entry.name}…"):
-        return LlamaEngine(
-            path, n_ctx=opts.ctx, gpu_layers=gpu, threads=opts.threads, name=entry.name
+        engine = LlamaEngine(
+            path,
+            n_ctx=opts.ctx,
+            gpu_layers=gpu,
+            threads=opts.threads,
+            threads_batch=opts.threads_batch,
+            kv_cache=opts.kv_cache,
+            chat_template=opts.chat_template,
+            name=entry.name,
+        )
+    for warning in engine.warnings:
+        env.ui.warn(warning)
+    for note in engine.notes:
+        env.ui.note(note)
+    return engine
+
+
+def validate(opts: EngineOptions) -> None:
+    """Refuse option values llama.cpp cannot use, before anything loads."""
+    from quill.engine.memory import KV_TYPES
+
+    if isinstance(opts.ctx, int) and opts.ctx < 64:
+        raise UsageError("--ctx must be at least 64 tokens")
+    if isinstance(opts.ctx, str) and opts.ctx != "auto":
+        raise UsageError(f"--ctx must be a number of tokens or auto, not `{opts.ctx}`")
+    if opts.threads is not None and opts.threads < 1:
+        raise UsageError("--threads must be at least 1")
+    if opts.threads_batch is not None and opts.threads_batch < 1:
+        raise UsageError("--threads-batch must be at least 1")
+    if opts.kv_cache is not None and opts.kv_cache not in KV_TYPES:
+        raise UsageError(
+            f"--kv-cache must be one of {', '.join(KV_TYPES)}, not `{opts.kv_cache}`",
+            hint="q8_0 halves the KV cache's memory, q4_0 quarters it",
         )
 
 

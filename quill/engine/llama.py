@@ -2,9 +2,17 @@
 
 One model load per process. The tokens held in the KV cache are remembered, so a new
 request that shares a prefix with the last one (the next turn of a chat, a retry)
-evaluates only the tokens after the shared prefix. Each generated token is turned into
-bytes once; an incremental UTF-8 decoder holds a character split across tokens until it
-is complete, so nothing re-detokenizes the completion.
+evaluates only the tokens after the shared prefix; a request that is the cached tokens
+with one span taken out (a chat whose oldest turns left the context) keeps both sides
+and shifts the later part back in the KV cache instead of evaluating it again. Each
+generated token is turned into bytes once; an incremental UTF-8 decoder holds a
+character split across tokens until it is complete, so nothing re-detokenizes the
+completion.
+
+Prompts are built by :mod:`quill.engine.tokens` (the whole rendered prompt tokenized as
+the model expects, the writer's text never parsed as control tokens) from the template
+:mod:`quill.engine.template` chooses; context size and GPU layers come from
+:mod:`quill.engine.memory`.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from quill.engine import memory
 from quill.engine.base import (
     Message,
     ModelInfo,
@@ -29,48 +38,31 @@ from quill.engine.base import (
     StopRequested,
     join,
 )
-from quill.errors import ContextOverflow, ModelLoadError
+from quill.engine.template import ChatTemplate, choose
+from quill.engine.tokens import VOCAB_SPM, Prompter, Vocab, import_llama_cpp
+from quill.errors import ContextOverflow, ModelLoadError, UsageError
+from quill.models.gguf import read_info
+from quill.signals import ABORT
+
+__all__ = ["DEFAULT_CTX_CAP", "N_BATCH", "LlamaEngine", "default_threads", "import_llama_cpp"]
 
 log = logging.getLogger("quill.llama")
 
-# enum ggml_log_level: 1 debug, 2 info, 3 warn, 4 error, 5 continuation
-_LEVELS = {1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
-_log_state: dict[str, Any] = {"level": logging.INFO, "callback": None}
-
 N_BATCH = 512
 GREEDY_TOP_K = 40  # candidates greedy decoding looks at (see LlamaEngine._sampler)
-DEFAULT_CTX_CAP = 8192
-_SENTINEL = "\x01quill-content-{}\x01"
+DEFAULT_CTX_CAP = memory.DEFAULT_CTX_CAP
+MIN_SHIFT = 16  # a kept span shorter than this is evaluated again rather than shifted
 
 
-def _route_llama_log(lc: Any) -> None:
-    """Send llama.cpp/ggml logging to the ``quill.llama`` logger (visible with --verbose)."""
-    if _log_state["callback"] is not None:
-        return
-
-    @lc.llama_log_callback
-    def _cb(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-        if level != 5:  # 5 = continuation of the previous message
-            _log_state["level"] = _LEVELS.get(level, logging.DEBUG)
-        if log.isEnabledFor(_log_state["level"]):
-            msg = text.decode("utf-8", "replace").rstrip("\n")
-            if msg:
-                log.log(_log_state["level"], msg)
-
-    _log_state["callback"] = _cb  # keep a reference: ctypes callbacks must outlive use
-    lc.llama_log_set(_cb, ctypes.c_void_p(0))
-
-
-def import_llama_cpp() -> Any:
-    """Import llama_cpp with its logging routed through quill's logger."""
-    import llama_cpp as lc
-
-    _route_llama_log(lc)
-    return lc
+def _abort_requested(_data: object) -> bool:
+    """llama.cpp's abort callback: called by its compute loop (in the main thread)
+    between graph nodes while a prompt is evaluated; a signal's handler runs just before
+    it and raises the flag (see :mod:`quill.signals`)."""
+    return ABORT.raised
 
 
 def default_threads() -> int:
-    """Threads for generation: every CPU this process may use.
+    """Threads for generation and prompt evaluation: every CPU this process may use.
 
     llama-cpp-python's default is half the logical cores, which leaves one of two cores
     idle on a small machine. Above 8 CPUs, hyper-threads rarely help decoding, so take
@@ -123,7 +115,10 @@ def use_extra_buffers() -> bool:
 
 
 def resolve_gpu_layers(spec: str | int | None, supports_gpu: bool) -> int:
-    """``auto``: all layers where the build offloads, else 0; ``all``; or a number."""
+    """``auto``: all layers where the build offloads, else 0; ``all``; or a number.
+
+    (The engine fits ``auto`` to free GPU memory; benchmarks use this plain rule.)
+    """
     if spec is None or spec == "auto":
         return -1 if supports_gpu else 0
     if spec == "all":
@@ -132,25 +127,62 @@ def resolve_gpu_layers(spec: str | int | None, supports_gpu: bool) -> int:
     return -1 if n < 0 else n
 
 
+def find_shift(cached: list[int], prompt: list[int], a: int, limit: int) -> tuple[int, int]:
+    """The longest run ``cached[b:b+k] == prompt[a:a+k]`` with ``b > a`` and ``a + k <=
+    limit``: the prompt is the cache with ``cached[a:b]`` taken out. Returns (b, k),
+    k = 0 when there is none."""
+    best_b, best_k = 0, 0
+    if a >= limit or a >= len(cached):
+        return 0, 0
+    first = prompt[a]
+    for b in range(a + 1, len(cached)):
+        if cached[b] != first:
+            continue
+        hi = min(len(cached) - b, limit - a)  # binary search on the matching length
+        lo = 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if cached[b : b + mid] == prompt[a : a + mid]:
+                lo = mid
+            else:
+                hi = mid - 1
+        if lo > best_k:
+            best_b, best_k = b, lo
+    return best_b, best_k
+
+
 class LlamaEngine:
     def __init__(
         self,
         path: str | os.PathLike[str],
         *,
-        n_ctx: int | None = None,
+        n_ctx: int | str | None = None,
         gpu_layers: str | int | None = "auto",
         threads: int | None = None,
+        threads_batch: int | None = None,
+        kv_cache: str | None = None,
+        chat_template: str | None = None,
         name: str | None = None,
     ) -> None:
         lc = import_llama_cpp()
         self._lc = lc
         lc.llama_backend_init()
         self.path = str(path)
+        kv = kv_cache or "f16"
+        if kv not in memory.KV_TYPES:
+            raise UsageError(f"--kv-cache must be one of {', '.join(memory.KV_TYPES)}, not `{kv}`")
+        gguf = read_info(self.path)
         supports_gpu = bool(lc.llama_supports_gpu_offload())
-        n_gpu = resolve_gpu_layers(gpu_layers, supports_gpu)
+        shape = memory.shape_of(gguf, kv)
+        mem = memory.probe(lc, supports_gpu)
+        self.plan = memory.plan(
+            shape, mem, ctx=n_ctx, gpu=gpu_layers, gpu_build=supports_gpu, kv_cache=kv
+        )
+        self.notes: list[str] = list(self.plan.notes)  # for the writer (stderr)
+        self.warnings: list[str] = []
 
         mparams = lc.llama_model_default_params()
-        mparams.n_gpu_layers = 999 if n_gpu < 0 else n_gpu
+        mparams.n_gpu_layers = self.plan.gpu_layers
         mparams.use_extra_bufts = use_extra_buffers()
         model = lc.llama_model_load_from_file(self.path.encode(), mparams)
         if not model:
@@ -159,68 +191,96 @@ class LlamaEngine:
         self._vocab = lc.llama_model_get_vocab(model)
         n_layers = int(lc.llama_model_n_layer(model))
         n_train = int(lc.llama_model_n_ctx_train(model))
-        ctx_size = n_ctx or min(n_train, DEFAULT_CTX_CAP)
+        ctx_size = self.plan.ctx
         threads = threads or default_threads()
+        threads_batch = threads_batch or threads
 
         cparams = lc.llama_context_default_params()
         cparams.n_ctx = ctx_size
         cparams.n_batch = N_BATCH
         cparams.n_ubatch = N_BATCH
         cparams.n_threads = threads
-        cparams.n_threads_batch = max(threads, os.cpu_count() or threads)
-        cparams.flash_attn_type = lc.LLAMA_FLASH_ATTN_TYPE_AUTO
+        cparams.n_threads_batch = threads_batch
+        cparams.type_k = cparams.type_v = memory.KV_TYPES[kv][0]
+        # A quantized V cache needs flash attention; otherwise llama.cpp decides.
+        cparams.flash_attn_type = (
+            lc.LLAMA_FLASH_ATTN_TYPE_ENABLED if kv != "f16" else lc.LLAMA_FLASH_ATTN_TYPE_AUTO
+        )
         cparams.no_perf = True
         ctx = lc.llama_init_from_model(model, cparams)
         if not ctx:
             lc.llama_model_free(model)
             raise ModelLoadError(
-                f"llama.cpp could not create a context of {ctx_size} tokens for {self.path}"
+                f"llama.cpp could not create a context of {ctx_size} tokens "
+                f"(KV cache {kv}) for {self.path}"
+                + (
+                    " (a quantized cache needs flash attention and head sizes that are a "
+                    "multiple of 32)"
+                    if kv != "f16"
+                    else ""
+                )
             )
         self._ctx = ctx
         self._mem = lc.llama_get_memory(ctx)
+        self._can_shift = bool(lc.llama_memory_can_shift(self._mem))
         self._tokens: list[int] = []  # what the KV cache holds, in order
-        # Replies this engine generated, text -> the tokens it sampled. A reply sent back
-        # in the next turn's history reuses them, so the prompt matches the KV cache
-        # exactly (re-tokenizing text can pick different tokens than were sampled).
-        self._generated: dict[str, list[int]] = {}
-        self._template = lc.llama_model_chat_template(model, None)
-        offloaded = (
-            0 if not supports_gpu else (n_layers + 1 if n_gpu < 0 else min(n_gpu, n_layers + 1))
+
+        self.vocab = Vocab(lc, self._vocab)
+        raw = lc.llama_model_chat_template(model, None)
+        self.template: ChatTemplate = choose(
+            raw.decode("utf-8", "replace") if raw else None,
+            override=chat_template,
+            bos=self.vocab.special_text(self.vocab.bos),
+            eos=self.vocab.special_text(self.vocab.eos),
+            add_bos=bool(self.vocab.prefix),
         )
+        if self.template.plain and not chat_template:
+            self.warnings.append(
+                f"{name or Path(self.path).stem} has no chat template: running it as plain "
+                "text completion (a base model); --chat-template NAME|FILE sets one"
+            )
+        self._prompter = Prompter(self.vocab, None if self.template.plain else self.template.apply)
+        # A SentencePiece vocabulary puts "▁" before the first word of a reply.
+        self._strip_first = self.vocab.type == VOCAB_SPM and bool(
+            gguf.metadata.get("tokenizer.ggml.add_space_prefix", True)
+        )
+        self.kv_cache = kv
+        self.threads_batch = threads_batch
         self.info = ModelInfo(
             name=name or Path(self.path).stem,
             path=self.path,
             n_ctx=int(lc.llama_n_ctx(ctx)),
             n_train_ctx=n_train,
             n_layers=n_layers,
-            gpu_layers=offloaded,
+            gpu_layers=min(self.plan.gpu_layers, n_layers + 1) if supports_gpu else 0,
             gpu_offload=supports_gpu,
             threads=threads,
-            flash_attn="auto",
-            chat_template=self._template is not None,
+            flash_attn="on" if kv != "f16" else "auto",
+            chat_template=not self.template.plain,
         )
         self._piece_buf = ctypes.create_string_buffer(256)
+        self._abort_cb = lc.ggml_abort_callback(_abort_requested)
+        self._no_abort_cb = lc.ggml_abort_callback()  # NULL: nothing to call
+        log.info(
+            "context %d tokens, %d of %d layers on the GPU, KV cache %s, template %s",
+            self.info.n_ctx,
+            self.info.gpu_layers,
+            n_layers + 1,
+            kv,
+            self.template.how,
+        )
 
     # -- tokens ---------------------------------------------------------------
 
     def tokenize(self, text: str, *, special: bool = False, add_bos: bool = False) -> list[int]:
-        lc = self._lc
-        data = text.encode("utf-8")
-        cap = len(data) + 8
-        buf = (lc.llama_token * cap)()
-        n = lc.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, special)
-        if n < 0:
-            cap = -n
-            buf = (lc.llama_token * cap)()
-            n = lc.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, special)
-        return list(buf[:n])
+        return self.vocab.tokenize(text, add_special=add_bos, parse_special=special)
 
-    def token_bytes(self, token: int) -> bytes:
+    def token_bytes(self, token: int, lstrip: int = 0) -> bytes:
         buf = self._piece_buf
-        n = self._lc.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
+        n = self._lc.llama_token_to_piece(self._vocab, token, buf, len(buf), lstrip, False)
         if n < 0:
             buf = ctypes.create_string_buffer(-n)
-            n = self._lc.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
+            n = self._lc.llama_token_to_piece(self._vocab, token, buf, len(buf), lstrip, False)
         return buf.raw[:n]
 
     def count(self, text: str) -> int:
@@ -230,50 +290,12 @@ class LlamaEngine:
         return len(self.render(messages))
 
     def render(self, messages: list[Message]) -> list[int]:
-        """Apply the chat template; message contents are tokenized as plain text.
+        """The prompt tokens: the chat template applied and the whole text tokenized at
+        once, as the model expects; message contents never become control tokens."""
+        return self._prompter.tokens(messages)
 
-        The template is applied with a sentinel in place of each content, then split on
-        the sentinels: the template's own text may hold control tokens, the writer's text
-        never does (``<|im_end|>`` typed by a user stays text).
-        """
-        skeleton = self._apply_template(
-            [Message(m.role, _SENTINEL.format(i)) for i, m in enumerate(messages)]
-        )
-        add_bos = bool(self._lc.llama_vocab_get_add_bos(self._vocab))
-        tokens: list[int] = []
-        rest = skeleton
-        for i, m in enumerate(messages):
-            mark = _SENTINEL.format(i)
-            head, found, rest = rest.partition(mark)
-            if not found:  # template dropped the message (should not happen)
-                rest = head
-                continue
-            tokens += self.tokenize(head, special=True, add_bos=add_bos and not tokens)
-            generated = self._generated.get(m.content) if m.role == "assistant" else None
-            tokens += generated if generated is not None else self.tokenize(m.content)
-        tokens += self.tokenize(rest, special=True)
-        return tokens
-
-    def _apply_template(self, messages: list[Message]) -> str:
-        lc = self._lc
-        arr = (lc.llama_chat_message * len(messages))()
-        keep = []
-        for i, m in enumerate(messages):
-            role, content = m.role.encode(), m.content.encode()
-            keep += [role, content]
-            arr[i].role = role
-            arr[i].content = content
-        tmpl = self._template
-        size = 4096 + sum(len(m.content) for m in messages) * 2
-        buf = ctypes.create_string_buffer(size)
-        n = lc.llama_chat_apply_template(tmpl, arr, len(messages), True, buf, size)
-        if n > size:
-            buf = ctypes.create_string_buffer(n)
-            n = lc.llama_chat_apply_template(tmpl, arr, len(messages), True, buf, n)
-        if n < 0:  # unknown template: ChatML, which most instruct models understand
-            out = [f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages]
-            return "".join(out) + "<|im_start|>assistant\n"
-        return buf.raw[:n].decode("utf-8")
+    def prompt_text(self, messages: list[Message]) -> str:
+        return self._prompter.text(messages)
 
     # -- generation -----------------------------------------------------------
 
@@ -290,6 +312,14 @@ class LlamaEngine:
         lc = self._lc
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
         add = lc.llama_sampler_chain_add
+        if p.grammar:  # first: a later top-k cut could keep no token the grammar allows
+            grammar = lc.llama_sampler_init_grammar(self._vocab, p.grammar.encode(), b"root")
+            if not grammar:
+                lc.llama_sampler_free(chain)
+                from quill.errors import BackendError
+
+                raise BackendError("llama.cpp could not parse the output grammar")
+            add(chain, grammar)
         greedy = p.temperature <= 0
         top_k = GREEDY_TOP_K if greedy and p.top_k <= 0 else p.top_k
         if top_k > 0:
@@ -314,33 +344,78 @@ class LlamaEngine:
         add(chain, lc.llama_sampler_init_dist(seed & 0xFFFFFFFF))
         return chain
 
-    def _eval(self, tokens: list[int]) -> None:
-        """Evaluate tokens after what the cache holds, in batches of N_BATCH."""
+    def _eval(self, tokens: list[int]) -> bool:
+        """Evaluate tokens after what the cache holds, in batches of N_BATCH. Returns
+        False when a signal aborted it: the cache then holds the batches done before.
+
+        While a :class:`~quill.signals.SignalFlag` is in place, llama.cpp's abort
+        callback is installed for the prompt (not for the one-token steps after it), so
+        Ctrl-C stops a long prompt within one graph node rather than a whole batch.
+        """
         lc = self._lc
-        for start in range(0, len(tokens), N_BATCH):
-            chunk = tokens[start : start + N_BATCH]
-            arr = (lc.llama_token * len(chunk))(*chunk)
-            rc = lc.llama_decode(self._ctx, lc.llama_batch_get_one(arr, len(chunk)))
-            if rc != 0:
-                from quill.errors import BackendError
+        abortable = ABORT.listening > 0
+        if abortable:
+            lc.llama_set_abort_callback(self._ctx, self._abort_cb, None)
+            ABORT.armed = True
+        try:
+            for start in range(0, len(tokens), N_BATCH):
+                chunk = tokens[start : start + N_BATCH]
+                arr = (lc.llama_token * len(chunk))(*chunk)
+                rc = lc.llama_decode(self._ctx, lc.llama_batch_get_one(arr, len(chunk)))
+                if rc == 2:  # aborted: drop whatever the decode left after the known part
+                    if not lc.llama_memory_seq_rm(self._mem, 0, len(self._tokens), -1):
+                        lc.llama_memory_clear(self._mem, True)
+                        self._tokens.clear()
+                    return False
+                if rc != 0:
+                    from quill.errors import BackendError
 
-                raise BackendError(f"llama_decode failed (code {rc})")
-            self._tokens.extend(chunk)
+                    raise BackendError(f"llama_decode failed (code {rc})")
+                self._tokens.extend(chunk)
+        finally:
+            if abortable:
+                ABORT.armed = False
+                lc.llama_set_abort_callback(self._ctx, self._no_abort_cb, None)
+        return True
 
-    def _reuse_prefix(self, tokens: list[int]) -> int:
-        """Keep the cached tokens shared with ``tokens``; drop the rest from the cache."""
-        n = 0
-        limit = min(len(self._tokens), len(tokens) - 1)  # the last token is always evaluated
+    def _reuse(self, prompt: list[int]) -> int:
+        """Keep what the KV cache holds of ``prompt``; drop the rest. Returns how many
+        leading tokens of ``prompt`` are in the cache now.
+
+        The shared prefix is kept. Where the prompt goes on with a later part of the
+        cache (the oldest turns of a chat left the context: ``cached[:a] + cached[b:]``),
+        that part is shifted back over the removed span instead of being evaluated again.
+        """
+        lc, mem = self._lc, self._mem
         cached = self._tokens
-        while n < limit and cached[n] == tokens[n]:
-            n += 1
+        limit = len(prompt) - 1  # the last token is always evaluated (for its logits)
+        a = 0
+        top = min(len(cached), limit)
+        while a < top and cached[a] == prompt[a]:
+            a += 1
+        if self._can_shift and a < len(cached) and a < limit:
+            b, k = find_shift(cached, prompt, a, limit)
+            if k >= MIN_SHIFT and self._shift(a, b, k):
+                return a + k
         # Always trim: a signal landing between llama_decode and the bookkeeping can leave
         # the cache holding a token that _tokens does not list.
-        if not self._lc.llama_memory_seq_rm(self._mem, 0, n, -1):
-            self._lc.llama_memory_clear(self._mem, True)
-            n = 0
-        del self._tokens[n:]
-        return n
+        if not lc.llama_memory_seq_rm(mem, 0, a, -1):
+            lc.llama_memory_clear(mem, True)
+            a = 0
+        del self._tokens[a:]
+        return a
+
+    def _shift(self, a: int, b: int, k: int) -> bool:
+        """Drop cache positions [a, b) and what follows b + k; move [b, b + k) to a."""
+        lc, mem = self._lc, self._mem
+        if not (lc.llama_memory_seq_rm(mem, 0, b + k, -1) and lc.llama_memory_seq_rm(mem, 0, a, b)):
+            lc.llama_memory_clear(mem, True)
+            self._tokens.clear()
+            return False
+        lc.llama_memory_seq_add(mem, 0, b, b + k, a - b)
+        self._tokens[:] = self._tokens[:a] + self._tokens[b : b + k]
+        log.debug("KV cache: kept %d tokens, shifted %d back by %d", a, k, b - a)
+        return True
 
     def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:
         return self.stream_tokens(self.render(messages), params)
@@ -355,29 +430,32 @@ class LlamaEngine:
         lc = self._lc
         stats = Stats(prompt_tokens=len(prompt))
         t0 = time.perf_counter()
-        reused = self._reuse_prefix(prompt)
+        reused = self._reuse(prompt)
         stats.evaluated_tokens = len(prompt) - reused
         chain = self._sampler(params)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         finish = "length"
         t_first = t_last = t0
-        out_tokens: list[int] = []
-        out_text: list[str] = []
         try:
-            self._eval(prompt[reused:])
+            evaluated = self._eval(prompt[reused:])
             stats.prompt_s = time.perf_counter() - t0
-            budget = min(params.max_tokens, self.info.n_ctx - len(self._tokens))
+            if not evaluated:  # a signal stopped the prompt evaluation
+                yield Piece("", finish="interrupted", stats=stats)
+                return
+            room = self.info.n_ctx - len(self._tokens)
+            budget = min(params.max_tokens, room)
+            if room < params.max_tokens:
+                finish = "context"  # the context fills before --max-tokens is reached
             ctx, vocab, sample = self._ctx, self._vocab, lc.llama_sampler_sample
             is_eog, token_bytes = lc.llama_vocab_is_eog, self.token_bytes
+            strip = self._strip_first
             one = (lc.llama_token * 1)()
             for i in range(budget):
                 tok = sample(chain, ctx, -1)
                 if is_eog(vocab, tok):
                     finish = "stop"
                     break
-                text = decoder.decode(token_bytes(tok))
-                out_tokens.append(tok)
-                out_text.append(text)
+                text = decoder.decode(token_bytes(tok, 1 if i == 0 and strip else 0))
                 t_last = time.perf_counter()
                 if i == 0:
                     t_first = t_last
@@ -399,16 +477,15 @@ class LlamaEngine:
                     raise BackendError(f"llama_decode failed (code {rc})")
                 self._tokens.append(tok)
             tail = decoder.decode(b"", final=True)
-            self._remember("".join(out_text) + tail, out_tokens)
             stats.gen_s = t_last - t_first
             yield Piece(tail, finish=finish, stats=stats)  # type: ignore[arg-type]
         finally:
             lc.llama_sampler_free(chain)
 
-    def _remember(self, text: str, tokens: list[int]) -> None:
-        if len(self._generated) >= 64:
-            self._generated.pop(next(iter(self._generated)))
-        self._generated[text] = tokens
+    def reset(self) -> None:
+        """Forget the KV cache: the next prompt is evaluated in full."""
+        self._lc.llama_memory_clear(self._mem, True)
+        self._tokens.clear()
 
     def complete(self, messages: list[Message], params: Sampling) -> Result:
         return join(self.stream(messages, params))

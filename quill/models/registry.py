@@ -1,4 +1,4 @@
-"""Which models quill knows: the embedded default plus the ones added by name.
+"""Which models quill knows: the embedded ones (the default first) plus those added by name.
 
 Names live in ``models.toml`` in the config dir::
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from quill.config import Paths, toml_escape
 from quill.errors import ModelNotFound, UsageError
-from quill.models import default
+from quill.models import catalog, default
 from quill.models.gguf import read_info
 
 DEFAULT_ALIASES = ("default", default.NAME)
@@ -26,10 +26,12 @@ class Entry:
     name: str
     path: Path
     builtin: bool = False
+    embedded: catalog.EmbeddedModel | None = None  # set for the embedded (builtin) models
 
 
 def load(paths: Paths) -> dict[str, Entry]:
-    out = {default.NAME: Entry(default.NAME, default.model_path(paths.models_cache), True)}
+    cache = paths.models_cache
+    out = {m.name: Entry(m.name, catalog.model_path(m, cache), True, m) for m in catalog.models()}
     f = paths.models_file
     if f.exists():
         try:
@@ -84,13 +86,18 @@ def is_default(spec: str | None) -> bool:
 
 
 def resolve(paths: Paths, spec: str | None) -> Entry:
-    """A model name or path -> Entry. None or 'default' is the embedded model."""
+    """A model name or path -> Entry. None or 'default' is the embedded default model.
+
+    An embedded model whose optional extra is not installed (and that was never
+    assembled) is ModelNotFound, with the command that installs it as the hint."""
     entries = load(paths)
     if is_default(spec):
         return entries[default.NAME]
     assert spec is not None
     if spec in entries:
         e = entries[spec]
+        if e.embedded is not None:
+            catalog.check_available(e.embedded, paths.models_cache)
         if not e.builtin and not e.path.exists():
             raise ModelNotFound(
                 f"model `{spec}` points to {e.path}, which does not exist",
