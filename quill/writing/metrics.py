@@ -1,0 +1,376 @@
+"""Measures of written text: pure functions over strings, no model, nothing printed.
+
+They score what quill writes (summaries, drafts) on its words, for the writing
+benchmark (``benchmarks/writing_eval.py``) and ``quill bench --writing``.
+
+Units: a word for Latin-script text (letters and digits between separators, case
+folded), a character for CJK text (Han, kana, hangul); a mixed text counts both, in
+order. Text is compared after NFKC normalisation, so full-width digits and letters
+count as their half-width forms.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+from quill.writing.chunk import heading_paths
+from quill.writing.language import detect_language, is_cjk
+from quill.writing.summarize import CJK_CHARS_PER_WORD
+
+_CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_UNIT = re.compile(rf"[{_CJK_RANGES}]|[^\W_{_CJK_RANGES}]+")
+_CJK_CHAR = re.compile(rf"[{_CJK_RANGES}]")
+
+# Copying is counted on spans of about eight words. Chinese words average about 1.5
+# characters, so twelve characters span about as many words as eight English words do;
+# a shorter span would count names, dates and set phrases that any faithful summary
+# repeats ("二〇一九年十二月" alone is eight characters) as copying.
+COPY_N = 8
+COPY_N_CJK = 12
+
+
+# -- units --------------------------------------------------------------------------
+
+
+def normalize(text: str) -> str:
+    """NFKC, case folded, typographic quotes and dashes made plain, and thousands
+    separators between digits removed ("1,250" and "１２５０" both read "1250")."""
+    t = unicodedata.normalize("NFKC", text).casefold()
+    t = t.translate(_PLAIN)
+    t = _THOUSANDS.sub("", t)
+    return t
+
+
+_PLAIN = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+        "\u3000": " ",
+    }
+)
+# A comma (or a thin or narrow space) between a digit and a group of exactly three.
+_THOUSANDS = re.compile(r"(?<=\d)[,\u2009\u202f](?=\d{3}(?!\d))")
+
+
+def units(text: str) -> list[str]:
+    """The text's units in order: case-folded words and single CJK characters."""
+    return _UNIT.findall(normalize(text))
+
+
+def count_units(text: str) -> int:
+    return len(units(text))
+
+
+def _cjk_share(us: Sequence[str]) -> float:
+    if not us:
+        return 0.0
+    return sum(1 for u in us if len(u) == 1 and _CJK_CHAR.match(u)) / len(us)
+
+
+def ngrams(us: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(us[i : i + n]) for i in range(len(us) - n + 1)]
+
+
+# -- diversity and repetition -----------------------------------------------------------
+
+
+def distinct_n(samples: Iterable[str], n: int = 2) -> float:
+    """Distinct n-grams over all n-grams, across several samples (n-grams do not cross
+    from one sample into the next). 1.0: no n-gram is ever repeated; 0.0: no n-grams."""
+    seen: set[tuple[str, ...]] = set()
+    total = 0
+    for s in samples:
+        grams = ngrams(units(s), n)
+        total += len(grams)
+        seen.update(grams)
+    return len(seen) / total if total else 0.0
+
+
+def repeated_ngram_rate(text: str, n: int = 4) -> float:
+    """The share of the text's n-grams that already occurred earlier in the same text.
+    Low for prose; a model stuck repeating itself pushes it towards 1."""
+    grams = ngrams(units(text), n)
+    if not grams:
+        return 0.0
+    seen: set[tuple[str, ...]] = set()
+    repeats = 0
+    for g in grams:
+        if g in seen:
+            repeats += 1
+        else:
+            seen.add(g)
+    return repeats / len(grams)
+
+
+def copy_rate(summary: str, source: str, n: int = COPY_N, cjk_n: int = COPY_N_CJK) -> float:
+    """The share of the summary's n-grams found verbatim in the source: 0 for a summary
+    in its own words, 1 for one stitched from the source's sentences. Mostly CJK text is
+    counted in ``cjk_n``-character spans (see COPY_N_CJK)."""
+    su = units(summary)
+    size = cjk_n if _cjk_share(su) > 0.5 else n
+    grams = ngrams(su, size)
+    if not grams:
+        return 0.0
+    source_grams = set(ngrams(units(source), size))
+    return sum(g in source_grams for g in grams) / len(grams)
+
+
+# -- facts --------------------------------------------------------------------------
+
+_ALNUM = re.compile(r"[0-9a-z]")
+
+
+def _contains(haystack: str, needle: str) -> bool:
+    """``needle`` in ``haystack`` (both normalized), not inside a longer word or
+    number: "42%" is not found in "142%", "4.2" not in "4.25", "Quenby" not in
+    "Quenbyshire"; next to CJK characters anything goes ("增长42%")."""
+    if not needle:
+        return False
+    start = haystack.find(needle)
+    while start >= 0:
+        end = start + len(needle)
+        before = haystack[start - 1] if start > 0 else " "
+        after = haystack[end] if end < len(haystack) else " "
+        ok_before = not (_ALNUM.match(needle[0]) and _ALNUM.match(before))
+        ok_after = not (_ALNUM.match(needle[-1]) and _ALNUM.match(after))
+        if ok_after and needle[-1].isdigit() and after in ".," and end + 1 < len(haystack):
+            ok_after = not haystack[end + 1].isdigit()  # "4" is not "4.5"
+        if ok_before and ok_after:
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
+
+
+def _collapse(text: str) -> str:
+    return re.sub(r"\s+", " ", normalize(text))
+
+
+def facts_found(text: str, facts: Iterable[Sequence[str]]) -> list[bool]:
+    """For each fact (its accepted surface forms), whether any form is in the text."""
+    hay = _collapse(text)
+    return [any(_contains(hay, _collapse(f).strip()) for f in forms) for forms in facts]
+
+
+def facts_carried(text: str, facts: Iterable[Sequence[str]]) -> float:
+    """The share of facts with any of their forms present in the text (case, full- and
+    half-width digits and thousands separators do not matter)."""
+    found = facts_found(text, facts)
+    return sum(found) / len(found) if found else 0.0
+
+
+# -- length -------------------------------------------------------------------------
+
+
+def target_units(target_words: int, lang: str | None) -> float:
+    """The length asked for, in the text's units: words, or about 1.7 characters per
+    word for Chinese and Japanese (quill's own rule, CJK_CHARS_PER_WORD)."""
+    return target_words * CJK_CHARS_PER_WORD if is_cjk(lang) else float(target_words)
+
+
+def length_ratio(text: str, target_words: int, lang: str | None = None) -> float:
+    """Length over the length asked for: 1.0 is on target. ``lang`` is the language the
+    text was asked in (None: detected from the text)."""
+    if target_words < 1:
+        raise ValueError("target_words must be at least 1")
+    lang = lang if lang is not None else detect_language(text)
+    return count_units(text) / target_units(target_words, lang)
+
+
+def length_ok(
+    text: str, target_words: int, lang: str | None = None, tolerance: float = 0.35
+) -> bool:
+    """Within ``tolerance`` of the length asked for (0.35: 65% to 135%)."""
+    return abs(length_ratio(text, target_words, lang) - 1.0) <= tolerance
+
+
+# -- endings ------------------------------------------------------------------------
+
+_END_MARKS = ".!?。！？…"
+_CLOSERS = "\"'”’」』）)]】》*_`~"
+_LIST_LINE = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+\S|^\s*\|.*\|\s*$|^\s{0,3}#{1,6}\s+\S")
+_DANGLING = ",;:-–—(/&+、，；：（《「『"
+_FUNCTION_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        "a an the and or but nor of to in on at by for with from as into onto than that "
+        "which who whose whom while because if when where so our your their its his her my "
+        "is are was were be been being has have had will would can could should may might "
+        "must very more most such this these those",
+    )
+)
+_SIGN_OFF = re.compile(
+    r"(regards|wishes|sincerely|cheers|thanks|thank you|best|yours|warmly|love|"
+    r"此致|敬礼|祝好|谢谢|顺祝)[,，!！]?$",
+    re.I,
+)
+
+
+def _strip_symbols(text: str) -> str:
+    """The text without trailing whitespace, emoji and other pictographs ("Shop now! 🌿")."""
+    s = text.rstrip()
+    while s and (unicodedata.category(s[-1]) == "So" or s[-1] in "\ufe0f\u200d"):
+        s = s[:-1].rstrip()
+    return s
+
+
+def _line_complete(line: str) -> bool:
+    s = _strip_symbols(line).rstrip(_CLOSERS).rstrip()
+    if not s or s[-1] in _DANGLING:
+        return False
+    last = re.findall(r"[^\W_]+", s.casefold())
+    return not (last and last[-1] in _FUNCTION_WORDS)
+
+
+def ends_complete(text: str) -> bool:
+    """Whether the text ends where a text can end: a sentence end (. ! ? 。！？ …),
+    possibly followed by closing quotes, brackets or emphasis marks; a closed code
+    block; a list item, table row or heading that does not stop on a dangling word or
+    mark; or a short sign-off line under "Best regards,". Trailing whitespace is
+    ignored."""
+    s = _strip_symbols(text)
+    if not s:
+        return False
+    bare = s.rstrip(_CLOSERS).rstrip()
+    if bare and bare[-1] in _END_MARKS:
+        return True
+    lines = [ln for ln in s.splitlines() if ln.strip()]
+    last = lines[-1]
+    if last.strip().startswith(("```", "~~~")):
+        return s.count("```") % 2 == 0 and s.count("```") > 0
+    if _LIST_LINE.match(last):
+        return _line_complete(last)
+    if len(lines) >= 2:
+        prev = lines[-2].strip().rstrip("*_").strip()
+        if _SIGN_OFF.search(prev) and count_units(last) <= 8 and _line_complete(last):
+            return True
+    return False
+
+
+# -- leaked instructions ------------------------------------------------------------
+
+# Anywhere in the text: phrases that only a text talking about its brief would use.
+_LEAK_ANYWHERE = [
+    r"\bthis (?:piece|draft|post|article|text|page|poem|email|story|script|copy|summary)"
+    r" (?:is|was) (?:written|crafted|designed|composed|structured)\b[^.\n]*",
+    r"\bin the same language as the (?:brief|document|request|prompt)\b",
+    r"\bfollows? the (?:requested |required |given )?(?:structure|format|requirements)\b",
+    r"\b(?:i )?hope (?:this|that|it) helps\b",
+    r"\bword count\b",
+    r"\bas per (?:your|the) (?:request|instructions|requirements)\b",
+    r"(?m)^\s*(?:brief|requirements)\s*:",
+    # the parts of the requested structure, named as labels instead of being written
+    r"(?m)^[\s*_#>-]*(?:short (?:persuasive )?description|persuasive description|product title|"
+    r"(?:the )?headline|subject line|lead paragraph|call to action|sign-off|greeting)[*_\s]*:",
+    r"\blength\s*:\s*(?:about|approximately|around|~)?\s*\d+\s*(?:words|字)",
+    r"希望(?:这|这篇|以上内容|以上)?(?:对你|对您)?有(?:所)?帮助",
+    r"(?:根据|按照)(?:您|你)的(?:要求|需求|简报)",
+    r"符合(?:您|你)?的?(?:要求|简报)",
+    r"与简报(?:相同|一致)的语言",
+]
+# The opening (first two lines) only: a preamble before the piece.
+_LEAK_OPENING = [
+    r"^(?:sure|certainly|of course|absolutely)\b[!,.][^\n]*",
+    r"^here(?: is|'s| are) (?:a|an|the|your|my|some)\b[^\n]*?(?:draft|post|page|poem|email|"
+    r"article|story|script|copy|summary|version|piece|description|news|text|blog|letter|"
+    r"announcement|outline)\b[^\n]*",
+    r"^here(?: is|'s| are)\b[^\n]*:\s*$",
+    r"^below (?:is|are) (?:a|an|the|your|my|some)\b[^\n]*",
+    # a refusal or a disclaimer talks about the request instead of answering it
+    r"^(?:i'm|i am)? ?sorry,? (?:but )?i (?:can't|cannot|can not|am unable to|won't)\b[^\n]*",
+    r"^as an ai\b[^\n]*",
+    r"^(?:抱歉|对不起|很抱歉)[，,]?\s*我(?:无法|不能|没法)[^\n]*",
+    r"^作为(?:一个)?(?:ai|人工智能|语言模型)[^\n]*",
+    r"^(?:以下是|下面是|这是(?:一篇|一份|一首|一封|为您|为你))[^\n]*",
+    r"^as requested\b[^\n]*",
+]
+# The closing (last two lines) only: comments after the piece.
+_LEAK_CLOSING = [
+    r"^[(*_\s]*note\s*:.*\b(?:piece|draft|brief|tone|style|word count|\d+ words|written|"
+    r"placeholders?|customi[sz]e (?:it|this|the))\b.*",
+    r"\b(?:the|your) brief\b[^\n]*",
+    r"^(?:tone|word count)\s*:[^\n]*",
+    r"\bas requested\b[^\n]*",
+    r"\b(?:let me know|feel free to)\b[^\n]*",
+    r"\b(?:approximately|about|around|roughly)? ?\d+ words\b[^\n]*",
+    r"(?:字数|共计?\s*\d+\s*字|约\s*\d+\s*字)[^\n]*",
+    r"(?:如需|如果您需要|如果你需要|如有需要)[^\n]*(?:修改|调整|帮助)[^\n]*",
+    r"^[(（*_\s]*(?:注|备注|说明)\s*[:：][^\n]*(?:\d+\s*字|字数|语气|风格|简报|要求|修改|替换|调整)[^\n]*",
+]
+_COMPILED = {
+    "anywhere": [re.compile(p, re.I) for p in _LEAK_ANYWHERE],
+    "opening": [re.compile(p, re.I) for p in _LEAK_OPENING],
+    "closing": [re.compile(p, re.I) for p in _LEAK_CLOSING],
+}
+EDGE_LINES = 2
+
+
+def _plain_line(line: str) -> str:
+    """A line without Markdown heading, quote, list and emphasis marks."""
+    s = re.sub(r"^\s{0,3}(?:#{1,6}\s+|>\s*|[-*+]\s+|\d{1,3}[.)]\s+)", "", line.strip())
+    return s.strip("*_ ").strip()
+
+
+def leaked_phrases(text: str) -> list[str]:
+    """Phrases where a draft talks about its brief or its instructions instead of being
+    the piece: a preamble ("Here is a product page…", "以下是…"), comments at the end
+    ("I hope this helps", "Note: the tone is…", "字数：…"), or the brief's own words
+    ("in the same language as the brief"). Openers and closers are looked for in the
+    first and last two lines only, so "Here is why you'll love it" in the middle of a
+    product page is not a leak. Returns the phrases found, in order."""
+    text = text.translate(_PLAIN)  # one character for one: offsets stay put
+    found: list[tuple[int, str]] = []
+    for rx in _COMPILED["anywhere"]:
+        found += [(m.start(), m.group(0)) for m in rx.finditer(text)]
+    offsets: dict[int, int] = {}
+    pos = 0
+    for i, ln in enumerate(text.splitlines(keepends=True)):
+        offsets.setdefault(i, pos)
+        pos += len(ln)
+    numbered = [(i, ln) for i, ln in enumerate(text.splitlines()) if ln.strip()]
+    edges = [("opening", numbered[:EDGE_LINES]), ("closing", numbered[-EDGE_LINES:])]
+    for kind, picked in edges:
+        for i, ln in picked:
+            plain = _plain_line(ln)
+            for rx in _COMPILED[kind]:
+                m = rx.search(plain)
+                if m is not None:
+                    found.append((offsets[i], m.group(0)))
+    out: list[str] = []
+    taken: list[tuple[int, str]] = []
+    for at, phrase in sorted(found):
+        phrase = phrase.strip()
+        if any(a == at and (phrase in p or p in phrase) for a, p in taken):
+            continue
+        if any(phrase in p for _, p in taken):
+            continue
+        taken.append((at, phrase))
+        out.append(phrase)
+    return out
+
+
+# -- structure ----------------------------------------------------------------------
+
+
+def _heading_key(text: str) -> str:
+    s = _plain_line(text).rstrip(":：").strip()
+    return re.sub(r"\s+", " ", normalize(s))
+
+
+def heading_echo(summary: str, source: str) -> float:
+    """The share of the source's headings that come back as whole lines of the summary
+    (as headings, list items or bold lines): a summary that lists the document's
+    headings instead of saying what is under them scores high."""
+    heads = {_heading_key(p[-1]) for p in heading_paths(source) if p and p[-1]}
+    heads.discard("")
+    if not heads:
+        return 0.0
+    lines = {_heading_key(ln) for ln in summary.splitlines() if ln.strip()}
+    return len(heads & lines) / len(heads)
