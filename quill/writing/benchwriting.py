@@ -20,7 +20,6 @@ from typing import Any
 
 from quill import evalset
 from quill.engine.base import Engine, Finish, Message, Piece, Sampling, Stats
-from quill.engine.loop import LoopDetector, guarded
 from quill.writing import draft as drafting
 from quill.writing import metrics
 from quill.writing.cleanup import unwrap_fence
@@ -48,22 +47,14 @@ def generate_text(
     params: Sampling,
     filters: Sequence[Filter] = (),
 ) -> tuple[str, Finish, Stats]:
-    """Text, finish reason and stats of one generation under the loop guard; a loop
-    keeps the text before it and one copy of the repeated passage, as quill does."""
-    detector = LoopDetector()
-    pieces: Iterator[Piece] = guarded(engine.stream(messages, params), detector)
-    for f in filters:
-        pieces = f(pieces)
-    parts: list[str] = []
-    finish: Finish = "stop"
-    stats = Stats()
-    for piece in pieces:
-        parts.append(piece.text)
-        if piece.finish is not None:
-            finish, stats = piece.finish, piece.stats or stats
-            break
-    text = detector.kept_text() if finish == "loop" else "".join(parts)
-    return text.strip(), finish, stats
+    """Text, finish reason and stats of one generation, on the path every command uses
+    (:class:`quill.engine.generation.Generation`: loop guard, filters, loop cut)."""
+    from quill.engine.generation import generate
+
+    gen = generate(engine, messages, params, transforms=filters)
+    gen.text()
+    result = gen.close()
+    return result.text.strip(), result.finish, result.stats
 
 
 # -- options and results ----------------------------------------------------------------
