@@ -90,6 +90,7 @@ class SessionBusy(StoreError):
 # Exit codes for interruption follow the shell convention 128 + signal number.
 EXIT_INTERRUPTED = 130  # SIGINT
 EXIT_TERMINATED = 143  # SIGTERM
+EXIT_FLAGGED = 11  # `quill moderate` found something: an answer, not a failure
 
 EXIT_CODES: list[tuple[int, str]] = [
     (0, "success"),
@@ -102,7 +103,8 @@ EXIT_CODES: list[tuple[int, str]] = [
     (ContextOverflow.exit_code, "input does not fit the context window"),
     (OutputError.exit_code, "output file exists or cannot be written"),
     (BackendError.exit_code, "generation backend failed"),
-    (StoreError.exit_code, "session/draft store cannot be used"),
+    (StoreError.exit_code, "session/draft store cannot be used, or a session is busy"),
+    (EXIT_FLAGGED, "`quill moderate` flagged the text"),
     (EXIT_INTERRUPTED, "interrupted by Ctrl-C (partial text kept)"),
     (EXIT_TERMINATED, "terminated by SIGTERM (partial text kept)"),
 ]

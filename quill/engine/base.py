@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
-Finish = Literal["stop", "length", "loop", "interrupted"]
+# "length": --max-tokens reached; "context": the context window filled up first.
+Finish = Literal["stop", "length", "context", "loop", "interrupted"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Sampling:
     repeat_last_n: int = 64
     seed: int | None = None
     max_tokens: int = 1024
+    grammar: str | None = None  # GBNF text (root rule `root`) the output must match
 
     def with_(self, **changes: object) -> Sampling:
         clean = {k: v for k, v in changes.items() if v is not None}

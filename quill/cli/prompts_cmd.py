@@ -1,0 +1,176 @@
+"""`quill prompts list|show|path` and `quill run NAME`: the prompt library.
+
+Every verb (and every form of `quill draft`) is a TOML template in
+``quill/prompts/builtin/``; a file of the same name in ``<config dir>/prompts/``
+overrides the keys it sets, and a file with a new name adds a template of the writer's
+own, which `quill run` runs like a built-in one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from quill.cli import options as o
+from quill.cli.verbs import FileArg, Flags, Verb
+
+prompts_app = typer.Typer(
+    help="List, show and locate prompt templates (built-in and your own).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@prompts_app.command("list")
+def list_prompts(ctx: typer.Context) -> None:
+    """List templates: name, where it comes from, what it does."""
+    from quill import prompts
+    from quill.cli.context import get_env
+    from quill.errors import UsageError
+    from quill.render.sanitize import sanitize
+
+    env = get_env(ctx)
+    user_dir = env.paths.config_dir / "prompts"
+    rows = []
+    for name in prompts.names(user_dir):
+        try:
+            data = prompts.load(name, user_dir)
+            about = str(data.get("description", "")) or f"used by quill {name}"
+            if "user" not in data:
+                about += " (not runnable with quill run)"
+        except UsageError as exc:
+            about = f"cannot be read: {exc.message}"
+        rows.append((name, prompts.origin(name, user_dir), about))
+    w1 = max(len(r[0]) for r in rows)
+    w2 = max(len(r[1]) for r in rows)
+    for name, origin, about in rows:
+        env.stdout.write(sanitize(f"{name:<{w1}}  {origin:<{w2}}  {about}") + "\n")
+    env.stdout.flush()
+
+
+@prompts_app.command("show")
+def show_prompt(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Template name (see quill prompts list).")],
+) -> None:
+    """Print a template: the built-in file, then your changes to it (if any).
+
+    To change a template, copy it and edit the copy:
+
+      quill prompts show rewrite > "$(quill prompts path rewrite)"
+    """
+    from quill import prompts
+    from quill.cli.context import get_env
+    from quill.errors import UsageError
+    from quill.render.sanitize import sanitize
+
+    env = get_env(ctx)
+    user_dir = env.paths.config_dir / "prompts"
+    builtin = prompts.builtin_text(name)
+    user = user_dir / f"{name}.toml"
+    if builtin is None and not user.is_file():
+        raise UsageError(
+            f"there is no prompt template `{name}`", hint="see them with: quill prompts list"
+        )
+    out = []
+    if builtin is not None:
+        out.append(builtin.rstrip("\n") + "\n")
+    if user.is_file():
+        if out:
+            out.append(f"\n# -- your changes, from {user} --\n\n")
+        out.append(user.read_text("utf-8").rstrip("\n") + "\n")
+    text = "".join(out)
+    env.stdout.write(sanitize(text) if env.stdout_tty else text)
+    env.stdout.flush()
+
+
+@prompts_app.command("path")
+def prompt_path(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Argument(help="A template name: the path of your file for it.")
+    ] = None,
+) -> None:
+    """Print the folder of your templates (or the file for template NAME)."""
+    from quill.cli.context import get_env
+
+    env = get_env(ctx)
+    user_dir = env.paths.config_dir / "prompts"
+    env.stdout.write(f"{user_dir / f'{name}.toml' if name else user_dir}\n")
+    env.stdout.flush()
+
+
+def _vars(pairs: list[str]) -> dict[str, str]:
+    from quill.errors import UsageError
+
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise UsageError(f"--var takes NAME=VALUE, not `{pair}`", hint="e.g. --var tone=warm")
+        out[key.strip()] = value
+    return out
+
+
+def run(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Template name (see quill prompts list).")],
+    file: FileArg = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option("--var", metavar="NAME=VALUE", help="A template variable (repeatable)."),
+    ] = None,
+    out: o.OutOpt = None,
+    force: o.ForceOpt = False,
+    draft_id: o.DraftOpt = None,
+    title: o.TitleOpt = None,
+    no_save: o.NoSaveOpt = False,
+    preset: o.PresetOpt = None,
+    temperature: o.TemperatureOpt = None,
+    top_p: o.TopPOpt = None,
+    min_p: o.MinPOpt = None,
+    repeat_penalty: o.RepeatOpt = None,
+    seed: o.SeedOpt = None,
+    max_tokens: o.MaxTokensOpt = None,
+    stats: o.StatsOpt = False,
+    plain: o.PlainOpt = False,
+    model: o.ModelOpt = None,
+    n_ctx: o.CtxOpt = None,
+    gpu_layers: o.GpuOpt = None,
+    threads: o.ThreadsOpt = None,
+    verbose: o.VerboseOpt = False,
+    encoding: o.EncodingOpt = None,
+) -> None:
+    """Run a prompt template, built-in or your own. The input (FILE or stdin) is
+    $text; other variables come from --var NAME=VALUE. A missing variable is an error
+    that names it.
+
+    Examples:
+
+      quill run rewrite notes.md --var requirements="- Tone: warm."
+
+      quill run haiku --var topic="autumn rain"
+    """
+    from quill import prompts
+    from quill.engine.generation import generate
+    from quill.writing.cleanup import unwrap_fence
+    from quill.writing.verbs import run_messages
+
+    flags = Flags.take(locals())
+    values = _vars(var or [])
+    with Verb(ctx, flags, "run", name) as v:
+        p = prompts.prompt(name, v.user_dir)
+        needs_text = "text" in p.variables and "text" not in values
+        src = v.read(file) if needs_text or file is not None else None
+        messages = run_messages(p, src.text if src else None, values)
+        engine = v.engine()
+        params = v.params(1024)
+        gen = generate(engine, messages, params, transforms=[unwrap_fence])
+        request = {"variables": values, "origin": p.origin}
+        v.stream(gen, engine, params, src, kind="run", request=request)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(prompts_app, name="prompts")
+    app.command()(run)

@@ -1,0 +1,270 @@
+"""`quill proofread`: minimal corrections as reviewable changes (English and Chinese),
+the y/n/a/q review (an injected input stream, and a real pty), the grammar checker
+paired with the model, and never overwriting the source without --in-place."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pexpect
+import pytest
+from conftest import Run, Streams
+
+from quill.engine.fake import FakeEngine
+from quill.env import Environment
+from quill.errors import UsageError
+from quill.writing import proofread as pr
+
+TEXT = "Teh cat sat on the mat. It was realy happy.\n\nThe dog barked.\n"
+FIXED = "The cat sat on the mat. It was really happy.\n\nThe dog barked.\n"
+
+
+# -- changes ------------------------------------------------------------------------------------
+
+
+def test_each_correction_is_one_edit_and_applying_all_gives_the_model_text() -> None:
+    items = pr.edits(TEXT, FIXED, FIXED)
+    assert [(e.old, e.new, e.by) for e in items] == [
+        ("Teh", "The", "model"),
+        ("realy", "really", "model"),
+    ]
+    assert pr.apply(TEXT, items) == FIXED
+    assert pr.apply(TEXT, items[1:]) == TEXT.replace("realy", "really")
+    assert pr.apply(TEXT, []) == TEXT
+
+
+def test_chinese_is_compared_character_by_character() -> None:
+    text = "我们在公园里散不。天气很好。\n"
+    fixed = "我们在公园里散步。天气很好。\n"
+    items = pr.edits(text, fixed, fixed)
+    assert [(e.old, e.new) for e in items] == [("不", "步")]
+    assert pr.apply(text, items) == fixed
+
+
+def test_the_checker_adds_what_the_model_missed_and_says_who_found_what() -> None:
+    model = "The cat sat on the mat. It was realy happy.\n\nThe dog barked.\n"  # missed realy
+    realy, dog = TEXT.index("realy"), TEXT.index("The dog")
+    fixes = [
+        pr.Fix(0, 3, "The", "Typo", "Did you mean the?"),
+        pr.Fix(realy, realy + 5, "really", "Spelling", "Check the spelling."),
+        pr.Fix(dog, dog + 3, "A", "Grammar", "overlaps nothing the model did"),
+    ]
+    final, used = pr.merge(TEXT, model, fixes)
+    assert final == "The cat sat on the mat. It was really happy.\n\nA dog barked.\n"
+    assert used == fixes[1:]  # the first: the model had made that change already
+    items = pr.edits(TEXT, final, model, fixes)
+    assert [(e.old, e.new, e.by) for e in items] == [
+        ("Teh", "The", "model+checker"),
+        ("realy", "really", "checker"),
+        ("The", "A", "checker"),
+    ]
+    assert items[1].why == "Check the spelling."
+    assert "by the grammar checker" in pr.summary(items)
+
+
+def test_where_both_touched_the_text_the_model_wins() -> None:
+    model = "Tho cat sat on the mat. It was realy happy.\n\nThe dog barked.\n"
+    final, used = pr.merge(TEXT, model, [pr.Fix(0, 3, "The", "Typo")])
+    assert final == model and used == []
+
+
+def test_context_shows_the_change_within_its_line() -> None:
+    text = "First line.\n" + "word " * 40 + "teh end " + "word " * 40 + "\nLast line.\n"
+    start = text.index("teh")
+    edit = pr.Edit(0, start, "teh", "the")
+    runs = pr.context(text, edit, width=20)
+    joined_old = "".join(r.old for r in runs)
+    assert "teh" in joined_old and "First" not in joined_old and "Last" not in joined_old
+    assert joined_old.startswith("…") and joined_old.endswith("…")
+    assert [r.op for r in runs] == ["equal", "replace", "equal"]
+
+
+# -- Harper (the optional grammar checker) ----------------------------------------------------
+
+
+def test_harper_catches_plain_slips_and_leaves_technical_words_alone() -> None:
+    pytest.importorskip("harper")
+    check = pr.harper_checker()
+    assert check is not None
+    text = "Teh weather was realy nice, and we walked to the the park.\n"
+    fixes = {(text[f.start : f.end], f.replacement) for f in check(text)}
+    assert ("Teh", "The") in fixes and ("realy", "really") in fixes
+    assert any(old.lower() == "the the" for old, _ in fixes)
+    tech = "We load GGUF files with llama.cpp and Qwen2.5 on a small GPU.\n"
+    assert check(tech) == []
+    assert all(f.replacement != "wet her" for f in check("I wonder wether it works.\n"))
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+def test_piped_text_comes_back_corrected(cli: Callable[..., Run]) -> None:
+    engine = FakeEngine(FIXED.rstrip("\n"))
+    r = cli(["proofread", "--no-checker", "--no-save"], engine=engine, stdin=TEXT)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == FIXED
+    assert "2 changes" in r.stderr
+    assert engine.params[0].temperature == 0
+    assert "spelling, grammar and punctuation" in engine.calls[0][0].content
+
+
+def test_diff_prints_a_unified_diff_and_keeps_the_source(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    src = tmp_path / "post.md"
+    src.write_text(TEXT, encoding="utf-8")
+    r = cli(["proofread", str(src), "--diff", "--no-checker"], engine=FakeEngine(FIXED))
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith(f"--- {src}\n+++ {src}\n")
+    assert "-Teh cat sat on the mat. It was realy happy." in r.stdout
+    assert "+The cat sat on the mat. It was really happy." in r.stdout
+    assert src.read_text() == TEXT  # never overwritten without --in-place
+    assert "saved as draft 1 v1" in r.stderr
+
+
+def test_in_place_keeps_a_backup(cli: Callable[..., Run], tmp_path: Path) -> None:
+    src = tmp_path / "post.md"
+    src.write_text(TEXT, encoding="utf-8")
+    r = cli(
+        ["proofread", str(src), "--apply", "--in-place", "--no-checker"], engine=FakeEngine(FIXED)
+    )
+    assert r.exit_code == 0, r.stderr
+    assert src.read_text() == FIXED
+    assert (tmp_path / "post.md~").read_text() == TEXT
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--in-place"], ["--diff", "--apply"], ["--in-place", "--out", "x.md"]],
+)
+def test_contradictions_and_in_place_without_a_file(
+    cli: Callable[..., Run], args: list[str]
+) -> None:
+    r = cli(["proofread", *args], engine=FakeEngine(FIXED), stdin=TEXT)
+    assert r.exit_code == UsageError.exit_code
+
+
+def test_code_blocks_are_not_sent_to_the_model(cli: Callable[..., Run]) -> None:
+    text = "Teh intro.\n\n```\nteh code\n```\n"
+    engine = FakeEngine("The intro.")
+    r = cli(["proofread", "--no-checker", "--no-save"], engine=engine, stdin=text)
+    assert r.exit_code == 0
+    assert r.stdout == "The intro.\n\n```\nteh code\n```\n"
+    assert all("teh code" not in m.content for m in engine.calls[0])
+
+
+def test_the_checker_catches_a_slip_the_model_missed(cli: Callable[..., Run]) -> None:
+    pytest.importorskip("harper")
+    engine = FakeEngine("We walked to teh park.")  # the model changed nothing
+    r = cli(["proofread", "--no-save"], engine=engine, stdin="We walked to teh park.\n")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "We walked to the park.\n"
+    assert "1 by the grammar checker" in r.stderr
+
+
+# -- the review, with an injected input stream --------------------------------------------------
+
+
+def _tty_env(answers: str, engine: FakeEngine) -> Environment:
+    return Environment(
+        stdin=Streams(answers),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        stdin_tty=True,
+        stdout_tty=True,
+        stderr_tty=False,
+        environ={**os.environ, "NO_COLOR": "1"},
+        engine_factory=lambda opts, e: engine,  # type: ignore[arg-type,return-value]
+    )
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        ("y\ny\n", FIXED),
+        ("n\ny\n", TEXT.replace("realy", "really")),
+        ("a\n", FIXED),
+        ("y\nq\n", TEXT.replace("Teh", "The")),
+        ("x\n?\nn\nn\n", TEXT),  # unknown answers show the help and ask again
+        ("", TEXT),  # end of input stops the review
+    ],
+)
+def test_review_takes_what_the_writer_accepts(
+    cli: Callable[..., Run], tmp_path: Path, answers: str, expected: str
+) -> None:
+    src = tmp_path / "post.md"
+    src.write_text(TEXT, encoding="utf-8")
+    out = tmp_path / "fixed.md"
+    env = _tty_env(answers, FakeEngine(FIXED))
+    r = cli(["proofread", str(src), "--out", str(out), "--no-checker"], env=env)
+    assert r.exit_code == 0, r.stderr
+    assert out.read_text() == expected
+    assert src.read_text() == TEXT
+    assert "(1/2) model" in r.stdout and "[-Teh-]{+The+}" in r.stdout
+    assert "Apply this change [y,n,a,q,?]?" in r.stdout
+    with env_store(r) as s:
+        v = s.draft_version(1)
+        assert v is not None and v.content == expected
+
+
+def env_store(r: Run) -> object:
+    from quill.store.db import Store
+
+    return Store(r.env.paths.db_file)
+
+
+def test_rewrite_review_uses_the_same_machinery(cli: Callable[..., Run], tmp_path: Path) -> None:
+    out = tmp_path / "new.md"
+    env = _tty_env("n\n", FakeEngine("The dog sat."))
+    src = tmp_path / "a.md"
+    src.write_text("The cat sat.\n", encoding="utf-8")
+    r = cli(["rewrite", str(src), "--review", "--out", str(out)], env=env)
+    assert r.exit_code == 0, r.stderr
+    assert "[-cat-]{+dog+}" in r.stdout and out.read_text() == "The cat sat.\n"
+    assert "applied 0 of 1 changes" in r.stderr
+
+
+# -- the review, in a real terminal ---------------------------------------------------------------
+
+
+def test_review_in_a_real_terminal(quill_home: Path, tmp_path: Path) -> None:
+    src = tmp_path / "post.md"
+    src.write_text(TEXT, encoding="utf-8")
+    out = tmp_path / "fixed.md"
+    env = {
+        **os.environ,
+        "QUILL_HOME": str(quill_home),
+        "QUILL_ENGINE": "fake",
+        "QUILL_FAKE_REPLY": FIXED,
+        "TERM": "xterm-256color",
+    }
+    env.pop("NO_COLOR", None)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "quill", "proofread", str(src), "--out", str(out), "--no-checker"],
+        env=env,
+        cwd=str(tmp_path),
+        dimensions=(30, 100),
+        encoding="utf-8",
+        timeout=30,
+    )
+    try:
+        child.expect(r"\(1/2\)")
+        child.expect(r"Apply this change \[y,n,a,q,\?\]\? ")
+        assert "\x1b[" in child.before  # the word diff is coloured
+        child.send("n\r")
+        child.expect(r"\(2/2\)")
+        child.expect(r"Apply this change")
+        child.send("y\r")
+        child.expect(r"applied 1 of 2 changes")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert out.read_text() == TEXT.replace("realy", "really")
+    assert src.read_text() == TEXT

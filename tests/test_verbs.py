@@ -1,0 +1,506 @@
+"""The writing verbs through the CLI on a FakeEngine: prompt assembly, input, output,
+flags, drafts; and the pieces they share (Chain, parts of a long text, grammars)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import Run
+
+from quill.engine.base import Message, Sampling
+from quill.engine.fake import FakeEngine
+from quill.engine.generation import generate
+from quill.errors import BackendError, InputError, UsageError
+from quill.store.db import Store
+from quill.writing import analyze as an
+from quill.writing import verbs
+
+DOC = """# Linen
+
+Linen is cool in summer. It gets softer with every wash.
+
+```python
+print("linen")
+```
+
+## Care
+
+Wash it cold. Dry it flat.
+"""
+
+
+def _store(run: Run) -> Store:
+    return Store(run.env.paths.db_file)
+
+
+def _user(engine: FakeEngine, i: int = 0) -> str:
+    return engine.calls[i][-1].content
+
+
+def _system(engine: FakeEngine, i: int = 0) -> str:
+    return engine.calls[i][0].content
+
+
+@pytest.fixture
+def doc(tmp_path: Path) -> Path:
+    p = tmp_path / "linen.md"
+    p.write_text(DOC, encoding="utf-8")
+    return p
+
+
+# -- rewrite, expand, shorten ----------------------------------------------------------------
+
+
+def test_rewrite_asks_for_the_tone_length_and_audience(cli: Callable[..., Run]) -> None:
+    engine = FakeEngine("Dear reader, linen is cool.")
+    r = cli(
+        ["rewrite", "--tone", "formal", "--shorter", "--audience", "tailors", "-i", "No jokes."],
+        engine=engine,
+        stdin="linen is cool, lol\n",
+    )
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "Dear reader, linen is cool.\n"
+    user = _user(engine)
+    assert "linen is cool, lol" in user
+    assert "formal and polished" in user  # the [tones] description of "formal"
+    assert "half as long" in user and "tailors" in user and "No jokes." in user
+    assert "same language as the text" in user
+    assert engine.params[0].temperature == 0.3  # the template's [sampling]
+
+
+def test_an_unknown_tone_is_used_as_written_and_flags_beat_the_template(
+    cli: Callable[..., Run],
+) -> None:
+    engine = FakeEngine("ok")
+    r = cli(["rewrite", "--tone", "wistful", "-t", "0.9"], engine=engine, stdin="text\n")
+    assert r.exit_code == 0
+    assert "Tone: wistful." in _user(engine)
+    assert engine.params[0].temperature == 0.9
+
+
+@pytest.mark.parametrize(("verb", "fragment"), [("expand", "twice as long"), ("shorten", "half")])
+def test_expand_and_shorten_are_forms_of_rewrite(
+    cli: Callable[..., Run], verb: str, fragment: str
+) -> None:
+    engine = FakeEngine("ok")
+    r = cli([verb], engine=engine, stdin="some text\n")
+    assert r.exit_code == 0 and fragment in _user(engine)
+    with _store(r) as s:
+        v = s.draft_version(1)
+        assert v is not None and v.meta["command"] == "rewrite" and v.meta["template"] == "rewrite"
+
+
+def test_shorter_and_longer_contradict(cli: Callable[..., Run]) -> None:
+    r = cli(["rewrite", "--shorter", "--longer"], engine=FakeEngine("x"), stdin="t\n")
+    assert r.exit_code == UsageError.exit_code
+
+
+def test_rewrite_keeps_code_blocks_and_saves_the_source(cli: Callable[..., Run], doc: Path) -> None:
+    engine = FakeEngine("Rewritten.")
+    r = cli(["rewrite", str(doc), "--seed", "3"], engine=engine)
+    assert r.exit_code == 0, r.stderr
+    assert '```python\nprint("linen")\n```' in r.stdout
+    assert all("print(" not in m.content for call in engine.calls for m in call)
+    with _store(r) as s:
+        v = s.draft_version(1)
+        assert v is not None and v.content == r.stdout
+        assert v.meta["source"]["path"] == str(doc.resolve()) and v.meta["seed"] == 3
+
+
+def test_rewrite_diff_prints_a_unified_diff(cli: Callable[..., Run], tmp_path: Path) -> None:
+    src = tmp_path / "a.txt"
+    src.write_text("The cat sat.\n", encoding="utf-8")
+    r = cli(["rewrite", str(src), "--diff", "--no-save"], engine=FakeEngine("The dog sat."))
+    assert r.exit_code == 0, r.stderr
+    assert "-The cat sat." in r.stdout and "+The dog sat." in r.stdout
+    assert r.stdout.startswith(f"--- {src}")
+
+
+def test_rewrite_review_needs_a_terminal(cli: Callable[..., Run]) -> None:
+    r = cli(["rewrite", "--review"], engine=FakeEngine("x"), stdin="text\n")
+    assert r.exit_code == UsageError.exit_code and "terminal" in r.stderr
+
+
+def test_a_draft_is_the_input_and_gets_the_next_version(cli: Callable[..., Run]) -> None:
+    cli(["draft", "x"], engine=FakeEngine("First version."))
+    engine = FakeEngine("Second version.")
+    r = cli(["rewrite", "--draft", "1", "--tone", "casual"], engine=engine)
+    assert r.exit_code == 0, r.stderr
+    assert "First version." in _user(engine)
+    assert "saved as draft 1 v2" in r.stderr
+    with _store(r) as s:
+        v = s.draft_version(1)
+        assert v is not None and v.content == "Second version." and v.meta["source"]["draft"] == 1
+
+
+def test_empty_and_binary_input_are_refused(cli: Callable[..., Run], tmp_path: Path) -> None:
+    binary = tmp_path / "x.pdf"
+    binary.write_bytes(b"%PDF-1.4 \x00\x01")
+    r = cli(["rewrite", str(binary)], engine=FakeEngine("x"))
+    assert r.exit_code == InputError.exit_code and "PDF" in r.stderr
+    r = cli(["rewrite"], engine=FakeEngine("x"), stdin="  \n")
+    assert r.exit_code == InputError.exit_code and "empty" in r.stderr
+    r = cli(["rewrite"], engine=FakeEngine("x"))
+    assert r.exit_code == InputError.exit_code and "nothing to rewrite" in r.stderr
+
+
+def test_out_is_atomic_and_refuses_to_overwrite(cli: Callable[..., Run], tmp_path: Path) -> None:
+    out = tmp_path / "out.md"
+    r = cli(["rewrite", "--out", str(out)], engine=FakeEngine("New."), stdin="old\n")
+    assert r.exit_code == 0 and out.read_text() == "New.\n"
+    r = cli(["rewrite", "--out", str(out)], engine=FakeEngine("Newer."), stdin="old\n")
+    assert r.exit_code == 8 and out.read_text() == "New.\n"
+
+
+# -- translate -------------------------------------------------------------------------------
+
+
+def test_translate_passes_code_through_and_keeps_the_spacing(
+    cli: Callable[..., Run], doc: Path
+) -> None:
+    def reply(messages: list[Message]) -> str:
+        text = messages[-1].content.split("<text>\n", 1)[1].split("\n</text>", 1)[0]
+        return "\n" + text.upper() + "\n\n"  # the model's stray blank lines are trimmed
+
+    engine = FakeEngine(reply)
+    r = cli(["translate", str(doc), "--to", "zh", "--no-save"], engine=engine)
+    assert r.exit_code == 0, r.stderr
+    head, code, tail = DOC.partition('```python\nprint("linen")\n```\n')
+    assert r.stdout == head.upper() + code + tail.upper()
+    assert "from English into Chinese" in _user(engine)
+    assert all("print(" not in m.content for call in engine.calls for m in call)
+
+
+def test_a_long_text_is_translated_in_parts_and_nothing_is_cut(cli: Callable[..., Run]) -> None:
+    paragraphs = [f"Paragraph {i} says something about linen and wool." for i in range(60)]
+    text = "\n\n".join(paragraphs) + "\n"
+
+    def reply(messages: list[Message]) -> str:
+        return messages[-1].content.split("<text>\n", 1)[1].split("\n</text>", 1)[0]
+
+    engine = FakeEngine(reply, n_ctx=512)
+    r = cli(["translate", "--to", "fr", "--no-save"], engine=engine, stdin=text)
+    assert r.exit_code == 0, r.stderr
+    assert len(engine.calls) > 1  # in parts
+    assert r.stdout == text  # every paragraph, in order, with its blank lines
+    for call, p in zip(engine.calls, engine.params, strict=True):
+        assert engine.count_messages(call) + p.max_tokens <= 512 + 64
+
+
+def test_translate_needs_a_language(cli: Callable[..., Run]) -> None:
+    r = cli(["translate"], engine=FakeEngine("x"), stdin="hello\n")
+    assert r.exit_code == UsageError.exit_code
+
+
+# -- outline, titles, continue ------------------------------------------------------------------
+
+
+def test_outline_streams_markdown_and_is_saved(cli: Callable[..., Run], doc: Path) -> None:
+    engine = FakeEngine("## Linen\n\n- cool\n- soft")
+    r = cli(["outline", str(doc)], engine=engine)
+    assert r.exit_code == 0 and r.stdout.startswith("## Linen")
+    assert "Wash it cold" in _user(engine)
+    with _store(r) as s:
+        d = s.draft(1)
+        assert d is not None and d.kind == "outline"
+
+
+def test_titles_are_exactly_n_lines_without_numbering(cli: Callable[..., Run]) -> None:
+    engine = FakeEngine(
+        '1. Cool Linen\n- "Soft Linen"\n**Wash Cold**\n2) Cool linen\nFlat Dry\nSix\nSeven'
+    )
+    r = cli(["titles", "-n", "4", "--no-save"], engine=engine, stdin="About linen.\n")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == ["Cool Linen", "Soft Linen", "Wash Cold", "Flat Dry"]
+    assert "4 different titles" in _user(engine)
+    grammar = engine.params[0].grammar
+    assert grammar is not None and "line{4}" in grammar
+
+
+def test_too_few_titles_are_reported(cli: Callable[..., Run]) -> None:
+    r = cli(["titles", "--no-save"], engine=FakeEngine("Only one"), stdin="About linen.\n")
+    assert r.exit_code == 0 and r.stdout == "Only one\n"
+    assert "gave 1 titles, not 5" in r.stderr
+
+
+def test_continue_prints_only_the_continuation_and_keeps_the_whole(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    story = tmp_path / "story.md"
+    story.write_text("The sea was calm.\n", encoding="utf-8")
+    out = tmp_path / "whole.md"
+    engine = FakeEngine("Then the wind rose.")
+    r = cli(["continue", str(story), "--words", "50", "--out", str(out)], engine=engine)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "Then the wind rose.\n"
+    assert "The sea was calm." in _user(engine) and "about 50 words" in _user(engine)
+    assert out.read_text() == "The sea was calm.\n\nThen the wind rose.\n"
+    with _store(r) as s:
+        v = s.draft_version(1)
+        assert v is not None and v.content == "The sea was calm.\n\nThen the wind rose."
+    r = cli(["continue", "--draft", "1"], engine=FakeEngine("And it rained."))
+    assert r.exit_code == 0 and "saved as draft 1 v2" in r.stderr
+    with _store(r) as s:
+        v = s.draft_version(1)
+        assert v is not None and v.content.endswith("Then the wind rose.\n\nAnd it rained.")
+
+
+def test_continue_shows_the_model_the_end_of_a_long_draft(cli: Callable[..., Run]) -> None:
+    text = "\n\n".join(f"Sentence number {i} of the long draft." for i in range(400)) + "\n"
+    engine = FakeEngine("More.", n_ctx=1024)
+    r = cli(["continue", "--no-save"], engine=engine, stdin=text)
+    assert r.exit_code == 0, r.stderr
+    assert "number 399" in _user(engine) and "number 0 " not in _user(engine)
+    assert "reads the last" in r.stderr
+
+
+# -- analyze, classify, moderate --------------------------------------------------------------
+
+ANALYSIS = {
+    "sentiment": "positive",
+    "score": 0.8,
+    "tone": ["Warm", "warm", "plain"],
+    "weakest": [
+        {"sentence": 2, "problem": "vague", "why": "Softer how?"},
+        {"sentence": 2, "problem": "wordy", "why": "again"},
+        {"sentence": 3, "problem": "wordy", "why": "Wash it cold."},
+    ],
+}
+
+
+def test_analyze_json_has_a_fixed_schema(cli: Callable[..., Run], doc: Path) -> None:
+    engine = FakeEngine(json.dumps(ANALYSIS))
+    r = cli(["analyze", str(doc), "--json"], engine=engine)
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert set(data) == {
+        "language",
+        "words",
+        "sentences",
+        "paragraphs",
+        "characters",
+        "reading_time_s",
+        "reading_level",
+        "sentiment",
+        "tone",
+        "weakest",
+    }
+    assert data["sentences"] == 4 and data["language"] == "English"
+    assert data["sentiment"] == {"label": "positive", "score": 0.8}
+    assert data["tone"] == ["warm", "plain"]
+    assert data["weakest"] == [
+        {
+            "index": 2,
+            "sentence": "It gets softer with every wash.",
+            "problem": "vague",
+            "why": "Softer how?",
+        },
+        {"index": 3, "sentence": "Wash it cold.", "problem": "wordy", "why": ""},
+    ]
+    assert data["reading_level"]["flesch_reading_ease"] > 60
+    assert "2. It gets softer with every wash." in _user(engine)
+    assert engine.params[0].grammar and engine.params[0].temperature == 0
+
+
+def test_analyze_prints_a_report_for_a_reader(cli: Callable[..., Run], doc: Path) -> None:
+    r = cli(["analyze", str(doc)], engine=FakeEngine(json.dumps(ANALYSIS)))
+    assert r.exit_code == 0
+    assert "sentiment: positive (+0.80)" in r.stdout and "reading level:" in r.stdout
+    assert "weakest sentences:" in r.stdout
+
+
+def test_analyze_refuses_an_answer_that_is_not_json(cli: Callable[..., Run], doc: Path) -> None:
+    r = cli(["analyze", str(doc)], engine=FakeEngine("I think it is nice."))
+    assert r.exit_code == BackendError.exit_code and "not the JSON" in r.stderr
+
+
+def test_classify_answers_one_label(cli: Callable[..., Run]) -> None:
+    engine = FakeEngine("Feature")
+    r = cli(["classify", "-l", "bug, feature,question"], engine=engine, stdin="Add dark mode\n")
+    assert r.exit_code == 0 and r.stdout == "feature\n"
+    assert "- bug\n- feature\n- question" in _user(engine)
+    assert engine.params[0].grammar == 'root ::= "bug" | "feature" | "question"\n'
+
+
+def test_classify_json_adds_a_reason(cli: Callable[..., Run]) -> None:
+    engine = FakeEngine('{"label": "bug", "reason": "It crashes."}')
+    r = cli(["classify", "-l", "bug,feature", "--json"], engine=engine, stdin="It crashes\n")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout) == {"label": "bug", "reason": "It crashes."}
+
+
+def test_classify_needs_two_labels(cli: Callable[..., Run]) -> None:
+    r = cli(["classify", "-l", "bug"], engine=FakeEngine("bug"), stdin="x\n")
+    assert r.exit_code == UsageError.exit_code
+
+
+def _moderation(**flags: bool) -> str:
+    answer = {c: flags.get(c, False) for c in an.CATEGORIES}
+    return json.dumps({**answer, "reason": "because"})
+
+
+def test_moderate_exits_0_when_nothing_is_flagged(cli: Callable[..., Run]) -> None:
+    r = cli(["moderate"], engine=FakeEngine(_moderation()), stdin="A nice day.\n")
+    assert r.exit_code == 0 and r.stdout == "nothing flagged\n"
+
+
+def test_moderate_exits_11_when_something_is_flagged(cli: Callable[..., Run]) -> None:
+    r = cli(["moderate", "--json"], engine=FakeEngine(_moderation(violence=True)), stdin="x\n")
+    assert r.exit_code == 11
+    data = json.loads(r.stdout)
+    assert data["flagged"] is True and data["categories"]["violence"] is True
+
+
+def test_moderate_finds_personal_data_by_pattern(cli: Callable[..., Run]) -> None:
+    text = "Write to jane.doe@example.com or call +44 20 7946 0958.\n"
+    r = cli(["moderate"], engine=FakeEngine(_moderation()), stdin=text)
+    assert r.exit_code == 11
+    assert "personal data (e-mail address, phone number)" in r.stdout
+
+
+def test_personal_data_patterns() -> None:
+    assert an.personal_data("card 4111 1111 1111 1111") == ["card number"]
+    assert an.personal_data("card 4111 1111 1111 1112") == []
+    assert an.personal_data("On 2024-01-15 we sold 1,234,567 units.") == []
+
+
+# -- grammars: always JSON that parses --------------------------------------------------------
+
+
+def _parses(grammar: str) -> bool:
+    """Whether llama.cpp's own grammar parser accepts ``grammar`` (no model needed)."""
+    import llama_cpp as lc
+
+    sampler = lc.llama_sampler_init_grammar(None, grammar.encode(), b"root")
+    if not sampler:
+        return False
+    lc.llama_sampler_free(sampler)
+    return True
+
+
+def test_the_grammars_are_accepted_by_llama_cpp() -> None:
+    assert _parses(an.schema_grammar(an.analysis_schema(12)))
+    assert _parses(an.schema_grammar(an.analysis_schema(1000)))
+    assert _parses(an.schema_grammar(an.moderation_schema()))
+    assert _parses(an.classify_grammar(["bug", 'say "hi"', "问题"], reason=False))
+    assert _parses(an.classify_grammar(["a", "b"], reason=True))
+    assert _parses(verbs.titles_grammar(5))
+    assert not _parses("root ::= undefined-rule")
+
+
+@pytest.mark.model
+def test_the_llama_engine_refuses_a_bad_grammar_before_generating(
+    llama_engine: object,
+) -> None:
+    engine = llama_engine
+    bad = Sampling(temperature=0, max_tokens=4, grammar="root ::= nothing-here")
+    with pytest.raises(BackendError):
+        engine.complete([Message("user", "hi")], bad)  # type: ignore[attr-defined]
+
+
+# -- what the verbs share ------------------------------------------------------------------------
+
+
+def test_plan_parts_keeps_everything_and_sets_code_apart() -> None:
+    parts = verbs.plan_parts(DOC, lambda t: len(t.split()), 8, keep_code=True)
+    assert "".join(p.text for p in parts) == DOC
+    code = [p for p in parts if p.code and p.core.strip()]
+    assert len(code) == 1 and code[0].core.startswith("```python")
+    assert all(p.core == p.core.strip() for p in parts if not p.code)
+
+
+def test_an_unclosed_fence_runs_to_the_end() -> None:
+    text = "Intro.\n\n```\ncode\nmore"
+    assert verbs.split_code(text) == [(False, "Intro.\n\n"), (True, "```\ncode\nmore")]
+
+
+def test_a_chain_streams_parts_and_sums_their_stats() -> None:
+    engine = FakeEngine(lambda m: m[-1].content.upper())
+    params = Sampling(max_tokens=50)
+    steps = [
+        "<",
+        lambda: generate(engine, [Message("user", "one two")], params),
+        "|",
+        lambda: generate(engine, [Message("user", "three")], params),
+        ">",
+    ]
+    chain = verbs.Chain(steps, params)
+    seen: list[str] = []
+
+    class Listener:
+        def on_text(self, text: str) -> None:
+            seen.append(text)
+
+        def on_done(self, result: object) -> None:
+            seen.append("DONE")
+
+    chain.add_listener(Listener())
+    assert "".join(chain) == "<ONE TWO|THREE>"
+    result = chain.close()
+    assert result.text == "<ONE TWO|THREE>" and result.finish == "stop"
+    assert result.stats.generated_tokens == 3 and seen[-1] == "DONE" and seen.count("DONE") == 1
+
+
+def test_a_stopped_chain_keeps_what_it_had_and_starts_nothing_more() -> None:
+    engine = FakeEngine("a b c d e f")
+    params = Sampling(max_tokens=50)
+    started: list[int] = []
+
+    def start(i: int) -> object:
+        started.append(i)
+        return generate(engine, [Message("user", "x")], params)
+
+    chain = verbs.Chain(["[", lambda: start(1), "|", lambda: start(2)], params)
+    it = iter(chain)
+    assert next(it) == "[" and next(it) == "a"
+    chain.stop()
+    result = chain.close()
+    assert result.finish == "interrupted" and result.text.startswith("[a")
+    assert started == [1] and "interrupted" in result.note
+
+
+def test_template_sampling_precedence() -> None:
+    spec = {"preset": "precise", "temperature": 0.1, "max_tokens": 99}
+    p = verbs.template_sampling(
+        spec, preset=None, default_preset="balanced", max_tokens=None, default_max=10
+    )
+    assert p.temperature == 0.1 and p.max_tokens == 99 and p.repeat_penalty == 1.12
+    p = verbs.template_sampling(
+        spec,
+        preset="creative",
+        default_preset="balanced",
+        max_tokens=5,
+        default_max=10,
+        temperature=None,
+    )
+    assert p.temperature == 1.0 and p.max_tokens == 5  # --preset: the template steps aside
+    p = verbs.template_sampling(
+        {}, preset=None, default_preset="balanced", max_tokens=None, default_max=10, temperature=0.0
+    )
+    assert p.temperature == 0.0 and p.max_tokens == 10
+
+
+def test_clean_title() -> None:
+    assert verbs.clean_title('1. "Linen, Loved"') == "Linen, Loved"
+    assert verbs.clean_title("- **Wash Cold**") == "Wash Cold"
+    assert verbs.clean_title("Title: 5 Ways to Fold") == "5 Ways to Fold"
+    assert verbs.clean_title("标题：亚麻") == "亚麻"
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("<text>\nBonjour.\n</text>", "Bonjour."),
+        ("  <text>Bonjour.</text>  ", "Bonjour."),
+        ("Bonjour <text> inside.", "Bonjour <text> inside."),
+        ("Hi", "Hi"),
+    ],
+)
+def test_echoed_text_markers_are_dropped(
+    cli: Callable[..., Run], reply: str, expected: str
+) -> None:
+    r = cli(["translate", "--to", "fr", "--no-save"], engine=FakeEngine(reply), stdin="Hello.\n")
+    assert r.exit_code == 0 and r.stdout == expected + "\n"
