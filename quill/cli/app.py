@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -12,6 +11,7 @@ from typing import Annotated
 import typer
 
 from quill import __version__
+from quill.cli import options as o
 
 app = typer.Typer(
     name="quill",
@@ -32,35 +32,58 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    backend: o.BackendOpt = None,
+    base_url: o.BaseUrlOpt = None,
+    api_key: o.ApiKeyOpt = None,
+    parallel: o.ParallelOpt = None,
 ) -> None:
-    """A terminal writing companion running a local model."""
+    """A terminal writing companion running a local model.
+
+    Every command runs on the model in this process, or with --backend openai on an
+    OpenAI-compatible server (llama-server, vLLM, Ollama): quill --backend openai
+    --base-url http://127.0.0.1:8080 draft "…"
+    """
+    if backend or base_url or api_key or parallel is not None:
+        from quill.cli.context import get_env
+        from quill.env import EngineOptions
+
+        env = get_env(ctx)
+        env.backend_flags = EngineOptions(
+            backend=backend, base_url=base_url, api_key=api_key, parallel=parallel
+        )
 
 
 def _register() -> None:
-    from quill.cli import chat, doctor, draft, models, sessions, summarize
+    from quill.cli import (
+        assess,
+        bench,
+        chat,
+        doctor,
+        draft,
+        drafts,
+        models,
+        prompts_cmd,
+        proofread,
+        sessions,
+        style,
+        summarize,
+        verbs,
+    )
 
-    for module in (draft, summarize, chat, sessions, models, doctor):
+    for module in (draft, summarize, verbs, proofread, assess, chat, sessions, drafts):
+        module.register(app)
+    for module in (prompts_cmd, style, models, doctor, bench):
         module.register(app)
 
 
 _register()
-
-
-def setup_logging(verbose: bool) -> None:
-    """quill's own logger (llama.cpp's log goes through `quill.llama`)."""
-    root = logging.getLogger("quill")
-    if not root.handlers:
-        h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-        root.addHandler(h)
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    logging.getLogger("quill.llama").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -71,6 +94,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and turns expected failures into one line and an exit code."""
+    from quill.cli.logs import setup_logging
     from quill.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, QuillError, Terminated
 
     setup_logging(False)
@@ -103,3 +127,9 @@ def main(argv: list[str] | None = None) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
+    except SystemExit as exc:
+        # typer catches a broken pipe itself, wraps stdout so that nothing more is said,
+        # and exits 1 (the code of an internal error): the reader going away is not one.
+        if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            sys.exit(0)
+        raise

@@ -52,8 +52,8 @@ def bench(
 
       quill bench --writing --samples 8 --seed 7 --json > writing.json
     """
-    from quill.cli.app import setup_logging
     from quill.cli.context import get_env
+    from quill.cli.logs import setup_logging
     from quill.env import EngineOptions
     from quill.errors import UsageError
     from quill.writing import benchwriting

@@ -29,6 +29,7 @@ def chat(
         str | None,
         typer.Option("--system", metavar="TEXT", help="System prompt for this session."),
     ] = None,
+    style: o.StyleOpt = None,
     plain: o.PlainOpt = False,
     preset: o.PresetOpt = None,
     temperature: o.TemperatureOpt = None,
@@ -46,6 +47,7 @@ def chat(
     gpu_layers: o.GpuOpt = None,
     threads: o.ThreadsOpt = None,
     verbose: o.VerboseOpt = False,
+    encoding: o.EncodingOpt = None,
 ) -> None:
     """Talk with the model; the conversation is saved as a session.
 
@@ -62,8 +64,8 @@ def chat(
       echo "make it shorter" | quill chat --continue
     """
     from quill.chat.session import DEFAULT_MAX_TOKENS, Chat
-    from quill.cli.app import setup_logging
     from quill.cli.context import get_env
+    from quill.cli.logs import setup_logging
     from quill.env import EngineOptions
     from quill.errors import InputError, UsageError
     from quill.store.db import Store
@@ -88,7 +90,9 @@ def chat(
     )
     message: str | None = None
     if not env.stdin_tty:
-        message = env.read_stdin() or ""
+        from quill.cli.inputs import read_stdin_text
+
+        message = read_stdin_text(env, "stdin") or ""
         if not message.strip():
             raise InputError(
                 "nothing to send: stdin is empty",
@@ -99,6 +103,11 @@ def chat(
             "the chat REPL needs a terminal on stdout",
             hint='to send one message from a script: echo "…" | quill chat --continue',
         )
+    voice = None
+    if style:
+        from quill.cli.style import style_system
+
+        voice = style_system(env, style)
     opts = EngineOptions(model, n_ctx, gpu_layers, threads)
     with Store(env.paths.db_file) as store:
         found = None
@@ -108,6 +117,12 @@ def chat(
             found = store.last_session()
             if found is None:
                 env.ui.note("no session to continue: starting a new one")
+        if voice:  # the voice is added to the session's system prompt (once)
+            from quill.chat.session import DEFAULT_SYSTEM
+
+            base = system if system is not None else (found.system if found else DEFAULT_SYSTEM)
+            if not base or voice not in base:
+                system = f"{base}\n\n{voice}" if base else voice
         engine = env.engine(opts)
         chat_ = Chat.open(
             store,

@@ -48,6 +48,7 @@ def draft(
     gpu_layers: o.GpuOpt = None,
     threads: o.ThreadsOpt = None,
     verbose: o.VerboseOpt = False,
+    encoding: o.EncodingOpt = None,
 ) -> None:
     """Write a first draft from a brief.
 
@@ -57,9 +58,10 @@ def draft(
 
       cat notes.md | quill draft "a blog post from these notes" --words 400
     """
-    from quill.cli.app import setup_logging
     from quill.cli.context import get_env
     from quill.cli.generate import Keep, check_out, conclude, fix_seed, start_draft, text_source
+    from quill.cli.inputs import read_stdin_text
+    from quill.cli.logs import setup_logging
     from quill.engine.generation import generate
     from quill.env import EngineOptions
     from quill.render.live import stream_live
@@ -70,7 +72,7 @@ def draft(
     env = get_env(ctx)
     setup_logging(verbose)
     out_path = check_out(out, force)
-    material = env.read_stdin()
+    material = read_stdin_text(env, "stdin")
     user_prompts = env.paths.config_dir / "prompts"
     messages = drafting.build_messages(
         brief, material, form=form, tone=tone, words=words, lang=lang, user_dir=user_prompts

@@ -129,9 +129,9 @@ def revise(
     """
     import hashlib
 
-    from quill.cli.app import setup_logging
     from quill.cli.context import get_env
     from quill.cli.generate import Keep, check_out, conclude, fix_seed, start_draft
+    from quill.cli.logs import setup_logging
     from quill.engine.generation import generate
     from quill.env import EngineOptions
     from quill.errors import UsageError

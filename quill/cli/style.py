@@ -59,9 +59,9 @@ def learn(
       quill style learn blog posts/*.md
     """
     from quill import prompts
-    from quill.cli.app import setup_logging
     from quill.cli.context import get_env
     from quill.cli.inputs import TEXT_HINT, read_sources
+    from quill.cli.logs import setup_logging
     from quill.engine.generation import generate
     from quill.env import EngineOptions
     from quill.errors import InputError, UsageError

@@ -77,9 +77,9 @@ class Verb:
     terminal with its draft and closing report."""
 
     def __init__(self, ctx: typer.Context, flags: Flags, verb: str, template: str) -> None:
-        from quill.cli.app import setup_logging
         from quill.cli.context import get_env
         from quill.cli.generate import Keep, check_out
+        from quill.cli.logs import setup_logging
 
         self.env: Environment = get_env(ctx)
         setup_logging(flags.verbose)
