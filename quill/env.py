@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from quill.config import Paths, Settings, load_settings, resolve_paths
@@ -30,6 +30,13 @@ class EngineOptions:
     threads_batch: int | None = None  # prompt evaluation (default: as threads)
     kv_cache: str | None = None  # f16 | q8_0 | q4_0
     chat_template: str | None = None  # a llama.cpp built-in name, a Jinja file, or none
+    backend: str | None = None  # local (in process) | openai (an OpenAI-compatible server)
+    base_url: str | None = None  # the server, for backend openai
+    api_key: str | None = field(default=None, repr=False)  # never shown
+    parallel: int | None = None  # requests the server serves at once, where it does not say
+
+
+BACKENDS = ("local", "openai")
 
 
 EngineFactory = Callable[["EngineOptions", "Environment"], "Engine"]
@@ -82,6 +89,8 @@ class Environment:
         self._settings: Settings | None = None
         self._ui: UI | None = None
         self._engines: dict[EngineOptions, Engine] = {}
+        # --backend, --base-url, --api-key, --parallel given before the command
+        self.backend_flags = EngineOptions()
 
     # -- settings -------------------------------------------------------------
 
@@ -144,6 +153,16 @@ class Environment:
         if ctx is None and env.get("QUILL_CTX", "").strip().lower() == "auto":
             ctx = "auto"
         ctx = parse_ctx(ctx) if ctx is not None else pick_int(None, "QUILL_CTX", s.ctx)
+        root = self.backend_flags
+        backend = pick_str(opts.backend or root.backend, "QUILL_BACKEND", "backend") or "local"
+        if backend not in BACKENDS:
+            raise UsageError(
+                f"--backend must be local or openai, not `{backend}`",
+                hint="local runs the model in process; openai talks to a model server",
+            )
+        parallel = pick_int(opts.parallel or root.parallel, "QUILL_PARALLEL", conf("parallel", int))
+        if parallel is not None and parallel < 1:
+            raise UsageError("--parallel must be at least 1")
         return EngineOptions(
             model=opts.model or env.get("QUILL_MODEL") or s.model,
             ctx=ctx,
@@ -154,6 +173,10 @@ class Environment:
             ),
             kv_cache=pick_str(opts.kv_cache, "QUILL_KV_CACHE", "kv_cache"),
             chat_template=pick_str(opts.chat_template, "QUILL_CHAT_TEMPLATE", "chat_template"),
+            backend=backend,
+            base_url=pick_str(opts.base_url or root.base_url, "QUILL_BASE_URL", "base_url"),
+            api_key=pick_str(opts.api_key or root.api_key, "QUILL_API_KEY", "api_key"),
+            parallel=parallel,
         )
 
     # -- input ----------------------------------------------------------------

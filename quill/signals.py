@@ -14,6 +14,18 @@ from typing import Any
 from quill.errors import Terminated
 
 
+class AbortFlag:
+    """Process-wide: set by :class:`SignalFlag` on a signal, read by the engine."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        self.listening = 0  # SignalFlags in place: only then may the engine install it
+        self.armed = False  # the engine is inside an abortable llama.cpp call
+
+
+ABORT = AbortFlag()
+
+
 class SignalFlag:
     """Turns SIGINT / SIGTERM into a flag for the duration of a ``with`` block."""
 
@@ -26,13 +38,17 @@ class SignalFlag:
         return self.signum != 0
 
     def _handler(self, signum: int, frame: FrameType | None) -> None:
-        if self.signum:  # second signal: the engine did not get to a stopping point
+        ABORT.raised = True
+        if self.signum and not ABORT.armed:  # second signal: no stopping point reached
             if signum == signal.SIGTERM or self.signum == signal.SIGTERM:
                 raise Terminated()
             raise KeyboardInterrupt
-        self.signum = signum
+        if self.signum != signal.SIGTERM:
+            self.signum = signum
 
     def __enter__(self) -> SignalFlag:
+        ABORT.raised = False
+        ABORT.listening += 1
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(ValueError):  # not the main thread
                 self._saved[sig] = signal.signal(sig, self._handler)
@@ -42,3 +58,5 @@ class SignalFlag:
         for sig, handler in self._saved.items():
             signal.signal(sig, handler)
         self._saved.clear()
+        ABORT.listening = max(0, ABORT.listening - 1)
+        ABORT.raised = False

@@ -32,6 +32,13 @@ def quill_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "QUILL_ENGINE",
         "QUILL_DEBUG",
         "NO_COLOR",
+        "QUILL_BACKEND",
+        "QUILL_BASE_URL",
+        "QUILL_API_KEY",
+        "QUILL_PARALLEL",
+        "QUILL_KV_CACHE",
+        "QUILL_CHAT_TEMPLATE",
+        "QUILL_THREADS_BATCH",
     ):
         monkeypatch.delenv(var, raising=False)
     return home

@@ -20,6 +20,8 @@ def status_mark(turn: Turn) -> str:
         return "*(still being written)*"
     if turn.finish == "length":
         return "*(stopped at the token limit)*"
+    if turn.finish == "context":
+        return "*(stopped: the context window was full)*"
     if turn.finish == "loop":
         return "*(stopped: the model was repeating itself)*"
     return ""

@@ -67,9 +67,11 @@ def doctor(ctx: typer.Context) -> None:
             problems.append((state, getattr(exc, "hint", "")))
     row("model file", str(default.model_path(env.paths.models_cache)))
     opts = env.resolve_options(EngineOptions())
-    model = opts.model
-    row("selected model", model or f"{default.NAME} (default)")
-    _model_rows(env, opts, row, problems)
+    if opts.backend == "openai":
+        _server_rows(opts, row, problems)
+    else:
+        row("selected model", opts.model or f"{default.NAME} (default)")
+        _model_rows(env, opts, row, problems)
     row(
         "config",
         f"{env.paths.config_file}" + ("" if env.paths.config_file.exists() else " (not created)"),
@@ -147,6 +149,52 @@ def _model_rows(
         problems.append((exc.message, exc.hint))
     except Exception as exc:  # a broken native library is reported above
         row("context", f"unknown ({exc})")
+
+
+def _server_rows(
+    opts: EngineOptions, row: Callable[[str, str], None], problems: list[tuple[str, str]]
+) -> None:
+    """--backend openai: the server reachable, the model present, its context size and
+    parallel slots where it reports them, and how tokens are counted."""
+    from quill.engine.openai import OpenAIEngine
+    from quill.errors import QuillError
+
+    row("backend", f"openai, {opts.base_url or '(no --base-url)'}")
+    if not opts.base_url:
+        problems.append(("--backend openai needs --base-url", "or set QUILL_BASE_URL"))
+        return
+    ctx = opts.ctx if isinstance(opts.ctx, int) else None
+    try:
+        engine = OpenAIEngine(
+            opts.base_url,
+            api_key=opts.api_key,
+            model=opts.model,
+            n_ctx=ctx,
+            parallel=opts.parallel,
+            retries=0,
+        )
+    except QuillError as exc:
+        row("server", "NOT USABLE")
+        problems.append((exc.message, exc.hint))
+        return
+    try:
+        f = engine.facts
+        row("server", f"reachable ({f.kind})" + (", API key set" if opts.api_key else ""))
+        row("models", ", ".join(f.models[:8]) or "(none listed)")
+        row("selected model", engine.info.name)
+        row("context", f"{engine.info.n_ctx:,} tokens ({f.ctx_source})")
+        slots = "from the server" if f.parallel else "--parallel" if opts.parallel else "default"
+        row("parallel", f"{engine.info.parallel} ({slots})")
+        try:
+            engine.count("quill doctor counts these words")
+            how = f.tokenizer if f.tokenizer != "approx" else "estimated (no tokenize endpoint)"
+        except QuillError as exc:
+            how = f"failed: {exc.message}"
+        row("token count", how)
+        for message in engine.warnings + engine.notes:
+            row("", message)
+    finally:
+        engine.close()
 
 
 def _backends(lc: object) -> str:

@@ -88,7 +88,12 @@ def _state(v: DraftVersion | None) -> str:
         return "interrupted"
     if v.status == "streaming":
         return "being written"
-    return {"length": "cut at the token limit", "loop": "stopped repeating"}.get(v.finish or "", "")
+    marks = {
+        "length": "cut at the token limit",
+        "context": "cut: the context was full",
+        "loop": "stopped repeating",
+    }
+    return marks.get(v.finish or "", "")
 
 
 def print_json(env: Environment, value: Any) -> None:

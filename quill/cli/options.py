@@ -96,3 +96,70 @@ StyleOpt = Annotated[
         "--style", metavar="NAME", help="Write in a voice learned with `quill style learn`."
     ),
 ]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        metavar="local|openai",
+        help="local: the model runs in this process (default); openai: an OpenAI-compatible "
+        "server at --base-url (QUILL_BACKEND).",
+    ),
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        metavar="URL",
+        help="The server for --backend openai, e.g. http://127.0.0.1:8080 (QUILL_BASE_URL).",
+    ),
+]
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        metavar="KEY",
+        help="API key for the server (QUILL_API_KEY; safer than a flag).",
+        show_default=False,
+    ),
+]
+ParallelOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--parallel",
+        metavar="N",
+        help="Requests the server serves at once, where it does not say (QUILL_PARALLEL).",
+    ),
+]
+
+
+def _remember_encoding(ctx: typer.Context, value: str | None) -> str | None:
+    """Check the name and keep it for the input reader (quill.cli.inputs)."""
+    import codecs
+
+    from quill.cli.context import get_env
+    from quill.cli.inputs import set_encoding
+
+    if value:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            from quill.errors import UsageError
+
+            raise UsageError(
+                f"--encoding: unknown encoding `{value}`",
+                hint="e.g. utf-8, gbk, big5, shift_jis, latin-1, cp1252",
+            ) from None
+    set_encoding(get_env(ctx), value)
+    return value
+
+
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        metavar="NAME",
+        help="The input's text encoding when it is not UTF-8 (gbk, latin-1, cp1252…); "
+        "UTF-8 and UTF-16/32 with a BOM are recognised without it.",
+        callback=_remember_encoding,
+    ),
+]

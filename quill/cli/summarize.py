@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from quill.cli import options as o
+from quill.cli.inputs import Source, decode, hint_for, read_sources
+
+__all__ = ["TEXT_HINT", "Source", "decode", "read_sources", "summarize"]
 
 if TYPE_CHECKING:
     from quill.cli.generate import Keep
@@ -19,88 +22,7 @@ if TYPE_CHECKING:
     from quill.writing.summarize import Summarizer
     from quill.writing.summary_job import Job
 
-_MAGIC = (
-    (b"%PDF", "a PDF file"),
-    (b"PK\x03\x04", "a zip archive (.docx, .epub, .odt …)"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\xd0\xcf\x11\xe0", "an old Office document"),
-    (b"\x7fELF", "a program"),
-    (b"\x1f\x8b", "a gzip archive"),
-)
 TEXT_HINT = "quill summarizes Markdown and plain text (UTF-8 or UTF-16 with a BOM)"
-
-
-@dataclass
-class Source:
-    name: str  # as shown to the writer: the path as given, or "stdin"
-    title: str | None  # as shown to the model: the file name; None for stdin
-    text: str = ""
-    problem: str = ""  # why it cannot be summarized ("" if it can)
-    data: bytes | None = None  # the file's bytes as read (for its sha256)
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """(text, problem): UTF-8 (with or without BOM) or UTF-16 with a BOM; binary data
-    and text in other encodings are refused with the reason."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), ""
-        except UnicodeDecodeError:
-            return "", "not valid UTF-16 text"
-    for magic, what in _MAGIC:
-        if data.startswith(magic):
-            return "", f"binary, {what}"
-    if b"\x00" in data[:8192]:
-        return "", "binary"
-    try:
-        return data.decode("utf-8-sig"), ""
-    except UnicodeDecodeError as exc:
-        return "", f"not UTF-8 text (undecodable byte at offset {exc.start})"
-
-
-def read_sources(env: Environment, files: list[str]) -> list[Source]:
-    from quill.errors import InputError, UsageError
-
-    if not files:
-        files = ["-"]
-    if files.count("-") > 1:
-        raise UsageError("stdin (-) can be read only once")
-    out: list[Source] = []
-    for f in files:
-        if f == "-":
-            try:
-                text = env.read_stdin()
-            except InputError:
-                if len(files) == 1:
-                    raise
-                out.append(Source("stdin", None, "", "not UTF-8 text"))
-                continue
-            if text is None:
-                raise InputError(
-                    "nothing to summarize",
-                    hint="pass a file, or pipe the text: cat notes.md | quill summarize",
-                )
-            src = Source("stdin", None, text)
-            if "\x00" in text:
-                src.problem = "binary"
-        else:
-            p = Path(f).expanduser()
-            if p.is_dir():
-                raise InputError(f"{f} is a directory", hint="pass the files inside it")
-            try:
-                data = p.read_bytes()
-            except FileNotFoundError:
-                raise InputError(f"{f}: no such file", hint="check the path") from None
-            except OSError as exc:
-                raise InputError(f"cannot read {f}: {exc.strerror or exc}") from None
-            text, problem = decode(data)
-            src = Source(f, p.name, text, problem, data)
-        if not src.problem and not src.text.strip():
-            src.problem = "empty"
-        out.append(src)
-    return out
 
 
 def _plural(n: int, word: str) -> str:
@@ -154,9 +76,14 @@ def summarize(
         ),
     ] = None,
     length: Annotated[
-        str,
-        typer.Option("--length", "-l", metavar="short|medium|long", help="Summary length."),
-    ] = "medium",
+        str | None,
+        typer.Option(
+            "--length",
+            "-l",
+            metavar="short|medium|long",
+            help="Summary length (default: sized to the document).",
+        ),
+    ] = None,
     words: Annotated[
         int | None, typer.Option("--words", help="Target length in words (overrides --length).")
     ] = None,
@@ -212,6 +139,7 @@ def summarize(
     gpu_layers: o.GpuOpt = None,
     threads: o.ThreadsOpt = None,
     verbose: o.VerboseOpt = False,
+    encoding: o.EncodingOpt = None,
 ) -> None:
     """Summarize documents of any length.
 
@@ -229,9 +157,9 @@ def summarize(
 
       quill summarize ch1.md ch2.md --focus "the budget" --out summary.md
     """
-    from quill.cli.app import setup_logging
     from quill.cli.context import get_env
     from quill.cli.generate import Keep, check_out
+    from quill.cli.logs import setup_logging
     from quill.env import EngineOptions
     from quill.errors import InputError, UsageError
     from quill.writing.presets import sampling
@@ -255,7 +183,7 @@ def summarize(
         s = skipped[0]
         if s.problem == "empty":
             raise InputError(f"{s.name} is empty: nothing to summarize")
-        raise InputError(f"cannot summarize {s.name}: {s.problem}", hint=TEXT_HINT)
+        raise InputError(f"cannot summarize {s.name}: {s.problem}", hint=hint_for(s.problem))
     if not usable:
         raise InputError("nothing to summarize: " + left_out(skipped), hint=TEXT_HINT)
     if draft_id is not None and len(usable) > 1:
@@ -272,7 +200,17 @@ def summarize(
             ui.note(
                 f"this backend serves {engine.info.parallel} request at a time; parts run in turn"
             )
-        code = _run(env, summarizer, usable, skipped, keep, store, out_path, plain, stats)
+        if len(usable) > 1 and summarizer.jobs > 1:  # files side by side on a server
+            from quill.cli.summarize_many import run_parallel
+
+            code = run_parallel(
+                env, summarizer, summarizer.jobs, usable, skipped, keep, store, out_path, force,
+                plain, stats,
+            )  # fmt: skip
+        else:
+            code = _run(
+                env, summarizer, usable, skipped, keep, store, out_path, force, plain, stats
+            )
     finally:
         if store is not None:
             store.close()
@@ -288,6 +226,7 @@ def _run(
     keep: Keep,
     store: Store | None,
     out_path: Path | None,
+    force: bool,
     plain: bool,
     stats: bool,
 ) -> int:
@@ -401,7 +340,7 @@ def _run(
 
     saved: Path | None = None
     if out_path is not None and texts:
-        atomic_write_text(out_path, "\n".join(texts))
+        atomic_write_text(out_path, "\n".join(texts), force=force)
         saved = out_path
     total = total_stats([s for j in done for s in j.stats])
     if exit_code:

@@ -103,6 +103,10 @@ def check(path: str | Path, *, override: str | None = None) -> Description:
             else "quill runs GGUF model files with their weights, as llama.cpp writes them"
         )
         raise ModelInvalid(f"{p} is not a usable model: {problem}", hint=hint)
+    from quill.config import resolve_paths
+    from quill.models.probe import ensure_loadable
+
+    ensure_loadable(p, resolve_paths().cache_dir)  # a file that crashes llama.cpp: refused
     errors = _Capture()
     log.addHandler(errors)
     try:

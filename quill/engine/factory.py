@@ -29,6 +29,8 @@ def make_engine(opts: EngineOptions, env: Environment) -> Engine:
         return fake_from_env(env)
     if kind != "llama":
         raise UsageError(f"unknown QUILL_ENGINE `{kind}`", hint="use llama (the default)")
+    if opts.backend == "openai":
+        return open_server(opts, env)
     gpu = _validate_gpu_layers(opts.gpu_layers)
     validate(opts)
 
@@ -42,6 +44,10 @@ def make_engine(opts: EngineOptions, env: Environment) -> Engine:
             what = "the default model" if model.name == catalog.DEFAULT.name else model.name
             with env.ui.byte_progress(f"Preparing {what} (first run only)") as cb:
                 path = catalog.ensure(model, cache, cb)
+    else:  # a file quill has not seen is read by llama.cpp in a child process first
+        from quill.models.probe import ensure_loadable
+
+        ensure_loadable(path, env.paths.cache_dir)
     from quill.engine.llama import LlamaEngine
 
     with env.ui.spinner(f"Loading {entry.name}…"):
@@ -93,3 +99,26 @@ def fake_from_env(env: Environment) -> Engine:
         delay=float(e.get("QUILL_FAKE_DELAY", "0") or 0),
         n_ctx=int(e.get("QUILL_FAKE_CTX", "4096")),
     )
+
+
+def open_server(opts: EngineOptions, env: Environment) -> Engine:
+    """The OpenAI-compatible server backend: only the configured URL is contacted."""
+    if not opts.base_url:
+        raise UsageError(
+            "--backend openai needs the server's URL",
+            hint="pass --base-url http://HOST:PORT (or set QUILL_BASE_URL); see docs/server.md",
+        )
+    if isinstance(opts.ctx, int) and opts.ctx < 64:
+        raise UsageError("--ctx must be at least 64 tokens")
+    from quill.engine.openai import OpenAIEngine
+
+    ctx = opts.ctx if isinstance(opts.ctx, int) else None
+    with env.ui.spinner("Connecting to the model server…"):
+        engine = OpenAIEngine(
+            opts.base_url, api_key=opts.api_key, model=opts.model, n_ctx=ctx, parallel=opts.parallel
+        )
+    for warning in engine.warnings:
+        env.ui.warn(warning)
+    for note in engine.notes:
+        env.ui.note(note)
+    return engine

@@ -104,7 +104,7 @@ class FakeEngine:
         finish = "stop"
         for word in words:
             if stats.generated_tokens >= budget:
-                finish = "length"
+                finish = "length" if budget >= params.max_tokens else "context"
                 break
             if self.delay:
                 time.sleep(self.delay)

@@ -47,6 +47,11 @@ def finish_note(
             f"stopped at the limit of {max_tokens} tokens; the {what} may end mid-sentence "
             f"({limit_hint})"
         )
+    if finish == "context":
+        return (
+            f"stopped: the context window is full (the prompt and the {what} filled it); "
+            f"the {what} may end mid-sentence (raise --ctx, or give a shorter input)"
+        )
     if finish == "interrupted":
         return f"interrupted: the partial {what} is kept"
     return ""

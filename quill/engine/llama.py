@@ -54,6 +54,18 @@ DEFAULT_CTX_CAP = memory.DEFAULT_CTX_CAP
 MIN_SHIFT = 16  # a kept span shorter than this is evaluated again rather than shifted
 
 
+class _QuietAbort(logging.Filter):
+    """llama.cpp logs an aborted decode as errors ("failed to compute graph", "failed to
+    decode, ret = 2"); a stop the writer asked for is not one: those lines are shown
+    with --verbose only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (ABORT.armed and ABORT.raised) or log.isEnabledFor(logging.DEBUG)
+
+
+log.addFilter(_QuietAbort())
+
+
 def _abort_requested(_data: object) -> bool:
     """llama.cpp's abort callback: called by its compute loop (in the main thread)
     between graph nodes while a prompt is evaluated; a signal's handler runs just before
@@ -359,6 +371,8 @@ class LlamaEngine:
             ABORT.armed = True
         try:
             for start in range(0, len(tokens), N_BATCH):
+                if abortable and ABORT.raised:  # a GPU backend may never call the callback
+                    return False
                 chunk = tokens[start : start + N_BATCH]
                 arr = (lc.llama_token * len(chunk))(*chunk)
                 rc = lc.llama_decode(self._ctx, lc.llama_batch_get_one(arr, len(chunk)))

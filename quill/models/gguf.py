@@ -107,6 +107,7 @@ _SCALARS = {
     12: "<d",
 }
 _STRING, _ARRAY = 8, 9
+MAX_NESTING = 8  # arrays of arrays: deeper than any real model file
 SMALL_ARRAY = 4096  # numeric arrays up to this length are kept (per-layer hyperparameters)
 _LAYER = re.compile(r"^blk\.(\d+)\.")
 
@@ -262,13 +263,15 @@ class _Reader:
 
     def skip_strings(self, count: int) -> None:
         buf, pos, unpack = self.buf, self.pos, struct.unpack_from
+        if count * 8 > len(buf) - pos:  # each string takes 8 bytes at least
+            raise EOFError
         for _ in range(count):
             pos += 8 + unpack("<Q", buf, pos)[0]
         if pos > len(buf):
             raise EOFError
         self.pos = pos
 
-    def value(self, vtype: int, key: str, arrays: dict[str, list[Any]]) -> Any:
+    def value(self, vtype: int, key: str, arrays: dict[str, list[Any]], depth: int = 0) -> Any:
         if vtype in _SCALARS:
             return self.unpack(_SCALARS[vtype])
         if vtype == _STRING:
@@ -289,8 +292,12 @@ class _Reader:
                     arrays["\0tokens_offset"] = [self.pos]
                 self.skip_strings(count)
             else:
+                if depth >= MAX_NESTING:
+                    raise ValueError(f"arrays nested more than {MAX_NESTING} deep")
+                if count > len(self.buf) - self.pos:  # every element takes a byte at least
+                    raise EOFError
                 for _ in range(count):
-                    self.value(itype, "", {})
+                    self.value(itype, "", {}, depth + 1)
             return count  # the length stands in for the array
         raise ValueError(f"unknown GGUF value type {vtype}")
 
@@ -307,7 +314,7 @@ def read_info(path: str | Path) -> GGUFInfo:
                 raise ModelInvalid(f"{p} is not a GGUF model (wrong magic bytes)")
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
                 info = _parse(p, mm)
-    except (EOFError, ValueError, struct.error, OverflowError, MemoryError) as exc:
+    except (EOFError, ValueError, struct.error, OverflowError, MemoryError, RecursionError) as exc:
         raise ModelInvalid(f"{p} is not a valid GGUF model (truncated or damaged header)") from exc
     except OSError as exc:
         raise ModelInvalid(f"cannot read {p}: {exc.strerror or exc}") from exc
@@ -322,6 +329,14 @@ def _parse(p: Path, buf: mmap.mmap) -> GGUFInfo:
         raise ModelInvalid(f"{p}: unsupported GGUF version {version}")
     n_tensors = r.unpack("<Q")
     n_kv = r.unpack("<Q")
+    # Every key-value pair takes 12 bytes at least, every tensor entry 24: a count the file
+    # cannot hold is refused at once (not after millions of reads).
+    room = len(buf) - r.pos
+    if n_kv * 12 > room or n_tensors * 24 > room:
+        raise ModelInvalid(
+            f"{p} is not a valid GGUF model: its header claims {n_kv:,} metadata entries "
+            f"and {n_tensors:,} tensors, more than its {len(buf):,} bytes can hold"
+        )
     meta: dict[str, Any] = {}
     arrays: dict[str, list[Any]] = {}
     for _ in range(n_kv):

@@ -1,0 +1,199 @@
+"""`quill summarize FILE… --jobs N` on a backend that serves parallel requests: the
+files are summarized N at a time (each file's own steps in turn), under one progress
+display, and the summaries are printed in input order once all are done.
+
+Every file's draft is written (request and parameters) before any work starts; the
+store is used from this thread only, the workers just generate. Ctrl-C / SIGTERM stop
+every file at a clean point and keep what each had: a finished summary, the notes read
+so far, or the partial summary."""
+
+from __future__ import annotations
+
+import copy
+import signal
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from quill.cli.summarize import left_out, report_line
+
+if TYPE_CHECKING:
+    from quill.cli.generate import Keep
+    from quill.cli.inputs import Source
+    from quill.env import Environment
+    from quill.store.db import Store
+    from quill.store.journal import DraftJournal
+    from quill.writing.summarize import Summarizer
+    from quill.writing.summary_job import Job
+
+
+@dataclass
+class _File:
+    src: Source
+    job: Job
+    journal: DraftJournal | None
+    listeners: list[Any] = field(default_factory=list)
+    text: str = ""
+    finish: str = ""
+    note: str = ""
+    error: BaseException | None = None
+
+
+def run_parallel(
+    env: Environment,
+    summarizer: Summarizer,
+    jobs: int,
+    usable: list[Source],
+    skipped: list[Source],
+    keep: Keep,
+    store: Store | None,
+    out_path: Path | None,
+    force: bool,
+    plain: bool,
+    stats: bool,
+) -> int:
+    from quill.cli.generate import start_draft, text_source
+    from quill.errors import Terminated
+    from quill.render.live import report
+    from quill.render.progress import StepProgress
+    from quill.signals import SignalFlag
+    from quill.store.files import atomic_write_text
+    from quill.writing.summary_job import total_stats
+
+    ui, engine, opts = env.ui, summarizer.engine, summarizer.opts
+    t0 = time.perf_counter()
+    files: list[_File] = []
+    for src in usable:  # plan and record every request before any generation
+        job = summarizer.start(summarizer.plan(src.text, src.title))
+        request = {
+            "source": text_source(src.name, src.text, src.data),
+            "template": "summarize",
+            "options": asdict(opts),
+            "chunks": len(job.plan.chunks),
+            "document_tokens": job.plan.tokens,
+        }
+        journal, listeners = start_draft(
+            env, store, keep, engine, summarizer.base, kind="summary", request=request
+        )
+        files.append(_File(src, job, journal, listeners))
+
+    stop = threading.Event()
+    signum = 0
+    total_tokens = sum(f.job.plan.tokens for f in files)
+    with SignalFlag() as flag, StepProgress(ui, "files") as bar:
+        bar.start(f"Summarizing {len(files)} files", len(files), total_tokens, "files")
+        pool = ThreadPoolExecutor(max_workers=min(jobs, len(files)))
+        try:
+            one = copy.copy(summarizer)
+            one.jobs = 1  # files run side by side; each file's own steps in turn
+            pending: set[Future[None]] = {pool.submit(_work, one, f, stop) for f in files}
+            while pending:
+                _, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                n_done = sum(1 for f in files if f.finish or f.error)
+                done_tokens = sum(f.job.plan.tokens for f in files if f.finish or f.error)
+                bar.step(n_done, done_tokens)
+                if flag.raised or any(f.error for f in files):
+                    stop.set()
+        except (KeyboardInterrupt, Terminated) as exc:  # a second signal: stop now
+            stop.set()
+            signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        finally:
+            pool.shutdown(wait=True)
+        signum = signum or flag.signum
+
+    elapsed = time.perf_counter() - t0
+    texts: list[str] = []
+    drafts: list[str] = []
+    warnings: list[str] = []
+    interrupted: list[str] = []
+    for f in files:
+        head = f"# {f.src.name}\n\n"
+        kept = f.text.strip()
+        if f.finish == "interrupted" or f.error is not None or not f.finish:
+            notes = f.job.partial_notes() if f.job.messages is None else ""
+            kept = kept or notes
+            if kept:
+                what = "partial summary" if f.text.strip() else "notes on the parts read"
+                texts.append(f"{head}<!-- quill: interrupted; {what} -->\n\n{kept}\n")
+            if f.journal is not None:
+                f.journal.finish(kept, status="interrupted", finish="interrupted")
+                drafts.append(f"{f.journal.label} (interrupted)")
+            interrupted.append(f.src.name)
+            continue
+        texts.append(head + kept + "\n")
+        warnings.extend(f.job.problems())
+        if f.note:
+            warnings.append(f"{f.src.name}: {f.note}")
+        if f.journal is not None:
+            f.journal.done_meta["warnings"] = f.job.problems()
+            f.journal.done_meta["passes"] = f.job.passes
+            from quill.engine.base import Result
+
+            result = Result(f.text, f.finish, f.job.total, f.note)  # type: ignore[arg-type]
+            for listener in f.listeners:
+                listener.on_done(result)
+            drafts.append(f.journal.label)
+    sink = ui.content_sink(plain)
+    sink.feed("\n".join(texts))
+    sink.close()
+    saved: Path | None = None
+    if out_path is not None and texts:
+        atomic_write_text(out_path, "\n".join(texts), force=force)
+        saved = out_path
+    errors = [f.error for f in files if f.error is not None]
+    if errors and not signum:
+        report(ui, saved=[_stopped(interrupted, saved, drafts)])
+        raise errors[0]
+    if signum:
+        report(ui, warnings=warnings, saved=[_stopped(interrupted, saved, drafts)])
+        return 128 + int(signum)
+    done = [f.job for f in files]
+    if skipped and ui.quiet:
+        warnings.append(left_out(skipped))
+    line = report_line(done, elapsed, skipped, saved, drafts)
+    total = total_stats([s for j in done for s in j.stats])
+    report(ui, warnings=warnings, saved=[line], stats=total, show_stats=stats)
+    return 0
+
+
+def _stopped(names: list[str], saved: Path | None, drafts: list[str]) -> str:
+    msg = "not finished: " + (", ".join(names) or "none")
+    if saved is not None:
+        msg += f"; what was written is saved to {saved}"
+    if drafts:
+        msg += "; saved as " + ", ".join(drafts)
+    return msg
+
+
+def _work(summarizer: Summarizer, f: _File, stop: threading.Event) -> None:
+    """One file in a worker thread: its notes, then its summary (not streamed)."""
+    from quill.engine.generation import Generation
+
+    gen: Generation | None = None
+    try:
+        for _ in summarizer.run(f.job, stop=stop.is_set):
+            pass
+        job = f.job
+        if stop.is_set() or job.messages is None or job.params is None:
+            f.finish = "interrupted"
+            return
+        gen = Generation(
+            summarizer.engine.stream(job.messages, job.params),
+            job.params,
+            transforms=[summarizer.final_transform(job)],
+            what="summary",
+        )
+        for _ in gen:
+            if stop.is_set():
+                gen.stop("interrupted")
+                break
+        result = gen.close()
+        job.record(result.stats)
+        f.text, f.note, f.finish = result.text, result.note, result.finish
+    except BaseException as exc:  # reported by the main thread, after the others stop
+        f.error = exc
+        if gen is not None:
+            f.text = "".join(gen.parts)  # what came before a broken stream is kept
