@@ -169,10 +169,14 @@ class Environment:
             gpu_layers=opts.gpu_layers or env.get("QUILL_GPU_LAYERS") or s.gpu_layers,
             threads=pick_int(opts.threads, "QUILL_THREADS", s.threads),
             threads_batch=pick_int(
-                opts.threads_batch, "QUILL_THREADS_BATCH", conf("threads_batch", int)
+                opts.threads_batch or root.threads_batch,
+                "QUILL_THREADS_BATCH",
+                conf("threads_batch", int),
             ),
-            kv_cache=pick_str(opts.kv_cache, "QUILL_KV_CACHE", "kv_cache"),
-            chat_template=pick_str(opts.chat_template, "QUILL_CHAT_TEMPLATE", "chat_template"),
+            kv_cache=pick_str(opts.kv_cache or root.kv_cache, "QUILL_KV_CACHE", "kv_cache"),
+            chat_template=pick_str(
+                opts.chat_template or root.chat_template, "QUILL_CHAT_TEMPLATE", "chat_template"
+            ),
             backend=backend,
             base_url=pick_str(opts.base_url or root.base_url, "QUILL_BASE_URL", "base_url"),
             api_key=pick_str(opts.api_key or root.api_key, "QUILL_API_KEY", "api_key"),

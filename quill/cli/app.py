@@ -43,20 +43,31 @@ def _root(
     base_url: o.BaseUrlOpt = None,
     api_key: o.ApiKeyOpt = None,
     parallel: o.ParallelOpt = None,
+    kv_cache: o.KvCacheOpt = None,
+    chat_template: o.ChatTemplateOpt = None,
+    threads_batch: o.ThreadsBatchOpt = None,
 ) -> None:
     """A terminal writing companion running a local model.
 
-    Every command runs on the model in this process, or with --backend openai on an
-    OpenAI-compatible server (llama-server, vLLM, Ollama): quill --backend openai
-    --base-url http://127.0.0.1:8080 draft "…"
+    The options here apply to every command and go before it: quill --kv-cache q8_0
+    summarize book.md. Every command runs on the model in this process, or with
+    --backend openai on an OpenAI-compatible server (llama-server, vLLM, Ollama):
+    quill --backend openai --base-url http://127.0.0.1:8080 draft "…"
     """
-    if backend or base_url or api_key or parallel is not None:
+    engine_flags = (backend, base_url, api_key, parallel, kv_cache, chat_template, threads_batch)
+    if any(v is not None for v in engine_flags):
         from quill.cli.context import get_env
         from quill.env import EngineOptions
 
         env = get_env(ctx)
         env.backend_flags = EngineOptions(
-            backend=backend, base_url=base_url, api_key=api_key, parallel=parallel
+            backend=backend,
+            base_url=base_url,
+            api_key=api_key,
+            parallel=parallel,
+            kv_cache=kv_cache,
+            chat_template=chat_template,
+            threads_batch=threads_batch,
         )
 
 
