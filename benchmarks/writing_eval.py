@@ -46,7 +46,8 @@ from quill import evalset  # noqa: E402
 from quill.engine.base import Engine, Message, Sampling  # noqa: E402
 from quill.writing import draft as drafting  # noqa: E402
 from quill.writing import metrics  # noqa: E402
-from quill.writing.benchwriting import draft_filters, generate_text  # noqa: E402
+from quill.writing.benchwriting import generate_text  # noqa: E402
+from quill.writing.cleanup import draft_filters  # noqa: E402
 from quill.writing.presets import sampling  # noqa: E402
 from quill.writing.summarize import Summarizer, SummaryOptions  # noqa: E402
 from quill.writing.summary_job import StepDone  # noqa: E402
@@ -60,7 +61,7 @@ DRAFT_PRESET = "balanced"  # what `quill draft` uses
 
 # Generation: one function turns (engine, messages, params) into text + finish for both
 # writing benchmarks, quill.writing.benchwriting.generate_text (guarded by the loop
-# detector); the stream filters of `quill draft` come from draft_filters() there too.
+# detector); the stream filters of `quill draft` come from quill.writing.cleanup.draft_filters().
 generate = generate_text
 
 

@@ -22,7 +22,8 @@ PROSE = (
 def reply(messages: list[Message]) -> str:
     last = messages[-1].content
     if "poem" in last or "秋天" in last:
-        return "以下是一首短诗：\n\n秋风起，落叶黄。"
+        # quill's filter takes off a preamble line; a leak inside the text stays
+        return "以下是一首短诗：\n\n秋风起，落叶黄。根据您的要求，这首诗很短。"
     return PROSE
 
 
@@ -59,8 +60,8 @@ def test_json_has_the_schema(cli: Callable[..., Any]) -> None:
     assert figs["summary"]["documents"] == 1
     # the one summary is PROSE, which carries three of the water report's facts
     assert 0 < figs["summary"]["facts_carried"] < 0.5
-    # the poem's preamble is a leak; the product pages are not
-    assert figs["leaks"]["phrases"] == ["以下是一首短诗："]
+    # the leak left inside the poem counts; the product pages are not leaks
+    assert figs["leaks"]["phrases"] == ["根据您的要求"]
     assert figs["leaks"]["rate"] == pytest.approx(1 / 6)
     assert all(isinstance(d["text"], str) for d in data["drafts"])
 
@@ -98,7 +99,7 @@ def test_plain_table_when_piped(cli: Callable[..., Any]) -> None:
     assert "diversity: distinct-2" in rows
     assert "summary: copy rate" in rows
     assert "\x1b" not in r.stdout
-    assert "leaked: 以下是一首短诗：" in r.stdout
+    assert "leaked: 根据您的要求" in r.stdout
     # progress goes to stderr, never to stdout
     assert "[1/6] draft linen-shirt (seed 0)" in r.stderr
     assert "[1/6]" not in r.stdout

@@ -231,3 +231,29 @@ def test_sigkill_mid_draft_on_the_real_model_keeps_the_journal(
         words = re.findall(r"\w+", got)[:20]
         stored = re.findall(r"\w+", v.content)
         assert stored[: len(words)] == words
+
+
+def test_draft_filters_stream_a_long_paragraph_and_keep_held_text_on_failure() -> None:
+    """The commentary filter holds back only what may still be talk about the brief: a
+    paragraph of the piece streams on, and if the backend fails mid-stream, the text it
+    held still reaches the writer (and the journal) before the error."""
+    from quill.writing.cleanup import draft_filters
+
+    words = " ".join(f"word{i}" for i in range(120))
+    gen = generate(FakeEngine(words), [], Sampling(), transforms=draft_filters())
+    it = iter(gen)
+    early = [next(it) for _ in range(3)]
+    assert "".join(early).startswith("word0")  # streamed before the paragraph ended
+    gen.stop()
+    gen.close()
+
+    def failing(pieces: Iterator[Piece]) -> Iterator[Piece]:
+        yield Piece("The linen shirt is ")
+        raise RuntimeError("the server went away")
+
+    out: list[str] = []
+    filtered = draft_filters()[1](failing(iter(())))
+    with pytest.raises(RuntimeError):
+        for p in filtered:
+            out.append(p.text)
+    assert "".join(out) == "The linen shirt is "

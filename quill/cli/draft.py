@@ -66,7 +66,7 @@ def draft(
     from quill.env import EngineOptions
     from quill.render.live import stream_live
     from quill.writing import draft as drafting
-    from quill.writing.cleanup import unwrap_fence
+    from quill.writing.cleanup import draft_filters
     from quill.writing.presets import sampling
 
     env = get_env(ctx)
@@ -97,7 +97,7 @@ def draft(
     store = keep.open_store(env)
     try:
         engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
-        gen = generate(engine, messages, params, transforms=[unwrap_fence])
+        gen = generate(engine, messages, params, transforms=draft_filters())
         request: dict[str, object] = {
             "brief": brief if brief is not None else (material or ""),
             "template": "draft",

@@ -137,7 +137,7 @@ def revise(
     from quill.errors import UsageError
     from quill.render.live import stream_live
     from quill.writing import revise as revising
-    from quill.writing.cleanup import strip_commentary, unwrap_fence
+    from quill.writing.cleanup import draft_filters
     from quill.writing.presets import sampling
 
     env = get_env(ctx)
@@ -173,7 +173,7 @@ def revise(
         engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
         if max_tokens is None:
             params = params.with_(max_tokens=revising.max_tokens_for(engine.count(base.content)))
-        gen = generate(engine, messages, params, transforms=[unwrap_fence, strip_commentary])
+        gen = generate(engine, messages, params, transforms=draft_filters())
         request = {
             "template": "revise",
             "instruction": instruction.strip(),

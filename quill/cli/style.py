@@ -68,7 +68,7 @@ def learn(
     from quill.render.live import report, stream_live
     from quill.store.files import atomic_write_text
     from quill.writing import style
-    from quill.writing.cleanup import strip_commentary, unwrap_fence
+    from quill.writing.cleanup import draft_filters
     from quill.writing.verbs import template_sampling
 
     env = get_env(ctx)
@@ -94,7 +94,7 @@ def learn(
         spec, preset=None, default_preset="precise", max_tokens=None, default_max=400, seed=seed
     )
     messages = style.learn_messages(samples, engine.count, user_dir)
-    gen = generate(engine, messages, params, transforms=[unwrap_fence, strip_commentary])
+    gen = generate(engine, messages, params, transforms=draft_filters())
     result = stream_live(env.ui, gen, plain=plain)
     if result.exit_code:
         report(env.ui, result, show_stats=stats)

@@ -239,7 +239,6 @@ def _run(
     from quill.render.progress import StepProgress
     from quill.signals import SignalFlag
     from quill.store.files import atomic_write_text
-    from quill.writing.cleanup import sentence_gate
     from quill.writing.summary_job import PassStarted, total_stats
 
     ui, engine, opts = env.ui, summarizer.engine, summarizer.opts
@@ -311,7 +310,7 @@ def _run(
         gen = Generation(
             engine.stream(job.messages, job.params),
             job.params,
-            transforms=[sentence_gate(job.params.max_tokens)],
+            transforms=[summarizer.final_transform(job)],
             what="summary",
         )
         for listener in listeners:

@@ -22,7 +22,7 @@ from quill import evalset
 from quill.engine.base import Engine, Finish, Message, Piece, Sampling, Stats
 from quill.writing import draft as drafting
 from quill.writing import metrics
-from quill.writing.cleanup import unwrap_fence
+from quill.writing.cleanup import draft_filters
 from quill.writing.presets import sampling
 from quill.writing.summarize import SummaryOptions, summarize
 
@@ -34,11 +34,6 @@ DRAFT_PRESET = "balanced"  # as `quill draft`
 
 Filter = Callable[[Iterator[Piece]], Iterator[Piece]]
 Progress = Callable[[str], None]
-
-
-def draft_filters() -> list[Filter]:
-    """The stream filters `quill draft` puts between the engine and the writer."""
-    return [unwrap_fence]
 
 
 def generate_text(

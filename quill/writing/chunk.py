@@ -205,6 +205,34 @@ def sentence_ends(text: str) -> list[int]:
     return sorted({e for e in ends if e < len(text)})
 
 
+_TEXT_END = re.compile(r"[.!?…]+[\"'”’)\]*_]*(?=\s|$)")
+_CJK_TEXT_END = re.compile(r"[。！？]+[」』”’）)\]\"'*_]*")
+_ITEM_LINE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+\S[^\n]*\n", re.M)
+
+
+def complete_prefix(text: str, closed: bool = False) -> int:
+    """Length of the longest prefix of ``text`` that ends with a complete sentence
+    (``.!?…`` then a space, not after an abbreviation; ``。！？`` as they are) or with
+    a whole Markdown list item line (its newline included); 0 if there is none.
+
+    ``text`` may be the start of a text still being written: a Latin sentence end counts
+    once the space after it has arrived. With ``closed``, ``text`` is all there is, and
+    its very end counts too."""
+    best = 0
+    for m in _TEXT_END.finditer(text):
+        end = m.end()
+        if end == len(text) and not closed:
+            continue
+        if text[m.start()] == "." and _is_abbreviation(text, m.start()):
+            continue
+        best = max(best, end)
+    for m in _CJK_TEXT_END.finditer(text):
+        best = max(best, m.end())
+    for m in _ITEM_LINE.finditer(text):
+        best = max(best, m.end())
+    return best
+
+
 def _split(text: str, level: int) -> list[str]:
     if level == SENTENCE:
         return _cut(text, sentence_ends(text))

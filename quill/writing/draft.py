@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 from quill import prompts
 from quill.engine.base import Message
 from quill.errors import InputError, UsageError
+from quill.writing.language import detect_language, is_cjk
 
 DEFAULT_MAX_TOKENS = 1024
+CJK_CHARS_PER_WORD = 1.7  # a piece of N words reads like ~1.7·N CJK characters
 
 
 def forms(user_dir: Path | None = None) -> dict[str, str]:
@@ -22,6 +26,57 @@ def max_tokens_for(words: int | None) -> int:
     return max(128, int(words * 2.2) + 64)
 
 
+def brief_language(brief: str) -> str | None:
+    """The language a brief is written in: by its words where it is long enough to tell,
+    else by its script alone for Chinese and Japanese ("写一首短诗" is too short for
+    :func:`detect_language`, but its script says enough)."""
+    lang = detect_language(brief)
+    if lang is not None:
+        return lang
+    kana = sum("\u3040" <= ch <= "\u30ff" for ch in brief)
+    han = sum("\u4e00" <= ch <= "\u9fff" for ch in brief)
+    latin = sum(ch.isascii() and ch.isalpha() for ch in brief)
+    if kana:
+        return "Japanese"
+    if han >= 2 and han >= latin:
+        return "Chinese"
+    return None
+
+
+_VERBS_TEXT = """write draft create compose make give tell describe explain summarize summarise
+list generate produce prepare help turn rewrite announce invite thank apologize apologise
+introduce ask invent imagine design outline plan pitch pen craft put let send"""
+_VERBS = frozenset(_VERBS_TEXT.split())
+_ZH_VERB = re.compile(r"^(?:请|帮|为|给|替|用|把|将|介绍|描述|创作|编写|撰写|讲)|写")
+
+
+def _as_request(brief: str, write: str) -> str:
+    """The brief as a request: "a poem about tea" -> "Write a poem about tea."; a brief
+    that starts with a verb of its own ("tell our customers…") stays as it is."""
+    words = brief.split()
+    if any("\u4e00" <= ch <= "\u9fff" for ch in brief[:10]):
+        needs = _ZH_VERB.search(brief[:10]) is None
+    else:
+        needs = bool(words) and words[0].lower().strip(",.:;!") not in _VERBS
+    text = write + brief if needs else brief
+    return (
+        text
+        if text.endswith((".", "!", "?", "。", "！", "？", ":", "："))
+        else text + ("。" if write == "写" else ".")
+    )
+
+
+def _table(p: dict[str, Any], lang: str | None) -> dict[str, Any]:
+    """The prompts in ``lang`` where the prompt file has them, else the English ones."""
+    native = p.get("native", {})
+    if lang not in native:
+        return p
+    out = dict(p)
+    for key, value in native[lang].items():
+        out[key] = {**p[key], **value} if isinstance(value, dict) and key in p else value
+    return out
+
+
 def build_messages(
     brief: str | None,
     material: str | None = None,
@@ -32,7 +87,13 @@ def build_messages(
     lang: str | None = None,
     user_dir: Path | None = None,
 ) -> list[Message]:
-    """The prompt for a draft. ``brief`` is the instruction, ``material`` what it works on."""
+    """The prompt for a draft. ``brief`` is the instruction, ``material`` what it works on.
+
+    The prompt says what to write and how it should read, and nothing about the reply
+    itself: a small model repeats such instructions back ("This piece is written in the
+    same language as the brief…"), and a list of parts comes back as labels
+    ("Headline:"). It is written in the language of the piece where the prompt file
+    has that language (Chinese), so a Chinese brief gets a Chinese draft unasked."""
     brief = (brief or "").strip()
     material = (material or "").strip()
     if not brief and not material:
@@ -43,27 +104,41 @@ def build_messages(
     if not brief:  # only stdin: it is the brief
         brief, material = material, ""
     p = prompts.load("draft", user_dir)
-    known = p["forms"]
-    if form is not None and form not in known:
-        raise UsageError(f"unknown form `{form}`", hint="choose one of: " + ", ".join(known))
+    if form is not None and form not in p["forms"]:
+        raise UsageError(f"unknown form `{form}`", hint="choose one of: " + ", ".join(p["forms"]))
     if words is not None and words < 1:
         raise UsageError("--words must be at least 1")
-    form_text = known[form] if form else "the piece the brief asks for"
+    detected = brief_language(brief)
+    writes_in = lang or detected
+    t = _table(p, writes_in)
+    req = t["requirements"]
     reqs = []
     if tone:
-        reqs.append(f"- Tone: {tone}.")
+        reqs.append(prompts.render(req["tone"], tone=tone))
     if words:
-        reqs.append(f"- Length: about {words} words.")
-    if lang:
-        reqs.append(f"- Write in {lang}.")
-    else:
-        reqs.append("- Write in the same language as the brief.")
-    reqs.append(
-        "- Output only the piece itself, in Markdown where structure helps; "
-        "never wrap it in a code block."
-    )
-    mat = prompts.render(p["material"], text=material) if material else ""
+        if is_cjk(writes_in):
+            reqs.append(prompts.render(req["cjk"], n=str(round(words * CJK_CHARS_PER_WORD))))
+        else:
+            reqs.append(prompts.render(req["words"], n=str(words)))
+    if t is p and writes_in and (lang is not None or writes_in != "English"):
+        reqs.append(prompts.render(req["lang"], lang=writes_in))  # a translation has none
+    shape = ""
+    if form:
+        shape = t["forms"][form].strip()
+        if not shape.endswith((".", "。")):  # a form of the older kind: a noun phrase
+            shape = prompts.render(t.get("shape", "Shape it as $form."), form=shape)
+    mark = "\x00material\x00"  # the writer's material goes in last, untouched
     user = prompts.render(
-        p["user"], form=form_text, brief=brief, material=mat, requirements="\n".join(reqs)
+        t["user"],
+        brief=_as_request(brief, t.get("write", "Write ")),
+        material=mark,
+        form=shape,
+        requirements=" ".join(reqs),
     )
-    return [Message("system", p["system"].strip()), Message("user", user.strip())]
+    user = "\n".join(ln if mark in ln else ln.strip() for ln in user.split("\n"))
+    if not material:
+        user = user.replace(mark, "")
+    user = re.sub(r"\n{3,}", "\n\n", user).strip()
+    if material:
+        user = user.replace(mark, prompts.render(t["material"], text=material).strip())
+    return [Message("system", t["system"].strip()), Message("user", user)]

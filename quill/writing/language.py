@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 
 _STOPWORDS = {
-    "English": "the and of to in is that it for was with as on are be this by not have",
+    "English": "the and of to in is that it for was with as on are be this by not have a an "
+    "at from about our your who",
     "French": "le la les et des est une que dans pour pas sur qui avec du au sont",
     "German": "der die und das ist nicht mit den ein eine sich auf für ich des dem",
     "Spanish": "el la los las que de y en es por una para con del se no",

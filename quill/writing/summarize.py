@@ -14,9 +14,12 @@ Plain functions and objects over an Engine; nothing here prints. The flow:
 - The caller runs the final step: the CLI streams it to the terminal, ``finish`` /
   ``summarize`` here complete it in one go.
 
-Every generation runs under the loop guard with a finite token budget. Nothing is cut
-silently: the job records every step's stats and a warning for each part whose notes
-were stopped early.
+Every generation runs under the loop guard with a finite token budget. Notes are asked
+for in a length their budget leaves room for; notes that still reach it are trimmed
+back to their last complete sentence, and tidied (no headings, code blocks or labels
+copied from the source) before the next step reads them. Nothing is cut silently: the
+job records every step's stats and a warning for each part whose notes were stopped
+early.
 """
 
 from __future__ import annotations
@@ -25,17 +28,20 @@ import re
 import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from quill import prompts
-from quill.engine.base import Engine, Finish, Message, Result, Sampling, Stats
+from quill.engine.base import Engine, Finish, Message, Piece, Result, Sampling, Stats
 from quill.engine.loop import LoopDetector, guarded, stop_stream
 from quill.errors import ContextOverflow, UsageError
-from quill.writing.chunk import Chunk, chunk_text, heading_paths
-from quill.writing.language import detect_language, is_cjk
+from quill.writing.chunk import Chunk, chunk_text, complete_prefix, heading_paths
+from quill.writing.cleanup import TRIMMED, Transform, sentence_gate, strip_blocks, tidy_notes
+from quill.writing.language import detect_language
 from quill.writing.summary_job import (
+    CJK_CHARS_PER_WORD,
+    FORMATS,
+    LENGTHS,
+    REDUCE_NOTES_FACTOR,
+    TOKENS_PER_WORD,
     Event,
     Job,
     Note,
@@ -43,81 +49,39 @@ from quill.writing.summary_job import (
     Plan,
     StepDone,
     Summary,
+    SummaryOptions,
+    ask_words,
+    auto_words,
+    fit_notes,
+    notes_cap,
+    notes_max_tokens,
+    notes_words,
+    summary_max_tokens,
 )
+from quill.writing.summary_prompts import SummaryPrompts
 
-LENGTHS = {"short": 60, "medium": 150, "long": 300}
-FORMATS = ("paragraph", "bullets", "tldr", "outline")
-TLDR_WORDS = 40
-CJK_CHARS_PER_WORD = 1.7  # a summary of N English words reads like ~1.7·N CJK characters
+__all__ = [
+    "CJK_CHARS_PER_WORD",
+    "FORMATS",
+    "LENGTHS",
+    "Summarizer",
+    "SummaryOptions",
+    "auto_words",
+    "notes_cap",
+    "notes_max_tokens",
+    "notes_words",
+    "summarize",
+    "summary_max_tokens",
+]
+
 # A part holds at most this many times its notes' budget: notes can only be so much
 # shorter than what they cover before a small model starts dropping the end of a part.
 PART_RATIO = 4
-NOTES_FACTOR = 1.5  # notes on all parts together: about 1.5 times the summary's length
-MIN_NOTES_WORDS = 30
 MIN_CHUNK_TOKENS = 64
 SECTION_CHARS = 100  # longest heading path shown in a prompt
 
+
 Stop = Callable[[], bool]  # polled while working: True asks the run to stop now
-
-
-# -- options ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SummaryOptions:
-    length: str = "medium"  # short | medium | long
-    words: int | None = None  # overrides length
-    format: str = "paragraph"  # paragraph | bullets | tldr | outline
-    focus: str | None = None
-    lang: str | None = None  # None: the document's own language
-    max_tokens: int | None = None  # the summary's token limit (default: from the length)
-
-    def validate(self) -> None:
-        if self.length not in LENGTHS:
-            raise UsageError(
-                f"unknown length `{self.length}`", hint="choose one of: " + ", ".join(LENGTHS)
-            )
-        if self.format not in FORMATS:
-            raise UsageError(
-                f"unknown format `{self.format}`", hint="choose one of: " + ", ".join(FORMATS)
-            )
-        if self.words is not None and self.words < 1:
-            raise UsageError("--words must be at least 1")
-        if self.max_tokens is not None and self.max_tokens < 1:
-            raise UsageError("--max-tokens must be at least 1")
-
-    @property
-    def target_words(self) -> int:
-        if self.words is not None:
-            return self.words
-        if self.format == "tldr":
-            return TLDR_WORDS
-        return LENGTHS[self.length]
-
-
-def summary_max_tokens(opts: SummaryOptions) -> int:
-    """A finite budget for the summary with room for its length (CJK runs ~1.5 tok/char)."""
-    if opts.max_tokens is not None:
-        return opts.max_tokens
-    return max(128, int(opts.target_words * 2.2) + 64)
-
-
-def notes_max_tokens(n_ctx: int) -> int:
-    """The token budget of one part's notes: an eighth of the context, 96 to 512."""
-    return min(max(n_ctx // 8, 96), 512)
-
-
-def notes_words(share: float, target_words: int) -> int:
-    """Words to ask of the notes on a part that holds ``share`` of the document: its
-    share of the summary, times NOTES_FACTOR, and at least MIN_NOTES_WORDS. Notes in
-    proportion keep every part's weight in the final step, which matters most with a
-    small model that copies its notes rather than condensing them."""
-    return max(MIN_NOTES_WORDS, round(NOTES_FACTOR * target_words * share))
-
-
-def notes_cap(words: int, notes_tokens: int) -> int:
-    """The token limit for notes of ``words`` words (within the notes' budget)."""
-    return min(notes_tokens, 2 * words + 32)
 
 
 def _section(path: tuple[str, ...]) -> str:
@@ -146,6 +110,7 @@ class Summarizer:
         *,
         jobs: int = 1,
         user_dir: Path | None = None,
+        native_prompts: bool = True,
     ) -> None:
         self.opts = options or SummaryOptions()
         self.opts.validate()
@@ -154,51 +119,15 @@ class Summarizer:
         self.engine = engine
         self.base = base or Sampling(temperature=0.2, repeat_penalty=1.12)
         self.jobs = max(1, min(jobs, engine.info.parallel))
-        self.p: dict[str, Any] = prompts.load("summarize", user_dir)
+        self.prompts = SummaryPrompts(
+            self.opts.format, self.opts.focus, user_dir, native=native_prompts
+        )
         self.margin = 4 + engine.info.n_ctx // 64  # slack for tokens merging at joins
 
     # -- prompts ------------------------------------------------------------------
 
-    def _title(self, plan: Plan) -> str:
-        return f' "{plan.title}"' if plan.title else ""
-
-    def _requirements(self, plan: Plan, with_format: bool = True) -> str:
-        p, o = self.p, self.opts
-        lines = [p["formats"][o.format]] if with_format else []
-        n = o.target_words
-        if is_cjk(plan.lang):
-            lines.append(prompts.render(p["lengths"]["cjk"], n=str(round(n * CJK_CHARS_PER_WORD))))
-        else:
-            lines.append(prompts.render(p["lengths"]["words"], n=str(n)))
-        rules = p["rules"]
-        if plan.lang:
-            lines.append(prompts.render(rules["lang"], lang=plan.lang))
-        else:
-            lines.append(rules["same_lang"])
-        if o.focus:
-            lines.append(prompts.render(rules["focus"], focus=o.focus))
-        lines.append(rules["keep"])
-        return "\n".join(f"- {line}" for line in lines)
-
-    def _notes_rules(self, plan: Plan) -> dict[str, str]:
-        rules = self.p["rules"]
-        lang = prompts.render(rules["notes_lang"], lang=plan.doc_lang) if plan.doc_lang else ""
-        focus = (
-            prompts.render(rules["notes_focus"], focus=self.opts.focus) if self.opts.focus else ""
-        )
-        return {"lang_rule": lang, "focus_rule": focus}
-
-    def _messages(self, user: str) -> list[Message]:
-        return [Message("system", self.p["system"].strip()), Message("user", user.strip())]
-
     def single_messages(self, plan: Plan, text: str | None = None) -> list[Message]:
-        user = prompts.render(
-            self.p["single"],
-            title=self._title(plan),
-            text=(plan.text if text is None else text).strip(),
-            requirements=self._requirements(plan),
-        )
-        return self._messages(user)
+        return self.prompts.single(plan, text)
 
     def map_messages(
         self,
@@ -209,47 +138,13 @@ class Summarizer:
         section: str,
         words: int = 100,
     ) -> list[Message]:
-        user = prompts.render(
-            self.p["map"],
-            title=self._title(plan),
-            part=str(part),
-            parts=str(parts),
-            section=f" ({section})" if section else "",
-            text=text.strip(),
-            words=str(words),
-            **self._notes_rules(plan),
-        )
-        return self._messages(user)
-
-    def _render_notes(self, notes: list[Note]) -> str:
-        return "\n\n".join(self._render_note(n) for n in notes)
-
-    def _render_note(self, note: Note) -> str:
-        label = (
-            f"Part {note.first}" if note.first == note.last else f"Parts {note.first}-{note.last}"
-        )
-        return prompts.render(self.p["note"], label=label, text=note.text.strip())
+        return self.prompts.map(plan, text, part, parts, section, words)
 
     def combine_messages(self, plan: Plan, notes: list[Note], words: int = 100) -> list[Message]:
-        user = prompts.render(
-            self.p["combine"],
-            title=self._title(plan),
-            notes=self._render_notes(notes),
-            words=str(words),
-            **self._notes_rules(plan),
-        )
-        return self._messages(user)
+        return self.prompts.combine(plan, notes, words)
 
     def reduce_messages(self, plan: Plan, notes: list[Note]) -> list[Message]:
-        user = prompts.render(
-            self.p["reduce"],
-            title=self._title(plan),
-            parts=str(len(notes)),
-            notes=self._render_notes(notes),
-            task=self.p["reduce_formats"][self.opts.format],
-            requirements=self._requirements(plan, with_format=False),
-        )
-        return self._messages(user)
+        return self.prompts.reduce(plan, notes)
 
     # -- planning ---------------------------------------------------------------------
 
@@ -258,16 +153,18 @@ class Summarizer:
         engine, n_ctx = self.engine, self.engine.info.n_ctx
         doc_lang = detect_language(text)
         tokens = engine.count(text)
-        summary_tokens = summary_max_tokens(self.opts)
+        target = self.opts.target_for(text)
+        summary_tokens = (
+            self.opts.max_tokens if self.opts.max_tokens is not None else summary_max_tokens(target)
+        )
         too_small = False
         if self.opts.max_tokens is None:  # room for the length asked for, within reason
             summary_tokens = min(summary_tokens, n_ctx // 3)
-            too_small = summary_tokens < self.opts.target_words * 1.4
+            too_small = summary_tokens < target * TOKENS_PER_WORD
         if too_small or summary_tokens > n_ctx // 2:
             raise ContextOverflow(
-                f"a summary of about {self.opts.target_words} words (up to "
-                f"{summary_tokens} tokens) does not fit beside its notes in a context of "
-                f"{n_ctx} tokens",
+                f"a summary of about {target} words (up to {summary_tokens} tokens) does "
+                f"not fit beside its notes in a context of {n_ctx} tokens",
                 hint="raise --ctx, or ask for a shorter summary (--length, --words)",
             )
         plan = Plan(
@@ -281,6 +178,7 @@ class Summarizer:
             chunk_budget=0,
             notes_tokens=notes_max_tokens(n_ctx),
             summary_tokens=summary_tokens,
+            target_words=target,
         )
         if tokens + summary_tokens < n_ctx:
             need = engine.count_messages(self.single_messages(plan)) + summary_tokens
@@ -328,6 +226,7 @@ class Summarizer:
         notes = [n for n in job.map_notes if n is not None]
         n_ctx = self.engine.info.n_ctx
         while True:
+            notes = self._fit(plan, notes)
             messages = self.reduce_messages(plan, notes)
             need = self.engine.count_messages(messages) + plan.summary_tokens + self.margin
             if need <= n_ctx or len(notes) == 1:
@@ -339,23 +238,35 @@ class Summarizer:
         job.passes += 1
         job.messages, job.params = messages, final_params
 
+    def _fit(self, plan: Plan, notes: list[Note]) -> list[Note]:
+        """The notes cut back to about the summary's length (see :func:`fit_notes`)."""
+        total = max(plan.tokens, 1)
+        shares = [sum(c.tokens for c in plan.chunks[n.first - 1 : n.last]) / total for n in notes]
+        return fit_notes(notes, shares, plan.target_words * REDUCE_NOTES_FACTOR)
+
     def _generate(
         self,
         messages: list[Message],
         max_tokens: int,
         stop: Stop | None = None,
-    ) -> tuple[str, Finish, Stats]:
+        transform: Transform | None = None,
+    ) -> tuple[str, Finish, Stats, str]:
+        """(text, finish, stats, note) of one step, its stream passed through
+        ``transform`` (the final step's: see :meth:`final_transform`)."""
         params = self.base.with_(max_tokens=max_tokens)
         detector = LoopDetector()
         raw = self.engine.stream(messages, params)
         pieces = guarded(raw, detector)
+        if transform is not None:
+            pieces = transform(pieces)
         parts: list[str] = []
         finish: Finish = "stop"
         stats = Stats()
+        note = ""
         for piece in pieces:
             parts.append(piece.text)
             if piece.finish is not None:
-                finish, stats = piece.finish, piece.stats or stats
+                finish, stats, note = piece.finish, piece.stats or stats, piece.note
                 break
             if stop is not None and stop():
                 final = stop_stream(raw, "interrupted")
@@ -365,7 +276,7 @@ class Summarizer:
                     close()
                 break
         text = detector.kept_text() if finish == "loop" else "".join(parts)
-        return text.strip(), finish, stats
+        return text.strip(), finish, stats, note
 
     def _note_step(
         self,
@@ -374,16 +285,27 @@ class Summarizer:
         messages: list[Message],
         max_tokens: int,
         stop: Stop | None,
+        headings: tuple[str, ...] = (),
     ) -> tuple[str, Finish, Stats]:
-        text, finish, stats = self._generate(messages, max_tokens, stop)
+        text, finish, stats, _ = self._generate(messages, max_tokens, stop)
         job.record(stats)
         if finish == "length":
             job.truncated.append((label, max_tokens))
+            cut = complete_prefix(text, closed=True)
+            if 0 < cut < len(text.rstrip()):
+                text = text[:cut]
+                job.trimmed.append(label)
         elif finish == "loop":
             job.warnings.append(f"the notes on {label} began repeating; the repeats were cut")
-        if not text and finish != "interrupted":
-            text = "(no notes)"
+        if finish != "interrupted":
+            text = tidy_notes(text, headings) or "(no notes)"
         return text, finish, stats
+
+    def _note_length(self, plan: Plan, share: float) -> tuple[int, int]:
+        """(words to ask, token limit) of notes on ``share`` of the document."""
+        words = notes_words(share, plan.target_words)
+        cap = notes_cap(words, plan.notes_tokens)
+        return min(words, ask_words(cap)), cap
 
     def _map_one(self, job: Job, k: int, stop: Stop | None = None) -> StepDone:
         plan = job.plan
@@ -398,10 +320,9 @@ class Summarizer:
             text, stats = "(this part holds only headings, no text)", Stats()
             finish: Finish = "stop"
         else:
-            words = notes_words(chunk.tokens / max(plan.tokens, 1), self.opts.target_words)
+            words, cap = self._note_length(plan, chunk.tokens / max(plan.tokens, 1))
             messages = self.map_messages(plan, chunk.text, k + 1, n, section, words)
-            cap = notes_cap(words, plan.notes_tokens)
-            text, finish, stats = self._note_step(job, label, messages, cap, stop)
+            text, finish, stats = self._note_step(job, label, messages, cap, stop, chunk.headings)
         if finish != "interrupted":
             job.map_notes[k] = Note(label, text, k + 1, k + 1)
         return StepDone("map", 0, n, chunk.tokens, stats, finish)
@@ -455,7 +376,7 @@ class Summarizer:
         groups: list[list[Note]] = []
         used = 0
         for note in notes:
-            size = self.engine.count(self._render_note(note)) + 2
+            size = self.engine.count(self.prompts.note_size_text(plan, note)) + 2
             if groups and used + size <= budget:
                 groups[-1].append(note)
                 used += size
@@ -491,9 +412,8 @@ class Summarizer:
                 job.interrupted = True
                 return out
             share = sum(c.tokens for c in plan.chunks[first - 1 : last]) / max(plan.tokens, 1)
-            words = notes_words(share, self.opts.target_words)
+            words, cap = self._note_length(plan, share)
             messages = self.combine_messages(plan, group, words)
-            cap = notes_cap(words, plan.notes_tokens)
             text, finish, stats = self._note_step(job, label, messages, cap, stop)
             if finish == "interrupted":
                 job.interrupted = True
@@ -509,14 +429,31 @@ class Summarizer:
         """Run the final step without streaming (``run`` must have finished)."""
         if job.messages is None or job.params is None:
             raise RuntimeError("run the map and combine passes first")
-        text, finish, stats = self._generate(job.messages, job.params.max_tokens)
+        limit = job.params.max_tokens
+        transform = self.final_transform(job)
+        text, finish, stats, note = self._generate(job.messages, limit, transform=transform)
         job.record(stats)
-        note = ""
         if finish == "length":
-            note = f"the summary stopped at its limit of {job.params.max_tokens} tokens"
+            note = f"the summary stopped at its limit of {limit} tokens" + (
+                f"; {TRIMMED}" if note else ""
+            )
         elif finish == "loop":
             note = "the summary began repeating itself; the repeats were cut"
         return Result(text, finish, stats, note)
+
+    def final_transform(self, job: Job) -> Transform:
+        """The stream filters of the final step, for a caller that streams it: the text
+        ends with a complete sentence (:func:`~quill.writing.cleanup.sentence_gate`), and
+        headings (but in an outline) and code blocks copied from the document are
+        dropped (:func:`~quill.writing.cleanup.strip_blocks`)."""
+        limit = job.params.max_tokens if job.params is not None else job.plan.summary_tokens
+        gate = sentence_gate(limit)
+        strip = strip_blocks(headings=self.opts.format != "outline")
+
+        def final(pieces: Iterator[Piece]) -> Iterator[Piece]:
+            return strip(gate(pieces))
+
+        return final
 
 
 def summarize(

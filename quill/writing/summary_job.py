@@ -1,15 +1,136 @@
-"""What a summary run is made of: the plan, the notes, the progress events and the job
-that records every step (for the report, and to keep partial work on interruption)."""
+"""What a summary run is made of: the options and the lengths and token budgets they
+lead to, the plan, the notes, the progress events and the job that records every step
+(for the report, and to keep partial work on interruption)."""
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from quill.engine.base import Finish, Message, Sampling, Stats
-from quill.writing.chunk import Chunk
+from quill.errors import UsageError
+from quill.writing.chunk import Chunk, sentence_ends
 
 StepKind = Literal["map", "combine"]
+
+CJK_CHARS_PER_WORD = 1.7  # a summary of N English words reads like ~1.7·N CJK characters
+LENGTHS = {"short": 60, "medium": 150, "long": 300}
+FORMATS = ("paragraph", "bullets", "tldr", "outline")
+TLDR_WORDS = 40
+# With neither --length nor --words, the length follows the document: about 3·√(its
+# words), so 300 words get ~50, 3,000 get ~165 and 7,000 or more get AUTO_MAX.
+AUTO_FACTOR = 3.0
+AUTO_MIN, AUTO_MAX = 25, 250
+TOKENS_PER_WORD = 1.4  # an English word, or 1.7 Chinese characters, in tokens (Qwen2.5)
+SUMMARY_ROOM = 1.6  # the summary's token limit: this many times its length, plus slack
+NOTES_ROOM = 1.5  # a note's token limit: this many times the length asked of it, plus
+NOTES_SLACK = 24  # tokens, so even a one-sentence note has room to finish its sentence
+# Notes on all parts together: a little shorter than the summary. A small model's final
+# step keeps close to its notes (it condenses little, and its notes run over what they
+# are asked for), so notes of about the summary's length make a summary of that length,
+# in which every part has its share.
+NOTES_FACTOR = 0.8
+MIN_NOTES_WORDS = 15
+# The notes the final step reads, together: about this many times the summary's length,
+# each part's notes cut back at a sentence end to its share (see fit_notes).
+REDUCE_NOTES_FACTOR = 1.1
+
+
+# -- options ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SummaryOptions:
+    length: str | None = None  # short | medium | long; None: sized to the document
+    words: int | None = None  # overrides length
+    format: str = "paragraph"  # paragraph | bullets | tldr | outline
+    focus: str | None = None
+    lang: str | None = None  # None: the document's own language
+    max_tokens: int | None = None  # the summary's token limit (default: from the length)
+
+    def validate(self) -> None:
+        if self.length is not None and self.length not in LENGTHS:
+            raise UsageError(
+                f"unknown length `{self.length}`", hint="choose one of: " + ", ".join(LENGTHS)
+            )
+        if self.format not in FORMATS:
+            raise UsageError(
+                f"unknown format `{self.format}`", hint="choose one of: " + ", ".join(FORMATS)
+            )
+        if self.words is not None and self.words < 1:
+            raise UsageError("--words must be at least 1")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise UsageError("--max-tokens must be at least 1")
+
+    @property
+    def target_words(self) -> int:
+        """The length asked for, where it does not depend on the document (``medium``
+        stands in for a length sized to the document)."""
+        if self.words is not None:
+            return self.words
+        if self.format == "tldr":
+            return TLDR_WORDS
+        return LENGTHS[self.length or "medium"]
+
+    def target_for(self, text: str) -> int:
+        """The summary's length in words for ``text``: --words, --length, a TL;DR's, or
+        else sized to the document (:func:`auto_words`)."""
+        if self.words is not None or self.length is not None or self.format == "tldr":
+            return self.target_words
+        return auto_words(text)
+
+
+def doc_words(text: str) -> float:
+    """The length of a text in words, counting 1.7 CJK characters as a word."""
+    cjk = sum(1 for ch in text if "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff")
+    latin = len(re.findall(r"[^\W\d_\u3040-\u30ff\u4e00-\u9fff]+|\d+", text))
+    return latin + cjk / CJK_CHARS_PER_WORD
+
+
+def auto_words(text: str) -> int:
+    """A summary length sized to the document: AUTO_FACTOR·√words, AUTO_MIN to AUTO_MAX,
+    and never more than a third of the document."""
+    n = doc_words(text)
+    words = min(max(round(AUTO_FACTOR * n**0.5), AUTO_MIN), AUTO_MAX)
+    return min(words, max(1, round(n / 3)))
+
+
+def summary_max_tokens(opts: SummaryOptions | int) -> int:
+    """A finite budget for a summary of the given length (or options): room for
+    SUMMARY_ROOM times its length, so a summary that runs long is stopped and trimmed
+    back to its last complete sentence rather than allowed to double."""
+    if isinstance(opts, SummaryOptions):
+        if opts.max_tokens is not None:
+            return opts.max_tokens
+        opts = opts.target_words
+    return max(96, round(opts * TOKENS_PER_WORD * SUMMARY_ROOM) + 48)
+
+
+def notes_max_tokens(n_ctx: int) -> int:
+    """The token budget of one part's notes: an eighth of the context, 96 to 512."""
+    return min(max(n_ctx // 8, 96), 512)
+
+
+def notes_words(share: float, target_words: int) -> int:
+    """Words to ask of the notes on a part that holds ``share`` of the document: its
+    share of the summary, times NOTES_FACTOR, and at least MIN_NOTES_WORDS. Notes in
+    proportion keep every part's weight in the final step, which matters most with a
+    small model that copies its notes rather than condensing them."""
+    return max(MIN_NOTES_WORDS, round(NOTES_FACTOR * target_words * share))
+
+
+def notes_cap(words: int, notes_tokens: int) -> int:
+    """The token limit for notes of ``words`` words: NOTES_ROOM times their length (a
+    small model overshoots what it is asked for), within the notes' budget."""
+    return min(notes_tokens, round(NOTES_ROOM * TOKENS_PER_WORD * words) + NOTES_SLACK)
+
+
+def ask_words(cap: int) -> int:
+    """The length to ask of notes whose token limit is ``cap`` (the inverse of
+    :func:`notes_cap`), so a note that keeps to its length ends well before its limit."""
+    return max(MIN_NOTES_WORDS, round((cap - NOTES_SLACK) / (NOTES_ROOM * TOKENS_PER_WORD)))
 
 
 @dataclass
@@ -24,6 +145,7 @@ class Plan:
     chunk_budget: int  # most tokens per part (0 when single)
     notes_tokens: int  # token budget of each notes step
     summary_tokens: int  # token budget of the summary
+    target_words: int = 150  # the summary's length (CJK: about 1.7 characters a word)
 
 
 @dataclass
@@ -32,6 +154,46 @@ class Note:
     text: str
     first: int  # first and last part it covers (1-based)
     last: int
+
+
+_FACT = re.compile(
+    r"\d[\d,.:%/]*|[一二三四五六七八九十百千万零〇两]{2,}|(?<=[a-z,;] )[A-Z][\w&'-]+"
+)
+
+
+def _fact_score(sentence: str) -> int:
+    """How many names, numbers and dates a sentence carries (roughly)."""
+    return len(_FACT.findall(sentence))
+
+
+def fit_notes(notes: list[Note], shares: list[float], words: float) -> list[Note]:
+    """``notes`` cut back to whole sentences, to about ``words`` words in all: each to its
+    part's share of them (``shares``), keeping the sentences that carry the most names,
+    numbers and dates (in their order), and never less than one sentence.
+
+    A small model's final step keeps close to the notes it reads: notes of about the
+    summary's length make a summary of that length, with every part in it. Notes within
+    their share are left as they are."""
+    out: list[Note] = []
+    for note, share in zip(notes, shares, strict=True):
+        text, allow = note.text.strip(), words * share
+        if doc_words(text) <= allow:
+            out.append(note)
+            continue
+        cuts = [0, *sentence_ends(text), len(text)]
+        sentences = [text[a:b] for a, b in itertools.pairwise(cuts) if text[a:b].strip()]
+        ranked = sorted(range(len(sentences)), key=lambda k: (-_fact_score(sentences[k]), k))
+        keep: set[int] = set()
+        used = 0.0
+        for k in ranked:
+            size = doc_words(sentences[k])
+            if keep and used + size > allow:
+                continue
+            keep.add(k)
+            used += size
+        kept = "".join(sentences[k] for k in sorted(keep)).strip()
+        out.append(Note(note.label, kept, note.first, note.last))
+    return out
 
 
 @dataclass(frozen=True)
@@ -67,6 +229,7 @@ class Job:
     stats: list[Stats] = field(default_factory=list)  # every model call, in order
     warnings: list[str] = field(default_factory=list)
     truncated: list[tuple[str, int]] = field(default_factory=list)  # notes cut at a limit
+    trimmed: list[str] = field(default_factory=list)  # of those, trimmed to a sentence end
     current: tuple[StepKind, int, int] | None = None  # step running: kind, number, of
     interrupted: bool = False  # ``stop`` ended the run before the final step was ready
     messages: list[Message] | None = None  # the final step's prompt, once ready
@@ -90,10 +253,20 @@ class Job:
         if self.truncated:
             n = len(self.truncated)
             which = "; ".join(f"{label}: {cap} tokens" for label, cap in self.truncated[:4])
+            those = "those parts" if n > 1 else "that part"
+            if len(self.trimmed) == n:
+                how = f"{'they were' if n > 1 else 'it was'} trimmed back to the last complete"
+                how += f" sentence, so the summary may miss the end of {those}"
+            elif self.trimmed:
+                how = (
+                    f"{len(self.trimmed)} of them trimmed back to the last complete sentence; the "
+                    f"summary may miss the end of {those}"
+                )
+            else:
+                how = f"the summary may miss the end of {those}"
             out.append(
                 f"the notes on {n} part{'s' if n > 1 else ''} reached their token limit "
-                f"({which}{'; …' if n > 4 else ''}); the summary may miss the end of "
-                f"{'those parts' if n > 1 else 'that part'}"
+                f"({which}{'; …' if n > 4 else ''}); {how}"
             )
         return out
 

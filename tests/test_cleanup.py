@@ -1,0 +1,346 @@
+"""Stream filters on FakeEngine streams: the sentence gate, commentary around a draft,
+and notes tidied between the steps of a summary."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from quill.engine.base import Message, Piece, Sampling, StopRequested
+from quill.engine.fake import FakeEngine
+from quill.engine.loop import guarded
+from quill.writing.chunk import complete_prefix
+from quill.writing.cleanup import (
+    TRIMMED,
+    is_commentary,
+    sentence_gate,
+    strip_blocks,
+    strip_commentary,
+    tidy_notes,
+    unwrap_fence,
+)
+
+Filter = Callable[[Iterator[Piece]], Iterator[Piece]]
+ASK = [Message("user", "write")]
+
+
+def stream(reply: str, max_tokens: int = 1000) -> Iterator[Piece]:
+    """A FakeEngine stream: one piece per word, a final piece with finish and stats."""
+    return FakeEngine(reply).stream(ASK, Sampling(max_tokens=max_tokens))
+
+
+def drain(pieces: Iterator[Piece]) -> tuple[str, Piece]:
+    out = list(pieces)
+    assert out[-1].finish is not None
+    assert all(p.finish is None for p in out[:-1])
+    return "".join(p.text for p in out), out[-1]
+
+
+# -- complete_prefix ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "closed", "expected"),
+    [
+        ("One. Two three", False, len("One.")),
+        ("One. Two.", False, len("One.")),  # the end is not known to be one yet
+        ("One. Two.", True, len("One. Two.")),
+        ("Dr. Smith came", False, 0),  # an abbreviation is not a sentence end
+        ("It cost 3.5 dollars", True, 0),
+        ("一二三。四五", False, len("一二三。")),
+        ("他说：“好。”然后", False, len("他说：“好。”")),
+        ("- one\n- two\n- thr", False, len("- one\n- two\n")),
+        ("1. first\n2. sec", False, len("1. first\n")),
+        ("no end at all", True, 0),
+    ],
+)
+def test_complete_prefix(text: str, closed: bool, expected: int) -> None:
+    assert complete_prefix(text, closed) == expected
+
+
+# -- sentence_gate --------------------------------------------------------------------
+
+
+def test_gate_passes_a_short_reply_through_unchanged() -> None:
+    reply = "The tower was built in 1864. It is thirty-one meters tall."
+    text, last = drain(sentence_gate(1000)(stream(reply)))
+    assert text == reply and last.finish == "stop" and last.note == ""
+
+
+def test_gate_streams_immediately_until_the_hold_window() -> None:
+    reply = " ".join(f"w{i}" for i in range(100))  # no sentence end at all
+    gated = sentence_gate(200, hold=48)(stream(reply))
+    first = next(gated)
+    assert first.text == "w0"  # not held: far from the limit
+
+
+def test_gate_trims_a_reply_cut_at_its_limit_to_the_last_sentence() -> None:
+    reply = "The tower was built in 1864. It leans eleven centimeters. The lamp was lit on"
+    reply += " a cold night and the"
+    text, last = drain(sentence_gate(14, hold=8)(stream(reply, max_tokens=14)))
+    assert last.finish == "length"
+    assert text == "The tower was built in 1864. It leans eleven centimeters."
+    assert last.note.endswith(TRIMMED)
+    assert last.stats is not None and last.stats.generated_tokens == 14
+
+
+def test_gate_releases_the_held_text_when_the_reply_ends_by_itself() -> None:
+    reply = "One sentence here. And a last line without a full stop"
+    text, last = drain(sentence_gate(12, hold=12)(stream(reply, max_tokens=100)))
+    assert text == reply and last.finish == "stop" and last.note == ""
+
+
+def test_gate_with_cjk_sentence_ends() -> None:
+    # FakeEngine yields whitespace-separated words: each Chinese clause is one piece.
+    reply = "灯塔建于一八六四年。 塔高三十一米！ 第一位守塔人 在十月 点亮了 灯。"
+    text, last = drain(sentence_gate(5, hold=5)(stream(reply, max_tokens=5)))
+    assert text == "灯塔建于一八六四年。 塔高三十一米！"
+    assert last.note.endswith(TRIMMED)
+
+
+def test_gate_counts_a_list_item_line_as_complete() -> None:
+    reply = "- The tower was repaired\n- The lamp was replaced\n- The cottages were"
+    text, last = drain(sentence_gate(12, hold=12)(stream(reply, max_tokens=12)))
+    assert text == "- The tower was repaired\n- The lamp was replaced\n"
+    assert last.note.endswith(TRIMMED)
+
+
+def test_gate_at_the_limit_on_a_sentence_end_drops_nothing() -> None:
+    reply = "One two three. Four five six. Seven"
+    text, last = drain(sentence_gate(6, hold=4)(stream(reply, max_tokens=6)))
+    assert last.finish == "length" and text == "One two three. Four five six." and not last.note
+
+
+def test_gate_honours_a_stop_request_and_keeps_the_held_text() -> None:
+    reply = "First sentence. second part " + " ".join(f"w{i}" for i in range(50))
+    gated = sentence_gate(10, hold=10)(guarded(stream(reply, max_tokens=100)))
+    out = [next(gated)]  # the first sentence comes out once complete
+    assert out[0].text == "First sentence."
+    final = gated.throw(StopRequested("interrupted"))
+    assert final.finish == "interrupted"
+    assert final.text.strip() == "second"  # the held text is not lost
+    assert final.stats is not None
+
+
+def test_gate_composes_with_other_filters() -> None:
+    reply = "```markdown\nOne two. Three four five six seven eight"
+    pieces = sentence_gate(8, hold=8)(unwrap_fence(stream(reply, max_tokens=8)))
+    text, last = drain(pieces)
+    assert text == "One two." and last.note.endswith(TRIMMED)
+
+
+# -- strip_commentary -----------------------------------------------------------------
+
+LINEN = "# Linen Shirt\n\nCool, crisp and made to breathe.\n\n- 100% linen\n- Relaxed fit"
+
+
+def run_filter(reply: str, f: Filter = strip_commentary) -> str:
+    text, _ = drain(f(stream(reply)))
+    return text
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        LINEN + "\n\nThis piece is written in the same language as the brief. It follows the "
+        "structure provided, using Markdown where necessary.",
+        LINEN + "\n\nI hope this helps! Let me know if you'd like any changes.",
+        LINEN + "\n\n---\n\n*Note: This product page follows the brief and is about 120 words.*",
+        LINEN + "\n\nFeel free to adjust the tone.\n\nI hope this helps!",
+        LINEN + "\n\nFeel free to customize this guide to fit your needs and style. Good luck!",
+        "Sure! Here's a product page for a linen shirt:\n\n" + LINEN,
+        "Certainly!\n\n" + LINEN + "\n\nI hope this helps!",
+        "Here is the product page:\n\n---\n\n" + LINEN,
+    ],
+)
+def test_commentary_around_a_draft_is_dropped(reply: str) -> None:
+    assert run_filter(reply).strip() == LINEN
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        LINEN + "\n\nOrder yours today and feel the difference all summer long!",
+        LINEN + "\n\nNote: machine wash cold, line dry.",
+        "Dear Anna,\n\nThank you for your order. Let me know if you have any questions.\n\n"
+        "Best regards,\nMaria",
+        "Autumn Light\n\nThe leaves let go,\none by one,\nthe river keeps them.\n\n"
+        "This poem ends where the river bends.",
+        "# 秋天\n\n落叶一片片飘下，\n河水带走了它们。\n\n风轻轻地吹过山岗。",
+        "# 亚麻衬衫\n\n透气、清爽。\n\n立即下单，感受夏天的凉爽！",
+        "Here's to long summer evenings.\n\nOur linen shirt keeps you cool.",
+    ],
+)
+def test_real_content_is_kept(reply: str) -> None:
+    assert run_filter(reply) == reply
+
+
+def test_chinese_commentary_is_dropped() -> None:
+    body = "# 秋\n\n落叶飘飘，\n秋风送爽。"
+    reply = (
+        "以下是一首关于秋天的短诗：\n\n"
+        + body
+        + "\n\n希望这首诗对你有帮助！如果需要修改，请告诉我。"
+    )
+    assert run_filter(reply).strip() == body
+
+
+def test_closing_lines_of_the_last_paragraph_are_dropped() -> None:
+    reply = LINEN + "\n\nOrder today!\nThis product page follows the brief."
+    assert run_filter(reply).strip() == LINEN + "\n\nOrder today!"
+
+
+def test_a_reply_that_is_only_talk_is_kept() -> None:
+    assert run_filter("I hope this helps!") == "I hope this helps!"
+
+
+def test_only_the_last_paragraph_is_held_while_streaming() -> None:
+    paragraphs = [f"Paragraph {k} has a few words in it." for k in range(5)]
+    reply = "\n\n".join(paragraphs)
+    seen: list[str] = []
+    for piece in strip_commentary(stream(reply)):
+        seen.append(piece.text)
+        if "Paragraph 3" in "".join(seen):
+            break
+    # Paragraph 3 came out once paragraph 4 began: only the one being written is held.
+    assert "".join(seen).startswith("\n\n".join(paragraphs[:3]))
+
+
+def test_commentary_filter_honours_a_stop_request() -> None:
+    reply = "First paragraph here.\n\nSecond paragraph " + " ".join(f"w{i}" for i in range(40))
+    f = strip_commentary(guarded(stream(reply)))
+    assert next(f).text == "First paragraph here."
+    final = f.throw(StopRequested("interrupted"))
+    assert final.finish == "interrupted"
+    assert final.text.strip() == "Second"  # what was held is kept
+
+
+def test_commentary_then_fence_unwraps() -> None:
+    """`quill draft` runs strip_commentary, then unwrap_fence: a fenced reply between a
+    preamble and a closing remark comes out as the bare piece."""
+    reply = "Here is the draft:\n\n```markdown\n" + LINEN + "\n```\n\nI hope this helps!"
+
+    def both(p: Iterator[Piece]) -> Iterator[Piece]:
+        return unwrap_fence(strip_commentary(p))
+
+    assert run_filter(reply, both).strip() == LINEN
+
+
+def test_is_commentary() -> None:
+    assert is_commentary("It follows the structure provided, using Markdown where necessary.")
+    assert not is_commentary("It follows the river to the sea.")
+    assert not is_commentary("Feel free to drop by the shop any time.")
+
+
+# -- tidy_notes ------------------------------------------------------------------------
+
+
+def test_tidy_notes_drops_what_the_next_step_would_copy() -> None:
+    notes = (
+        "Part 2: The tower leans 11 cm.\n\n## 2. The Survey\n\n**Findings**\n\n"
+        "```python\nprint('hi')\n```\n\n<img src=\"x.png\">\n\nForty-three stones were cracked."
+    )
+    assert tidy_notes(notes) == "The tower leans 11 cm.\n\nForty-three stones were cracked."
+
+
+def test_tidy_notes_keeps_plain_notes_and_lists() -> None:
+    notes = "- The tower was built in 1864.\n- Summary of costs: 1.2 million."
+    assert tidy_notes(notes) == notes
+    assert tidy_notes("第2部分：塔高三十一米。") == "塔高三十一米。"
+    assert tidy_notes("摘要：塔高三十一米。") == "塔高三十一米。"
+
+
+# -- strip_blocks ------------------------------------------------------------------------
+
+
+def _char_stream(text: str) -> Iterator[Piece]:
+    """One piece per character: the worst case for a filter that decides at line starts."""
+    yield from (Piece(ch) for ch in text)
+    yield Piece("", finish="stop")
+
+
+@pytest.mark.parametrize("split", [stream, _char_stream])
+def test_strip_blocks_drops_headings_and_code(split: Callable[[str], Iterator[Piece]]) -> None:
+    reply = (
+        "## 2. The Survey\n\nThe tower leans. It is tall.\n\n# Budget\n\nCost 1.2m.\n\n"
+        "```python\nprint('x')\n\nmore()\n```\n\nText after uses `code` and C# inline.\n"
+        "- item #1\n- item 2"
+    )
+    text, last = drain(strip_blocks()(split(reply)))
+    assert text == (
+        "The tower leans. It is tall.\n\nCost 1.2m.\n\n"
+        "Text after uses `code` and C# inline.\n- item #1\n- item 2"
+    )
+    assert last.finish == "stop"
+
+
+def test_strip_blocks_keeps_headings_for_an_outline() -> None:
+    reply = "## Budget\n\n- Cost 1.2m.\n\n```\ncode\n```\n"
+    text, _ = drain(strip_blocks(headings=False)(stream(reply)))
+    assert text == "## Budget\n\n- Cost 1.2m.\n\n"
+
+
+def test_strip_blocks_chinese_and_stop() -> None:
+    text, _ = drain(strip_blocks()(_char_stream("盐湖镇。\n\n## 一、开张\n\n一九二六年。")))
+    assert text == "盐湖镇。\n\n一九二六年。"
+    f = strip_blocks()(guarded(stream("First line here.\nSecond " + "w " * 40)))
+    assert next(f).text == "First"
+    final = f.throw(StopRequested("interrupted"))
+    assert final.finish == "interrupted" and final.stats is not None
+
+
+def test_typographic_quotes_and_follow_up_sentences() -> None:
+    reply = "Sure! Here\u2019s a blog post with three tips:\n\n---\n\n" + LINEN
+    assert run_filter(reply).strip() == LINEN
+    reply = (
+        LINEN + "\n\n---\n\nThis copy is designed to be clear, concise, and engaging for real "
+        "readers. It covers the main benefits, provides a call-to-action, and includes a brief "
+        "headline that highlights the key point."
+    )
+    assert run_filter(reply).strip() == LINEN
+    # "It …" after a real sentence is the piece going on, not talk about it.
+    kept = LINEN + "\n\nOur shirt is cut from Irish linen. It includes a spare button."
+    assert run_filter(kept) == kept
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (
+            "**Headline:** Linen for Summer\n\nCool and crisp.",
+            "# Linen for Summer\n\nCool and crisp.",
+        ),
+        ("### Title: Linen\n\nText.", "### Linen\n\nText."),
+        ("**Title: Linen Days**\n\nText.", "# Linen Days\n\nText."),
+        (
+            "# Library\n\n**Lead Paragraph:**\n\nThe library reopens.",
+            "# Library\n\nThe library reopens.",
+        ),
+        ("Text.\n\n**Call to Action:** Subscribe today!", "Text.\n\nSubscribe today!"),
+        ("Subject line: Welcome\n\nDear Anna,", "Subject: Welcome\n\nDear Anna,"),
+        ("- **Call to action:** order now", "- order now"),
+        ("标题：秋天的茶\n\n清香。", "# 秋天的茶\n\n清香。"),
+        ("Our title: a new start.\n\nText.", "Our title: a new start.\n\nText."),
+    ],
+)
+def test_labels_naming_the_parts_are_dropped(reply: str, expected: str) -> None:
+    # Streamed, a blank line released before a dropped label line may stay: Markdown
+    # renders two blank lines as one.
+    assert re.sub(r"\n{3,}", "\n\n", run_filter(reply)) == expected
+
+
+def test_tidy_notes_drops_echoed_headings_and_names_the_document() -> None:
+    path = ("故障复盘：支付网关超时", "时间线")
+    notes = "1. 200，支付网关超时 > 时间线\n2. 14:38 失败率达到峰值38%。"
+    assert tidy_notes(notes, path) == "2. 14:38 失败率达到峰值38%。"
+    notes = "**1. History of the Tower**\nThe tower was built in 1864."
+    assert tidy_notes(notes, ("The North Light", "1. History of the Tower")) == (
+        "The tower was built in 1864."
+    )
+    notes = "This part of the document discusses the survey. This section lists costs."
+    assert tidy_notes(notes) == "The document discusses the survey. The document lists costs."
+    assert tidy_notes("这一部分讲了茶馆的历史。") == "文档讲了茶馆的历史。"
+    kept = "In this part of the town the tower stands tall."
+    assert tidy_notes(kept, ("Town",)) == kept
