@@ -158,6 +158,8 @@ _COMMENT = [
         r"article|email|version|page|copy|script)\b",
         r"^(?:please )?(?:feel free|don't hesitate|do not hesitate) to\b.*\b(?:adjust|change|"
         r"tweak|modify|edit|customi[sz]e|adapt|let me know)",
+        r"^(?:please )?feel free to (?:add|include|expand|use|personali[sz]e)\b.*\b(?:this|the)"
+        r" (?:piece|draft|post|page|product page|description|email|text|copy|template)\b",
         r"^(?:please )?let me know if\b.*\b(?:change|adjust|modif|revis|edit|tweak|version|"
         r"further)",
         r"^(?:this|the above|my) (?:piece|draft|text|post|blog post|article|page|product page|"
