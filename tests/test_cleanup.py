@@ -18,9 +18,9 @@ from quill.writing.cleanup import (
     sentence_gate,
     strip_blocks,
     strip_commentary,
-    tidy_notes,
     unwrap_fence,
 )
+from quill.writing.notes import tidy_notes
 
 Filter = Callable[[Iterator[Piece]], Iterator[Piece]]
 ASK = [Message("user", "write")]
@@ -347,3 +347,13 @@ def test_tidy_notes_drops_echoed_headings_and_names_the_document() -> None:
     assert tidy_notes("这一部分讲了茶馆的历史。") == "文档讲了茶馆的历史。"
     kept = "In this part of the town the tower stands tall."
     assert tidy_notes(kept, ("Town",)) == kept
+
+
+def test_tidy_notes_drops_the_echoed_prompt_header() -> None:
+    notes = (
+        'Part 3 of 4 of a document "review.md" (section: Review > Shops):\n'
+        "We opened three new shops in 2024."
+    )
+    assert tidy_notes(notes) == "We opened three new shops in 2024."
+    notes = '这是一篇文档 "p.md"的第 2 部分，共 4 部分。10:32 一位同事提交了变更。'
+    assert tidy_notes(notes) == "10:32 一位同事提交了变更。"

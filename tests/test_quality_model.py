@@ -16,7 +16,7 @@ from quill.engine.base import Piece
 from quill.engine.loop import guarded
 from quill.writing import draft as drafting
 from quill.writing import metrics
-from quill.writing.cleanup import strip_commentary, unwrap_fence
+from quill.writing.cleanup import draft_filters
 from quill.writing.presets import sampling
 from quill.writing.summarize import Summarizer, SummaryOptions
 
@@ -35,10 +35,12 @@ BRIEFS = [
 
 @pytest.fixture(scope="module")
 def engine_2k(default_model: Path) -> Iterator[Any]:
-    """A 2,048-token context, so the ~3,100-token report is summarized in parts."""
+    """A 2,048-token context, so the ~3,100-token report is summarized in parts. One
+    thread: steady on a loaded machine (llama.cpp's threads spin while they wait), about
+    45 s here."""
     from quill.engine.llama import LlamaEngine
 
-    engine = LlamaEngine(default_model, n_ctx=2048)
+    engine = LlamaEngine(default_model, n_ctx=2048, threads=1)
     yield engine
     engine.close()
 
@@ -68,7 +70,9 @@ def _draft(engine: Any, brief: str, form: str | None, words: int | None) -> str:
     messages = drafting.build_messages(brief, form=form, words=words)
     params = sampling("balanced", DRAFT_TOKENS, temperature=0, seed=1)
     pieces: Iterator[Piece] = guarded(engine.stream(messages, params))
-    return "".join(p.text for p in unwrap_fence(strip_commentary(pieces)))
+    for f in draft_filters():  # what `quill draft` runs
+        pieces = f(pieces)
+    return "".join(p.text for p in pieces)
 
 
 @pytest.mark.model

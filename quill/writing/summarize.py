@@ -34,8 +34,9 @@ from quill.engine.base import Engine, Finish, Message, Piece, Result, Sampling, 
 from quill.engine.loop import LoopDetector, guarded, stop_stream
 from quill.errors import ContextOverflow, UsageError
 from quill.writing.chunk import Chunk, chunk_text, complete_prefix, heading_paths
-from quill.writing.cleanup import TRIMMED, Transform, sentence_gate, strip_blocks, tidy_notes
+from quill.writing.cleanup import TRIMMED, Transform, sentence_gate, strip_blocks
 from quill.writing.language import detect_language
+from quill.writing.notes import tidy_notes
 from quill.writing.summary_job import (
     CJK_CHARS_PER_WORD,
     FORMATS,
