@@ -14,6 +14,7 @@ from quill.engine.loop import guarded
 from quill.writing.chunk import complete_prefix
 from quill.writing.cleanup import (
     TRIMMED,
+    draft_filters,
     is_commentary,
     sentence_gate,
     strip_blocks,
@@ -226,9 +227,14 @@ def test_commentary_then_fence_unwraps() -> None:
     reply = "Here is the draft:\n\n```markdown\n" + LINEN + "\n```\n\nI hope this helps!"
 
     def both(p: Iterator[Piece]) -> Iterator[Piece]:
-        return unwrap_fence(strip_commentary(p))
+        for f in draft_filters():
+            p = f(p)
+        return p
 
     assert run_filter(reply, both).strip() == LINEN
+    assert (
+        run_filter("```markdown\n" + LINEN + "\n```\n\nI hope this helps!", both).strip() == LINEN
+    )
 
 
 def test_is_commentary() -> None:

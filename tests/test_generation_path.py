@@ -237,7 +237,7 @@ def test_draft_filters_stream_a_long_paragraph_and_keep_held_text_on_failure() -
     """The commentary filter holds back only what may still be talk about the brief: a
     paragraph of the piece streams on, and if the backend fails mid-stream, the text it
     held still reaches the writer (and the journal) before the error."""
-    from quill.writing.cleanup import draft_filters
+    from quill.writing.cleanup import draft_filters, strip_commentary
 
     words = " ".join(f"word{i}" for i in range(120))
     gen = generate(FakeEngine(words), [], Sampling(), transforms=draft_filters())
@@ -252,7 +252,7 @@ def test_draft_filters_stream_a_long_paragraph_and_keep_held_text_on_failure() -
         raise RuntimeError("the server went away")
 
     out: list[str] = []
-    filtered = draft_filters()[1](failing(iter(())))
+    filtered = strip_commentary(failing(iter(())))
     with pytest.raises(RuntimeError):
         for p in filtered:
             out.append(p.text)

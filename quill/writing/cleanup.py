@@ -356,5 +356,6 @@ def strip_blocks(headings: bool = True) -> Transform:
 
 def draft_filters() -> list[Transform]:
     """The filters between the engine and the writer for a piece of writing (a draft, a
-    revision): a wrapping code fence and commentary about the brief are taken off."""
-    return [unwrap_fence, strip_commentary]
+    revision): commentary about the brief is taken off first, then a code fence that
+    wraps the rest ("Here is the draft:" followed by a fenced block loses both)."""
+    return [strip_commentary, unwrap_fence]
