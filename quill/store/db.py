@@ -186,20 +186,27 @@ class Store(DraftQueries):
     def recover(self) -> int:
         """Mark replies and draft versions left 'streaming' by a process that has died
         as 'interrupted'; returns how many."""
-        rows = self.db.execute(
-            "SELECT id, pid, updated_at FROM turns WHERE status = 'streaming'"
-        ).fetchall()
         # A pid can be reused after a reboot: a reply silent for an hour is dead too.
         stale = time.time() - STALE_AFTER_S
+        return self._interrupt_dead("turns", stale) + self._interrupt_dead(
+            "draft_versions", stale, ", pid = NULL"
+        )
+
+    def _interrupt_dead(self, table: str, stale: float, also: str = "") -> int:
+        """Rows of ``table`` (a fixed name) left 'streaming' by a dead or silent process,
+        marked 'interrupted' (with ``also`` appended to the SET clause)."""
+        rows = self.db.execute(
+            f"SELECT id, pid, updated_at FROM {table} WHERE status = 'streaming'"
+        ).fetchall()
         dead = [r["id"] for r in rows if not _pid_alive(r["pid"]) or r["updated_at"] < stale]
         if dead:
             with self.tx() as db:
                 db.executemany(
-                    "UPDATE turns SET status = 'interrupted', finish = 'interrupted' "
-                    "WHERE id = ? AND status = 'streaming'",
+                    f"UPDATE {table} SET status = 'interrupted', finish = 'interrupted'{also}"
+                    " WHERE id = ? AND status = 'streaming'",
                     [(i,) for i in dead],
                 )
-        return len(dead) + self.recover_drafts(_pid_alive, stale)
+        return len(dead)
 
     # -- sessions ---------------------------------------------------------------
 

@@ -266,21 +266,6 @@ class DraftQueries:
             cur = db.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
         return cur.rowcount > 0
 
-    def recover_drafts(self, alive: Any, stale_before: float) -> int:
-        """Mark versions left 'streaming' by a process that has died as 'interrupted'."""
-        rows = self.db.execute(
-            "SELECT id, pid, updated_at FROM draft_versions WHERE status = 'streaming'"
-        ).fetchall()
-        dead = [r["id"] for r in rows if not alive(r["pid"]) or r["updated_at"] < stale_before]
-        if dead:
-            with self.tx() as db:
-                db.executemany(
-                    "UPDATE draft_versions SET status = 'interrupted', finish = 'interrupted',"
-                    " pid = NULL WHERE id = ? AND status = 'streaming'",
-                    [(i,) for i in dead],
-                )
-        return len(dead)
-
     # -- reading ----------------------------------------------------------------------
 
     def draft(self, draft_id: int) -> Draft | None:
