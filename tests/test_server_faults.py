@@ -544,3 +544,23 @@ def test_doctor_checks_the_server(stub: tuple[Stub, str], run: Callable[..., Run
         assert text in r.stdout
     r = run(server_args(f"http://127.0.0.1:{closed_port()}", "doctor"))
     assert r.exit_code == 1 and "connection refused" in r.stderr
+
+
+def test_chat_model_switch_on_a_server_names_the_servers_model(
+    stub: tuple[Stub, str], quill_home: Path
+) -> None:
+    """`/model NAME` in a chat on a server backend asks the server for NAME: it is not
+    looked up among the local models."""
+    from quill.cli.chat import _switch_model
+
+    s, url = stub
+    s.models = {"data": [{"id": "stub-model"}, {"id": "other-model"}]}
+    env = Environment(environ={**outer_environ(), "QUILL_BACKEND": "openai", "QUILL_BASE_URL": url})
+    try:
+        first = EngineOptions(model="stub-model")
+        env.engine(first)
+        engine, opts = _switch_model(env, None, first, "other-model")  # type: ignore[arg-type]
+        assert opts.model == "other-model"
+        assert "other-model" in engine.info.name
+    finally:
+        env.close()
