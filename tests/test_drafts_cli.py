@@ -392,6 +392,12 @@ def test_import_plain_markdown_and_bad_files(cli: Callable, store: Store, tmp_pa
     assert len([ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]) == 2
     r = cli(["drafts", "import", "-"], stdin="# From a pipe\n\ntext")
     assert r.exit_code == 0 and store.drafts()[0].title == "From a pipe"
+    gbk = tmp_path / "gbk.md"
+    gbk.write_bytes("# 茶馆笔记\n\n松风茶馆。\n".encode("gbk"))
+    r = cli(["drafts", "import", str(gbk)])
+    assert r.exit_code == InputError.exit_code and "--encoding" in r.stderr
+    r = cli(["drafts", "import", "--encoding", "gbk", str(gbk)])
+    assert r.exit_code == 0 and store.drafts()[0].title == "茶馆笔记"
 
 
 # -- rm -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from quill.cli import options as o
 from quill.cli.drafts import find_draft, find_version, open_store, parse_ref
 
 if TYPE_CHECKING:
@@ -111,26 +112,24 @@ def _export_all(env: Environment, store: Store, folder: Path, force: bool) -> No
 
 
 def _read(env: Environment, name: str) -> tuple[str, str | None]:
-    """(text, problem) of a file to import; "-" is stdin."""
-    from quill.cli.summarize import decode
+    """(text, problem) of a file to import; "-" is stdin. Read as every input is (size
+    bound, UTF-8 or a BOM, or the encoding --encoding names)."""
+    from quill.cli.inputs import decode, encoding_of, read_file_bytes, read_stdin_bytes
     from quill.errors import InputError
 
-    if name == "-":
-        try:
-            text = env.read_stdin()
-        except InputError as exc:
-            return "", exc.message
-        return (text, None) if text is not None else ("", "nothing piped on stdin")
-    p = Path(name).expanduser()
-    if p.is_dir():
-        return "", "is a folder"
     try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        return "", "no such file"
-    except OSError as exc:
-        return "", f"cannot read it: {exc.strerror or exc}"
-    text, problem = decode(data)
+        if name == "-":
+            data = read_stdin_bytes(env)
+            if data is None:
+                return "", "nothing piped on stdin"
+        else:
+            p = Path(name).expanduser()
+            if p.is_dir():
+                return "", "is a folder"
+            data = read_file_bytes(name, p)
+    except InputError as exc:  # its message names the file; the caller names it too
+        return "", exc.message.removeprefix(f"{name}: ").removeprefix(f"{name} ")
+    text, problem = decode(data, encoding_of(env))
     return text, problem or None
 
 
@@ -173,6 +172,7 @@ def import_files(
         list[str],
         typer.Argument(metavar="FILE...", help="Markdown or text files; - reads stdin."),
     ],
+    encoding: o.EncodingOpt = None,
 ) -> None:
     """Import Markdown files as drafts.
 
@@ -180,6 +180,7 @@ def import_files(
     provenance (plus where it was imported from); any other Markdown or text file
     becomes a draft titled from its first heading or line.
     """
+    from quill.cli.inputs import hint_for
     from quill.errors import InputError
 
     env, store = open_store(ctx)
@@ -190,7 +191,8 @@ def import_files(
             if problem is None and not text.strip():
                 problem = "empty"
             if problem is not None:
-                env.ui.error(f"{name}: {problem}")
+                decoding = problem.startswith(("not ", "binary"))
+                env.ui.error(f"{name}: {problem}", hint_for(problem) if decoding else "")
                 continue
             origin = "stdin" if name == "-" else str(Path(name).expanduser().resolve())
             args = draft_from_file(text, origin)

@@ -175,7 +175,7 @@ def read_sources(env: Environment, files: list[str], verb: str = "summarize") ->
             p = Path(f).expanduser()
             if p.is_dir():
                 raise InputError(f"{f} is a directory", hint="pass the files inside it")
-            data = _read_file(f, p)
+            data = read_file_bytes(f, p)
             text, problem = decode(data, encoding)
             src = Source(f, p.name, text, problem, data, path=p)
         if not src.problem and not src.text.strip():
@@ -184,7 +184,7 @@ def read_sources(env: Environment, files: list[str], verb: str = "summarize") ->
     return out
 
 
-def _read_file(f: str, p: Path) -> bytes:
+def read_file_bytes(f: str, p: Path) -> bytes:
     """The bytes of file ``f`` (shown as given), refused before reading when too large."""
     from quill.errors import InputError
 
