@@ -363,3 +363,32 @@ def test_tidy_notes_drops_the_echoed_prompt_header() -> None:
     assert tidy_notes(notes) == "We opened three new shops in 2024."
     notes = '这是一篇文档 "p.md"的第 2 部分，共 4 部分。10:32 一位同事提交了变更。'
     assert tidy_notes(notes) == "10:32 一位同事提交了变更。"
+
+
+def test_notes_lose_sentences_that_echo_the_instructions() -> None:
+    """A sentence of notes made of the prompt's words and not the source's goes; one
+    about the source stays, even where it shares a word or two with the prompt."""
+    from quill.writing.notes import drop_prompt_echo
+
+    prompt = (
+        "You summarize documents faithfully. You report only what the text says: never "
+        "invent, never add opinions. You keep names, numbers, dates and places exactly "
+        "as written."
+    )
+    source = "The reservoir fell to 58 per cent on 4 September. Charges rise in April."
+    notes = (
+        "The reservoir fell to 58 per cent in September. The report states that no "
+        "invent is made, no opinions are added, and all names, numbers, dates and places "
+        "are exactly as written.\n\nCharges rise in April, the report says."
+    )
+    assert drop_prompt_echo(notes, prompt, source) == (
+        "The reservoir fell to 58 per cent in September.\n\nCharges rise in April, the report says."
+    )
+    zh_prompt = (
+        "你只写原文说过的内容：不编造，不加入个人观点。人名、数字、日期和地名与原文完全一致。"
+    )
+    zh_notes = "松风茶馆开张于一九二三年。本文不编造，不加入个人观点，人名与原文完全一致。"
+    assert drop_prompt_echo(zh_notes, zh_prompt, "松风茶馆开张于一九二三年。") == (
+        "松风茶馆开张于一九二三年。"
+    )
+    assert drop_prompt_echo(notes, "", source) == notes

@@ -9,7 +9,10 @@ sentence.
 
 from __future__ import annotations
 
+import itertools
 import re
+
+from quill.writing.chunk import sentence_ends
 
 _CODE_BLOCK = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^ {0,3}\1[ \t]*$\n?|\Z)", re.M | re.S)
 _HEADING_LINE = re.compile(r"^ {0,3}#{1,6}(?:[ \t][^\n]*)?$\n?", re.M)
@@ -77,3 +80,42 @@ def tidy_notes(text: str, headings: tuple[str, ...] = ()) -> str:
     lines = [ln.rstrip() for ln in text.splitlines()]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+_WORD = re.compile(r"[^\W\d_]{4,}")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff\u3040-\u30ff]+")
+ECHO_SHARE = 0.5  # a sentence whose terms are this much the prompt's own is an echo
+ECHO_MIN = 3
+
+
+def _terms(text: str) -> set[str]:
+    """Words of four letters or more (lower-cased), and CJK character pairs."""
+    terms = {w.casefold() for w in _WORD.findall(text) if not _CJK_RUN.fullmatch(w)}
+    for run in _CJK_RUN.findall(text):
+        terms.update(run[i : i + 2] for i in range(len(run) - 1))
+    return terms
+
+
+def drop_prompt_echo(text: str, prompt: str, source: str) -> str:
+    """``text`` without the sentences that repeat the step's instructions rather than
+    its ``source``: "The report states that no invent is made, no opinions are
+    added…" echoes a system prompt, not the report. A sentence goes when at least
+    ECHO_MIN of its terms, and ECHO_SHARE of them, are found in ``prompt`` (the
+    instructions, without the source) and nowhere in ``source``."""
+    own = _terms(prompt) - _terms(source)
+    if not own:
+        return text
+    out: list[str] = []
+    for para in text.split("\n"):
+        cuts = [0, *sentence_ends(para), len(para)]
+        kept = []
+        for a, b in itertools.pairwise(cuts):
+            sentence = para[a:b]
+            terms = _terms(sentence)
+            hits = len(terms & own)
+            if terms and hits >= ECHO_MIN and hits >= ECHO_SHARE * len(terms):
+                continue
+            kept.append(sentence)
+        if kept or not para.strip():
+            out.append("".join(kept).rstrip())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()

@@ -36,7 +36,7 @@ from quill.errors import ContextOverflow, UsageError
 from quill.writing.chunk import Chunk, chunk_text, complete_prefix, heading_paths
 from quill.writing.cleanup import TRIMMED, Transform, sentence_gate, strip_blocks
 from quill.writing.language import detect_language
-from quill.writing.notes import tidy_notes
+from quill.writing.notes import drop_prompt_echo, tidy_notes
 from quill.writing.summary_job import (
     CJK_CHARS_PER_WORD,
     FORMATS,
@@ -286,8 +286,10 @@ class Summarizer:
         messages: list[Message],
         max_tokens: int,
         stop: Stop | None,
+        source: str,
         headings: tuple[str, ...] = (),
     ) -> tuple[str, Finish, Stats]:
+        """One notes step on ``source`` (a part, or the notes being merged)."""
         text, finish, stats, _ = self._generate(messages, max_tokens, stop)
         job.record(stats)
         if finish == "length":
@@ -299,7 +301,8 @@ class Summarizer:
         elif finish == "loop":
             job.warnings.append(f"the notes on {label} began repeating; the repeats were cut")
         if finish != "interrupted":
-            text = tidy_notes(text, headings) or "(no notes)"
+            prompt = "\n".join(m.content for m in messages)
+            text = drop_prompt_echo(tidy_notes(text, headings), prompt, source) or "(no notes)"
         return text, finish, stats
 
     def _note_length(self, plan: Plan, share: float) -> tuple[int, int]:
@@ -323,7 +326,9 @@ class Summarizer:
         else:
             words, cap = self._note_length(plan, chunk.tokens / max(plan.tokens, 1))
             messages = self.map_messages(plan, chunk.text, k + 1, n, section, words)
-            text, finish, stats = self._note_step(job, label, messages, cap, stop, chunk.headings)
+            text, finish, stats = self._note_step(
+                job, label, messages, cap, stop, chunk.text, chunk.headings
+            )
         if finish != "interrupted":
             job.map_notes[k] = Note(label, text, k + 1, k + 1)
         return StepDone("map", 0, n, chunk.tokens, stats, finish)
@@ -415,7 +420,8 @@ class Summarizer:
             share = sum(c.tokens for c in plan.chunks[first - 1 : last]) / max(plan.tokens, 1)
             words, cap = self._note_length(plan, share)
             messages = self.combine_messages(plan, group, words)
-            text, finish, stats = self._note_step(job, label, messages, cap, stop)
+            source = "\n\n".join(n.text for n in group)
+            text, finish, stats = self._note_step(job, label, messages, cap, stop, source)
             if finish == "interrupted":
                 job.interrupted = True
                 return out
