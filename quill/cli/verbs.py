@@ -395,108 +395,82 @@ def rewrite(
     )
 
 
-def expand(
-    ctx: typer.Context,
-    file: FileArg = None,
-    tone: Annotated[str | None, typer.Option("--tone", metavar="TONE", help="See rewrite.")] = None,
-    audience: Annotated[str | None, typer.Option("--audience", help="Who it is for.")] = None,
-    instruction: Annotated[
-        str | None, typer.Option("--instruction", "-i", help="Any other instruction.")
-    ] = None,
-    lang: LangOpt = None,
-    style: o.StyleOpt = None,
-    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff.")] = False,
-    review: Annotated[bool, typer.Option("--review", help="Review each change.")] = False,
-    out: o.OutOpt = None,
-    force: o.ForceOpt = False,
-    draft_id: o.DraftOpt = None,
-    title: o.TitleOpt = None,
-    no_save: o.NoSaveOpt = False,
-    preset: o.PresetOpt = None,
-    temperature: o.TemperatureOpt = None,
-    seed: o.SeedOpt = None,
-    max_tokens: o.MaxTokensOpt = None,
-    stats: o.StatsOpt = False,
-    plain: o.PlainOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
-) -> None:
+def _sized(verb: str, length: str, doc: str) -> Callable[..., None]:
+    """`quill expand` and `quill shorten`: `quill rewrite --longer/--shorter`, with the
+    options that make sense for a change of length."""
+
+    def command(
+        ctx: typer.Context,
+        file: FileArg = None,
+        tone: Annotated[
+            str | None, typer.Option("--tone", metavar="TONE", help="See rewrite.")
+        ] = None,
+        audience: Annotated[str | None, typer.Option("--audience", help="Who it is for.")] = None,
+        instruction: Annotated[
+            str | None, typer.Option("--instruction", "-i", help="Any other instruction.")
+        ] = None,
+        lang: LangOpt = None,
+        style: o.StyleOpt = None,
+        diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff.")] = False,
+        review: Annotated[bool, typer.Option("--review", help="Review each change.")] = False,
+        out: o.OutOpt = None,
+        force: o.ForceOpt = False,
+        draft_id: o.DraftOpt = None,
+        title: o.TitleOpt = None,
+        no_save: o.NoSaveOpt = False,
+        preset: o.PresetOpt = None,
+        temperature: o.TemperatureOpt = None,
+        seed: o.SeedOpt = None,
+        max_tokens: o.MaxTokensOpt = None,
+        stats: o.StatsOpt = False,
+        plain: o.PlainOpt = False,
+        model: o.ModelOpt = None,
+        n_ctx: o.CtxOpt = None,
+        gpu_layers: o.GpuOpt = None,
+        threads: o.ThreadsOpt = None,
+        verbose: o.VerboseOpt = False,
+        encoding: o.EncodingOpt = None,
+    ) -> None:
+        _rewrite(
+            ctx,
+            file,
+            tone=tone,
+            length=length,
+            audience=audience,
+            instruction=instruction,
+            lang=lang,
+            style=style,
+            diff=diff,
+            review=review,
+            flags=Flags.take(locals()),
+            verb=verb,
+        )
+
+    command.__name__ = command.__qualname__ = verb
+    command.__doc__ = doc
+    return command
+
+
+expand = _sized(
+    "expand",
+    "longer",
     """Make a text about twice as long (`quill rewrite --longer`).
 
     Example:
 
       quill expand notes.md --audience "first-time visitors"
-    """
-    _rewrite(
-        ctx,
-        file,
-        tone=tone,
-        length="longer",
-        audience=audience,
-        instruction=instruction,
-        lang=lang,
-        style=style,
-        diff=diff,
-        review=review,
-        flags=Flags.take(locals()),
-        verb="expand",
-    )
-
-
-def shorten(
-    ctx: typer.Context,
-    file: FileArg = None,
-    tone: Annotated[str | None, typer.Option("--tone", metavar="TONE", help="See rewrite.")] = None,
-    audience: Annotated[str | None, typer.Option("--audience", help="Who it is for.")] = None,
-    instruction: Annotated[
-        str | None, typer.Option("--instruction", "-i", help="Any other instruction.")
-    ] = None,
-    lang: LangOpt = None,
-    style: o.StyleOpt = None,
-    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff.")] = False,
-    review: Annotated[bool, typer.Option("--review", help="Review each change.")] = False,
-    out: o.OutOpt = None,
-    force: o.ForceOpt = False,
-    draft_id: o.DraftOpt = None,
-    title: o.TitleOpt = None,
-    no_save: o.NoSaveOpt = False,
-    preset: o.PresetOpt = None,
-    temperature: o.TemperatureOpt = None,
-    seed: o.SeedOpt = None,
-    max_tokens: o.MaxTokensOpt = None,
-    stats: o.StatsOpt = False,
-    plain: o.PlainOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
-) -> None:
+    """,
+)
+shorten = _sized(
+    "shorten",
+    "shorter",
     """Make a text about half as long (`quill rewrite --shorter`).
 
     Example:
 
       cat report.md | quill shorten --tone confident
-    """
-    _rewrite(
-        ctx,
-        file,
-        tone=tone,
-        length="shorter",
-        audience=audience,
-        instruction=instruction,
-        lang=lang,
-        style=style,
-        diff=diff,
-        review=review,
-        flags=Flags.take(locals()),
-        verb="shorten",
-    )
+    """,
+)
 
 
 def register(app: typer.Typer) -> None:
