@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from quill.config import resolve_paths
-from quill.errors import ModelInvalid, ModelNotFound
+from quill.errors import ModelInvalid, ModelNotFound, UsageError
 from quill.models import default, registry
 from quill.models.gguf import read_info
 
@@ -78,6 +78,9 @@ def test_registry_add_resolve_remove(quill_home: Path, tmp_path: Path) -> None:
         registry.resolve(paths, "nope")
     registry.remove(paths, "mistral")
     assert "mistral" not in registry.load(paths)
+    for taken in ("default", "qwen2.5-coder-1.5b"):  # embedded names stay theirs
+        with pytest.raises(UsageError, match="embedded"):
+            registry.add(paths, str(f), name=taken)
 
 
 def test_models_cli(cli: Callable, tmp_path: Path) -> None:

@@ -67,6 +67,8 @@ def add(paths: Paths, path: str, name: str | None = None) -> Entry:
         raise UsageError(
             f"`{name}` is the name of the embedded default model", hint="choose another --name"
         )
+    if any(m.name == name for m in catalog.models()):
+        raise UsageError(f"`{name}` is the name of an embedded model", hint="choose another --name")
     entries[name] = Entry(name, p)
     _save(paths, entries)
     return entries[name]
