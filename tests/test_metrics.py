@@ -184,6 +184,10 @@ def test_ends_incomplete(text: str) -> None:
         ("Subject line: We are open!\n\nDear friends,", "subject line"),
         ("I'm sorry, but I can't assist with that request.", "i can't assist"),
         ("抱歉，我无法完成这个请求。", "我无法"),
+        (
+            "# Linen\n\nSoft.\n\nThis product page is designed to show the shirt's features.",
+            "this product page is designed",
+        ),
     ],
 )
 def test_leaked_phrases_found(text: str, fragment: str) -> None:
@@ -209,6 +213,7 @@ def test_leaked_phrases_found(text: str, fragment: str) -> None:
         "Final offer.\n\nNote: the sale ends on 30 June.",
         "秋天的茶馆里，以下是老人们常点的茶：龙井、碧螺春。\n\n他们坐到傍晚。\n\n然后回家。",
         "The hotel word of mouth grew.\n\nHere is to the next ten years!",
+        "# Linen\n\nSoft.\n\nThe shirt is designed in Porto and made to last.",
     ],
 )
 def test_leaked_phrases_not_found(text: str) -> None:

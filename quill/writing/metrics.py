@@ -299,6 +299,10 @@ _LEAK_CLOSING = [
     r"^(?:tone|word count)\s*:[^\n]*",
     r"\bas requested\b[^\n]*",
     r"\b(?:let me know|feel free to)\b[^\n]*",
+    # a last line about the piece: "This product page is designed to…"
+    r"^(?:this|the above) (?:piece|draft|post|page|product page|email|poem|story|article|"
+    r"description|text|copy) (?:is|was) (?:written|designed|crafted|intended|meant|tailored)"
+    r"\b[^\n]*",
     r"\b(?:approximately|about|around|roughly)? ?\d+ words\b[^\n]*",
     r"(?:字数|共计?\s*\d+\s*字|约\s*\d+\s*字)[^\n]*",
     r"(?:如需|如果您需要|如果你需要|如有需要)[^\n]*(?:修改|调整|帮助)[^\n]*",
