@@ -422,7 +422,7 @@ def test_chinese_document_gets_chinese_prompts() -> None:
 
 
 def test_notes_length_follows_the_part_share() -> None:
-    assert notes_words(0.5, 100) == 40  # notes together: a little under the summary's
+    assert notes_words(0.5, 100) == 100  # notes together: twice the summary's, cut later
     assert notes_words(0.01, 100) == 15  # a floor, so small parts still get notes
 
 
