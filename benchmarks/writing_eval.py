@@ -91,12 +91,15 @@ def cut_to_tokens(engine: Engine, text: str, budget: int) -> str:
 def score_summary(text: str, doc: evalset.Document, words: int) -> dict[str, Any]:
     found = metrics.facts_found(text, [f.forms for f in doc.facts])
     late = [ok for ok, f in zip(found, doc.facts, strict=True) if f.position >= LATE]
+    share = sum(found) / len(found) if found else 0.0
+    ratio = metrics.length_ratio(text, words, doc.lang) if text else 0.0
     return {
-        "facts": sum(found) / len(found) if found else 0.0,
+        "facts": share,
+        "facts_fair": metrics.at_asked_length(share, ratio),
         "late_facts": sum(late) / len(late) if late else 0.0,
         "facts_missed": [f.id for ok, f in zip(found, doc.facts, strict=True) if not ok],
         "copy": metrics.copy_rate(text, doc.text),
-        "length": metrics.length_ratio(text, words, doc.lang) if text else 0.0,
+        "length": ratio,
         "length_ok": float(bool(text) and metrics.length_ok(text, words, doc.lang)),
         "complete": float(metrics.ends_complete(text)),
         "echo": metrics.heading_echo(text, doc.text),
@@ -282,6 +285,7 @@ def table(rows: list[list[str]], header: list[str]) -> str:
 
 SUMMARY_FIGURES = [
     ("facts carried", "facts", False, "higher is better"),
+    ("facts at the asked length", "facts_fair", False, "facts / (length / asked) when over"),
     ("late facts carried (last 20%)", "late_facts", False, "higher is better"),
     ("copy rate (8-word / 12-char spans)", "copy", False, "lower is better"),
     ("length / asked", "length", False, "1.00 is on target"),

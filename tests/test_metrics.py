@@ -230,3 +230,9 @@ def test_heading_echo() -> None:
     assert m.heading_echo(echo, source) == pytest.approx(1.0)
     assert m.heading_echo("Budget and staff went well.", source) == 0.0
     assert m.heading_echo("anything", "no headings here") == 0.0
+
+
+def test_facts_at_the_asked_length() -> None:
+    assert m.at_asked_length(0.6, 2.0) == pytest.approx(0.3)  # twice as long: half credit
+    assert m.at_asked_length(0.6, 1.0) == pytest.approx(0.6)
+    assert m.at_asked_length(0.6, 0.5) == pytest.approx(0.6)  # short: no bonus, no penalty

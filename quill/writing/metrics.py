@@ -184,6 +184,14 @@ def length_ratio(text: str, target_words: int, lang: str | None = None) -> float
     return count_units(text) / target_units(target_words, lang)
 
 
+def at_asked_length(share: float, ratio: float) -> float:
+    """A share of facts carried, made fair to length: divided by the length over the
+    length asked (``ratio``) where the text runs over it, so a summary twice as long
+    as asked gets half the credit for the facts it carries. A short text is not
+    rewarded for its shortness."""
+    return share / max(ratio, 1.0)
+
+
 def length_ok(
     text: str, target_words: int, lang: str | None = None, tolerance: float = 0.35
 ) -> bool:
