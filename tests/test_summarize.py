@@ -552,6 +552,13 @@ def test_notes_are_fitted_to_the_summary_length_at_sentence_ends() -> None:
     assert out[2].text == "塔建于一八六四年。"  # 5.5 words: 9 characters is about 5
     tiny = fit_notes([long], [0.1], 5)
     assert tiny[0].text == "One two three four five."  # never less than a sentence
+    # As many facts either way: the sentence in the model's own words is kept, not the
+    # one copied from the part.
+    part = "The tower was lit by its first keeper on a stormy night in the year 1864."
+    note = Note("Part 1", part + " Its first keeper lit it in 1864 during a storm.", 1, 1)
+    kept = fit_notes([note], [1.0], 12, [part])
+    assert kept[0].text == "Its first keeper lit it in 1864 during a storm."
+    assert fit_notes([note], [1.0], 12)[0].text == part  # no source: the first
 
 
 def test_final_step_reads_notes_of_about_the_summary_length() -> None:

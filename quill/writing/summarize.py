@@ -243,7 +243,8 @@ class Summarizer:
         """The notes cut back to about the summary's length (see :func:`fit_notes`)."""
         total = max(plan.tokens, 1)
         shares = [sum(c.tokens for c in plan.chunks[n.first - 1 : n.last]) / total for n in notes]
-        return fit_notes(notes, shares, plan.target_words * REDUCE_NOTES_FACTOR)
+        sources = ["".join(c.text for c in plan.chunks[n.first - 1 : n.last]) for n in notes]
+        return fit_notes(notes, shares, plan.target_words * REDUCE_NOTES_FACTOR, sources)
 
     def _generate(
         self,

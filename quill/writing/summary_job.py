@@ -169,23 +169,38 @@ def _fact_score(sentence: str) -> int:
     return len(_FACT.findall(sentence))
 
 
-def fit_notes(notes: list[Note], shares: list[float], words: float) -> list[Note]:
+def _copied(sentence: str, source: str) -> bool:
+    """Whether most of ``sentence`` is found word for word in ``source``."""
+    from quill.writing.metrics import copy_rate  # metrics imports this package
+
+    return bool(source) and copy_rate(sentence, source) >= 0.5
+
+
+def fit_notes(
+    notes: list[Note], shares: list[float], words: float, sources: list[str] | None = None
+) -> list[Note]:
     """``notes`` cut back to whole sentences, to about ``words`` words in all: each to its
     part's share of them (``shares``), keeping the sentences that carry the most names,
     numbers and dates (in their order), and never less than one sentence.
 
     A small model's final step keeps close to the notes it reads: notes of about the
     summary's length make a summary of that length, with every part in it. Notes within
-    their share are left as they are."""
+    their share are left as they are. Between sentences that carry as many, one in the
+    model's own words goes before one copied from ``sources`` (the text of each note's
+    parts)."""
     out: list[Note] = []
-    for note, share in zip(notes, shares, strict=True):
+    for i, (note, share) in enumerate(zip(notes, shares, strict=True)):
         text, allow = note.text.strip(), words * share
         if doc_words(text) <= allow:
             out.append(note)
             continue
         cuts = [0, *sentence_ends(text), len(text)]
         sentences = [text[a:b] for a, b in itertools.pairwise(cuts) if text[a:b].strip()]
-        ranked = sorted(range(len(sentences)), key=lambda k: (-_fact_score(sentences[k]), k))
+        source = sources[i] if sources is not None else ""
+        ranked = sorted(
+            range(len(sentences)),
+            key=lambda k: (-_fact_score(sentences[k]), _copied(sentences[k], source), k),
+        )
         keep: set[int] = set()
         used = 0.0
         for k in ranked:
