@@ -175,10 +175,30 @@ def test_commentary_around_a_draft_is_dropped(reply: str) -> None:
         "# 秋天\n\n落叶一片片飘下，\n河水带走了它们。\n\n风轻轻地吹过山岗。",
         "# 亚麻衬衫\n\n透气、清爽。\n\n立即下单，感受夏天的凉爽！",
         "Here's to long summer evenings.\n\nOur linen shirt keeps you cool.",
+        "Summer is here. Here is why you'll love linen:\n\n- cool\n- light",
+        "Our shop is new. Here are the opening hours for the page:\n\nMon 9-5",
+        "We love tea. Here is a short blog post about it:",  # nothing follows: kept
     ],
 )
 def test_real_content_is_kept(reply: str) -> None:
     assert run_filter(reply) == reply
+
+
+@pytest.mark.parametrize(
+    ("reply", "kept"),
+    [
+        (
+            "A linen shirt suits every summer day. Here's a product page for a linen shirt "
+            "that will help you find the right fit:\n\n" + LINEN,
+            "A linen shirt suits every summer day.\n\n" + LINEN,
+        ),
+        ("夏天到了。以下是一首关于秋天的诗：\n\n秋风起。", "夏天到了。\n\n秋风起。"),
+    ],
+)
+def test_a_first_line_that_ends_by_announcing_the_piece_loses_that_sentence(
+    reply: str, kept: str
+) -> None:
+    assert run_filter(reply) == kept
 
 
 def test_chinese_commentary_is_dropped() -> None:

@@ -29,6 +29,7 @@ from quill.writing.commentary import (
     HEAD_CHARS,
     SEPARATOR,
     all_comment,
+    announcing_tail,
     comment_line,
     is_commentary,
     is_preamble,
@@ -256,8 +257,13 @@ def strip_commentary(pieces: Iterator[Piece]) -> Iterator[Piece]:
                 if drop and dropped_head < 3 and (rest.strip() or not final):
                     head, dropped_head = rest, dropped_head + 1
                     continue
+                cut = announcing_tail(line)  # "…for your needs. Here's a product page:"
+                if cut > 0 and not rest.strip() and not final:
+                    break  # dropped only if something follows it: wait for that
                 deciding = False
                 text = stripped if dropped_head else head
+                if cut > 0 and rest.strip():
+                    text = line[:cut].rstrip() + stripped[len(line) :]
                 break
             if deciding:
                 continue

@@ -106,6 +106,29 @@ def is_preamble(line: str) -> bool:
     return bool(s) and len(s) <= 200 and any(rx.match(s) for rx in _PREAMBLE)
 
 
+# The last sentence of a first line that announces the piece: "A linen shirt is a
+# versatile item. Here's a product page for it that will help you choose:".
+_PIECE_WORDS = (
+    r"draft|piece|version|page|post|email|poem|story|script|article|copy|description|"
+    r"letter|announcement|news story"
+)
+_ANNOUNCE = re.compile(
+    r"(?:(?<=[.!?])\s+|(?<=[。！？]))("
+    r"(?:here(?:'s| is| are)|below (?:is|are)) (?:a|an|the|your|my|some)(?:\s+[\w-]+){0,3}?"
+    r"\s+(?:" + _PIECE_WORDS + r")\b[^.!?:]{0,100}:"
+    r"|(?:以下是|下面是)[^。！？：:]{0,60}(?:文章|诗|邮件|草稿|页面|文案|故事|剧本|博客|新闻|介绍)"
+    r"[^。！？：:]{0,30}[:：])\s*$",
+    re.I,
+)
+
+
+def announcing_tail(line: str) -> int:
+    """Where a closing sentence that announces the piece starts in ``line`` (a first
+    line whose earlier sentences are kept), or -1 when there is none."""
+    m = _ANNOUNCE.search(line.translate(_QUOTES))
+    return m.start(1) if m and m.start(1) > 0 else -1
+
+
 def sentences(line: str) -> list[str]:
     s = _WRAPPERS.sub("", line.strip().translate(_QUOTES), count=1).rstrip(" *_)）]")
     return [t for t in (t.strip(" *_") for t in _SENTENCE_SPLIT.split(s)) if t]
