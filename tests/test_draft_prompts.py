@@ -69,7 +69,7 @@ def test_a_brief_with_a_verb_of_its_own_stays_as_it_is() -> None:
     _, user = build_messages("为一款城市通勤电动自行车写一段产品介绍", words=100)
     assert user.content.startswith("为一款城市通勤电动自行车写一段产品介绍。")
     _, user = build_messages("一首关于茶的诗")
-    assert user.content == "写一首关于茶的诗。"
+    assert user.content.startswith("写一首关于茶的诗。\n")  # then the poem's shape
 
 
 def test_material_keeps_its_blank_lines_and_indents() -> None:
@@ -98,3 +98,30 @@ def test_material_and_custom_forms(tmp_path: Path) -> None:
 )
 def test_brief_language(brief: str, lang: str | None) -> None:
     assert brief_language(brief) == lang
+
+
+@pytest.mark.parametrize(
+    ("brief", "form"),
+    [
+        ("a product page for a linen shirt", "product"),
+        ("a launch email for our new tea shop", "email"),
+        ("a blog post about our new product page", "blog"),  # the first named wins
+        ("a short news story about the library", "news"),
+        ("a haiku about tea", "poem"),
+        ("写一首关于秋天的短诗", "poem"),
+        ("给客户写一封道歉邮件", "email"),
+        ("为一款电动自行车写一段产品介绍", "product"),
+        ("three tips for working from home", None),
+        ("a storyboard for an advert", "marketing"),  # not a story
+    ],
+)
+def test_the_form_a_brief_names_is_used_without_form(brief: str, form: str | None) -> None:
+    """`quill draft "a product page for a linen shirt"` gets the product page's shape,
+    as with --form product; --form still decides when given."""
+    from quill.writing.draft import infer_form
+
+    assert infer_form(brief) == form
+    if form is not None:
+        assert build_messages(brief) == build_messages(brief, form=form)
+    _, user = build_messages(brief, form="article")
+    assert "article" in user.content or "文章" in user.content

@@ -184,6 +184,9 @@ def test_ends_incomplete(text: str) -> None:
         ("Subject line: We are open!\n\nDear friends,", "subject line"),
         ("I'm sorry, but I can't assist with that request.", "i can't assist"),
         ("抱歉，我无法完成这个请求。", "我无法"),
+        ("Sure! Please provide me with the details of the linen shirt.", "please provide"),
+        ("To write this, I need more details about your shop.", "i need more details"),
+        ("请提供更多关于产品的信息。", "请提供"),
         (
             "# Linen\n\nSoft.\n\nThis product page is designed to show the shirt's features.",
             "this product page is designed",
@@ -214,6 +217,7 @@ def test_leaked_phrases_found(text: str, fragment: str) -> None:
         "秋天的茶馆里，以下是老人们常点的茶：龙井、碧螺春。\n\n他们坐到傍晚。\n\n然后回家。",
         "The hotel word of mouth grew.\n\nHere is to the next ten years!",
         "# Linen\n\nSoft.\n\nThe shirt is designed in Porto and made to last.",
+        "Please join us on Saturday and tell your friends!\n\nWe open at nine.\n\nSee you.",
     ],
 )
 def test_leaked_phrases_not_found(text: str) -> None:

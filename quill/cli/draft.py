@@ -20,7 +20,8 @@ def draft(
         typer.Option(
             "--form",
             metavar="FORM",
-            help="article, blog, product, marketing, news, email, poem, story or script.",
+            help="article, blog, product, marketing, news, email, poem, story or script "
+            "(default: the form the brief names, if any).",
         ),
     ] = None,
     tone: Annotated[str | None, typer.Option("--tone", help="e.g. formal, warm, playful.")] = None,

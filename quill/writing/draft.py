@@ -50,6 +50,37 @@ _VERBS = frozenset(_VERBS_TEXT.split())
 _ZH_VERB = re.compile(r"^(?:请|帮|为|给|替|用|把|将|介绍|描述|创作|编写|撰写|讲)|写")
 
 
+# The form a brief names, where --form is not given: "a product page for a linen shirt"
+# is a product page. In the order they are tried; the earliest match in the brief wins
+# ("a blog post about our new product page" is a blog post).
+_FORM_CUES: tuple[tuple[str, str], ...] = (
+    ("news", r"\bnews (?:story|article|item|report|piece)\b|\bpress release\b|新闻|通讯稿"),
+    (
+        "product",
+        r"\bproduct (?:page|description|listing)\b|产品(?:页|介绍|描述)|商品(?:页|详情|介绍)",
+    ),
+    ("blog", r"\bblog(?: post)?\b|博客|博文"),
+    ("email", r"\be-?mail\b|\bnewsletter\b|邮件"),
+    ("poem", r"\b(?:poem|haiku|sonnet|limerick|verse)s?\b|诗"),
+    ("script", r"\b(?:script|screenplay|skit)\b|剧本"),
+    ("marketing", r"\b(?:marketing copy|ad copy|advert(?:isement)?|landing page)\b|广告|文案"),
+    ("story", r"\b(?:short )?(?:story|fable|tale)\b|故事|小说"),
+    ("article", r"\barticle\b|文章"),
+)
+
+
+def infer_form(brief: str, known: dict[str, Any] | None = None) -> str | None:
+    """The form ``brief`` names (one of ``known``, the prompt file's [forms]), or None."""
+    best: tuple[int, str] | None = None
+    for form, cue in _FORM_CUES:
+        if known is not None and form not in known:
+            continue
+        m = re.search(cue, brief, re.I)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), form)
+    return best[1] if best else None
+
+
 def _as_request(brief: str, write: str) -> str:
     """The brief as a request: "a poem about tea" -> "Write a poem about tea."; a brief
     that starts with a verb of its own ("tell our customers…") stays as it is."""
@@ -106,6 +137,8 @@ def build_messages(
     p = prompts.load("draft", user_dir)
     if form is not None and form not in p["forms"]:
         raise UsageError(f"unknown form `{form}`", hint="choose one of: " + ", ".join(p["forms"]))
+    if form is None:  # the form the brief names, if any: its shape helps a small model
+        form = infer_form(brief, p["forms"])
     if words is not None and words < 1:
         raise UsageError("--words must be at least 1")
     detected = brief_language(brief)

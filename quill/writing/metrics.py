@@ -294,6 +294,13 @@ _LEAK_OPENING = [
     # a refusal or a disclaimer talks about the request instead of answering it
     r"^(?:i'm|i am)? ?sorry,? (?:but )?i (?:can't|cannot|can not|am unable to|won't)\b[^\n]*",
     r"^as an ai\b[^\n]*",
+    # a question back instead of the piece: "Please provide me with the details of…"
+    r"^(?:(?:sure|certainly|of course|okay|ok)[!,.]*\s*)?(?:please|could you|can you|would you)"
+    r"\b[^\n]*\b(?:provide|give|share|tell|specify|send)\b[^\n]*\b(?:details|information|"
+    r"specifics)\b[^\n]*",
+    r"^[^\n]*\bi (?:need|would need|will need|require) (?:more|some|additional|further) "
+    r"(?:details|information|context)\b[^\n]*",
+    r"^(?:请提供|请告诉我|能否提供|可以提供)[^\n]*",
     r"^(?:抱歉|对不起|很抱歉)[，,]?\s*我(?:无法|不能|没法)[^\n]*",
     r"^作为(?:一个)?(?:ai|人工智能|语言模型)[^\n]*",
     r"^(?:以下是|下面是|这是(?:一篇|一份|一首|一封|为您|为你))[^\n]*",
