@@ -187,6 +187,7 @@ def test_ends_incomplete(text: str) -> None:
         ("Sure! Please provide me with the details of the linen shirt.", "please provide"),
         ("To write this, I need more details about your shop.", "i need more details"),
         ("请提供更多关于产品的信息。", "请提供"),
+        ("当然，请提供关于咖啡店的内容，我会写。", "请提供"),
         (
             "# Linen\n\nSoft.\n\nThis product page is designed to show the shirt's features.",
             "this product page is designed",

@@ -300,7 +300,7 @@ _LEAK_OPENING = [
     r"specifics)\b[^\n]*",
     r"^[^\n]*\bi (?:need|would need|will need|require) (?:more|some|additional|further) "
     r"(?:details|information|context)\b[^\n]*",
-    r"^(?:请提供|请告诉我|能否提供|可以提供)[^\n]*",
+    r"^(?:(?:好的|当然|没问题)[，,！!。]*)?(?:请提供|请告诉我|能否提供|可以提供)[^\n]*",
     r"^(?:抱歉|对不起|很抱歉)[，,]?\s*我(?:无法|不能|没法)[^\n]*",
     r"^作为(?:一个)?(?:ai|人工智能|语言模型)[^\n]*",
     r"^(?:以下是|下面是|这是(?:一篇|一份|一首|一封|为您|为你))[^\n]*",
