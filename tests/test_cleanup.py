@@ -201,6 +201,13 @@ def test_a_first_line_that_ends_by_announcing_the_piece_loses_that_sentence(
     assert run_filter(reply) == kept
 
 
+def test_a_closing_note_that_the_piece_is_only_an_example_is_dropped() -> None:
+    body = "# 开业啦\n\n咖啡店今天开业，欢迎光临。"
+    note = "注：上述文字仅为示例，实际撰写时请根据实际情况进行调整和修改。"
+    assert run_filter(body + "\n\n" + note) == body
+    assert run_filter(LINEN + "\n\nThis is just an example; adapt it to your shop.") == LINEN
+
+
 def test_chinese_commentary_is_dropped() -> None:
     body = "# 秋\n\n落叶飘飘，\n秋风送爽。"
     reply = (
