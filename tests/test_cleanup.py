@@ -390,6 +390,9 @@ def test_tidy_notes_drops_the_echoed_prompt_header() -> None:
     assert tidy_notes(notes) == "We opened three new shops in 2024."
     notes = '这是一篇文档 "p.md"的第 2 部分，共 4 部分。10:32 一位同事提交了变更。'
     assert tidy_notes(notes) == "10:32 一位同事提交了变更。"
+    assert tidy_notes("松风茶馆百年记第三部分，共4章。茶馆开张于一九二六年。") == (
+        "茶馆开张于一九二六年。"
+    )
 
 
 def test_notes_lose_sentences_that_echo_the_instructions() -> None:
@@ -419,3 +422,28 @@ def test_notes_lose_sentences_that_echo_the_instructions() -> None:
         "松风茶馆开张于一九二三年。"
     )
     assert drop_prompt_echo(notes, "", source) == notes
+
+
+def test_a_summary_that_echoes_its_prompt_loses_the_header_and_the_tags() -> None:
+    """Seen on the 0.5B: the final step pasted its own prompt's first line and the
+    "<notes>" tags around the notes."""
+    from quill.writing.cleanup import drop_echoed_header
+
+    prompt = (
+        'These are notes on the 4 parts of a document "q.md", in order:\n\n<notes>\n'
+        "The reservoir fell.\n</notes>\n\nSummarize the whole document from these notes."
+    )
+    reply = (
+        'These are notes on the 4 parts of a document "q.md", in order:\n\n<notes>\n'
+        "The reservoir fell to 58 per cent.\n</notes>"
+    )
+
+    def final(p: Iterator[Piece]) -> Iterator[Piece]:
+        return strip_blocks()(drop_echoed_header(prompt, "The reservoir fell.")(p))
+
+    assert run_filter(reply, final) == "The reservoir fell to 58 per cent.\n"
+    kept = "The reservoir fell to 58 per cent.\nIt rained in May."
+    assert run_filter(kept, final) == kept
+    assert run_filter("I <3 tea.\n<b>Bold</b> stays.", strip_blocks()) == (
+        "I <3 tea.\n<b>Bold</b> stays."
+    )

@@ -294,13 +294,16 @@ def strip_commentary(pieces: Iterator[Piece]) -> Iterator[Piece]:
 # -- headings and code blocks in a summary --------------------------------------------
 
 _OPENS_BLOCK = re.compile(r"[ \t]{0,3}(#{1,6}(?:[ \t]|$)|`{3,}|~{3,})")
-_MAY_OPEN = re.compile(r"[ \t]{0,3}(?:#{1,6}|`{1,2}|~{1,2})?$")
+_MAY_OPEN = re.compile(r"[ \t]{0,3}(?:#{1,6}|`{1,2}|~{1,2}|</?[a-z]{0,8}>?)?$")
+# The tags quill's prompts wrap their text in, echoed by a small model: "<notes>".
+_SCAFFOLD = re.compile(r"[ \t]{0,3}</?(?:notes|document|part|text)>[ \t]*")
 
 
 def strip_blocks(headings: bool = True) -> Transform:
     """A transform that drops fenced code blocks and (with ``headings``) Markdown heading
     lines from a stream, with the blank lines after them: a summary in prose or bullets
     has no use for either, and a small model copies them from the document it reads.
+    The tags quill's prompts wrap text in ("<notes>", "</document>") are dropped too.
     Only the first few characters of a line are held, until they show whether the line
     opens a heading or a fence (a line inside a code block is held until it is whole)."""
 
@@ -332,6 +335,13 @@ def strip_blocks(headings: bool = True) -> Transform:
                     mid_line = nl < 0
                 elif not whole and _MAY_OPEN.fullmatch(line):
                     pending = line  # too short to tell what it opens
+                elif t := _SCAFFOLD.match(line):  # "<notes>" from the prompt: dropped
+                    rest = line[t.end() :]
+                    if rest.strip():
+                        out.append(rest)
+                        mid_line, skip_blank = nl < 0, False
+                    else:
+                        skip_line, skip_blank = nl < 0, True
                 elif (m := _OPENS_BLOCK.match(line)) and (headings or m.group(1)[0] != "#"):
                     opener = m.group(1)
                     fence = "" if opener[0] == "#" else opener.strip()[:3]
@@ -358,6 +368,69 @@ def strip_blocks(headings: bool = True) -> Transform:
             yield Piece(pending)
 
     return strip
+
+
+ECHO_HEAD_CHARS = 200  # a first line longer than this is not an echoed prompt header
+_SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
+
+
+def drop_echoed_header(prompt: str, source: str) -> Transform:
+    """A transform that drops a first line repeating the step's own prompt rather than
+    its ``source`` ("These are notes on the 4 parts of a document…:", "以下是对文档……的
+    笔记，按原文顺序排列："), judged as :func:`quill.writing.notes.drop_prompt_echo`
+    judges a sentence. The first pieces are held only until their line ends, a sentence
+    ends in it (a header has none) or ECHO_HEAD_CHARS have come; they then go on as
+    they came (a piece a token, for the sentence gate's count), and if the stream fails
+    or is interrupted meanwhile, they go out before the error."""
+    from quill.writing.notes import drop_prompt_echo
+
+    def drop(pieces: Iterator[Piece]) -> Iterator[Piece]:
+        held: list[Piece] = []
+        deciding = True
+        out: list[Piece] = []
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration:
+                break
+            except BaseException:
+                if held:
+                    yield Piece("".join(p.text for p in held))
+                raise
+            if deciding:
+                held.append(piece)
+                head = "".join(p.text for p in held)
+                stripped = head.lstrip()
+                nl = stripped.find("\n")
+                line = stripped[:nl] if nl >= 0 else stripped
+                final = piece.finish is not None
+                short = nl < 0 and len(stripped) < ECHO_HEAD_CHARS and not final
+                if short and not _SENTENCE_END.search(stripped):
+                    continue  # may still be a header line
+                deciding = False
+                out, held = held, []
+                if nl >= 0 and line.strip() and not drop_prompt_echo(line, prompt, source):
+                    rest = stripped[nl + 1 :].lstrip("\n")
+                    last = out[-1]
+                    out = [Piece(rest, finish=last.finish, stats=last.stats, note=last.note)]
+            else:
+                out = [piece]
+            for p in out:
+                if p.finish is not None:
+                    yield p
+                    return
+                if not p.text:
+                    continue
+                try:
+                    yield p
+                except StopRequested as stop:
+                    last = stop_stream(pieces, stop.reason)
+                    yield Piece(last.text, finish=last.finish, stats=last.stats, note=last.note)
+                    return
+        if held:
+            yield Piece("".join(p.text for p in held))
+
+    return drop
 
 
 def draft_filters() -> list[Transform]:

@@ -34,7 +34,13 @@ from quill.engine.base import Engine, Finish, Message, Piece, Result, Sampling, 
 from quill.engine.loop import LoopDetector, guarded, stop_stream
 from quill.errors import ContextOverflow, UsageError
 from quill.writing.chunk import Chunk, chunk_text, complete_prefix, heading_paths
-from quill.writing.cleanup import TRIMMED, Transform, sentence_gate, strip_blocks
+from quill.writing.cleanup import (
+    TRIMMED,
+    Transform,
+    drop_echoed_header,
+    sentence_gate,
+    strip_blocks,
+)
 from quill.writing.language import detect_language
 from quill.writing.notes import drop_prompt_echo, tidy_notes
 from quill.writing.summary_job import (
@@ -453,13 +459,17 @@ class Summarizer:
         """The stream filters of the final step, for a caller that streams it: the text
         ends with a complete sentence (:func:`~quill.writing.cleanup.sentence_gate`), and
         headings (but in an outline) and code blocks copied from the document are
-        dropped (:func:`~quill.writing.cleanup.strip_blocks`)."""
+        dropped (:func:`~quill.writing.cleanup.strip_blocks`), and so are a first line
+        that repeats the prompt and the prompt's "<notes>" tags."""
         limit = job.params.max_tokens if job.params is not None else job.plan.summary_tokens
         gate = sentence_gate(limit)
         strip = strip_blocks(headings=self.opts.format != "outline")
+        prompt = "\n".join(m.content for m in job.messages or [])
+        source = "\n\n".join(n.text for n in job.notes) if job.notes else job.plan.text
+        echo = drop_echoed_header(prompt, source)
 
         def final(pieces: Iterator[Piece]) -> Iterator[Piece]:
-            return strip(gate(pieces))
+            return strip(gate(echo(pieces)))
 
         return final
 
