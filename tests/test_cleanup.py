@@ -201,6 +201,11 @@ def test_a_first_line_that_ends_by_announcing_the_piece_loses_that_sentence(
     assert run_filter(reply) == kept
 
 
+def test_a_product_title_label_becomes_a_heading() -> None:
+    reply = "Product Title: Linen Shirt - Made for Summer\n\nSoft and cool."
+    assert run_filter(reply) == "# Linen Shirt - Made for Summer\n\nSoft and cool."
+
+
 def test_a_closing_note_that_the_piece_is_only_an_example_is_dropped() -> None:
     body = "# 开业啦\n\n咖啡店今天开业，欢迎光临。"
     note = "注：上述文字仅为示例，实际撰写时请根据实际情况进行调整和修改。"

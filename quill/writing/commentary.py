@@ -164,7 +164,8 @@ def is_commentary(paragraph: str) -> bool:
 # label becomes a heading; the others are dropped, and a line that is only a label goes.
 _LABEL_LINE = re.compile(
     r"^(?P<lead>[ \t]*(?:#{1,6}[ \t]+)?(?:[-*+][ \t]+)?)(?P<open>[*_]{0,2})"
-    r"(?P<label>(?:sub-?)?headline|title|subject line|short (?:persuasive )?description|"
+    r"(?P<label>(?:sub-?)?headline|(?:product |page |post |blog |article )?title|subject line|"
+    r"short (?:persuasive )?description|"
     r"persuasive description|product description|lead paragraph|call[- ]to[- ]action|"
     r"sign-off|greeting|副?标题|导语|行动号召|简短描述)"
     r"[ \t]*(?:[*_]{2}[ \t]*)?[:：](?:[ \t]*[*_]{2})?[ \t]*(?P<rest>.*)$",
@@ -184,7 +185,7 @@ def _unlabel_line(line: str) -> str | None:
     if not rest:
         return None
     label, lead = m.group("label").lower(), m.group("lead")
-    if label in ("headline", "title", "标题"):
+    if label in ("headline", "标题") or label.endswith("title"):
         return (lead if "#" in lead else "# ") + rest
     if label in ("subheadline", "sub-headline", "副标题"):
         return (lead if "#" in lead else "## ") + rest
