@@ -153,6 +153,7 @@ def run_filter(reply: str, f: Filter = strip_commentary) -> str:
         LINEN + "\n\nFeel free to customize this guide to fit your needs and style. Good luck!",
         LINEN + "\n\nFeel free to add more details to this product page based on your specific "
         "needs and preferences.",
+        LINEN + "\n\nSo if you're looking for more information about this shirt, feel free to ask!",
         "Sure! Here's a product page for a linen shirt:\n\n" + LINEN,
         "Certainly!\n\n" + LINEN + "\n\nI hope this helps!",
         "Here is the product page:\n\n---\n\n" + LINEN,
@@ -168,6 +169,7 @@ def test_commentary_around_a_draft_is_dropped(reply: str) -> None:
         LINEN + "\n\nOrder yours today and feel the difference all summer long!",
         LINEN + "\n\nNote: machine wash cold, line dry.",
         LINEN + "\n\nFeel free to visit our shop on Saturdays.",
+        LINEN + "\n\nIf you have questions about sizes, feel free to ask our staff.",
         "Dear Anna,\n\nThank you for your order. Let me know if you have any questions.\n\n"
         "Best regards,\nMaria",
         "Autumn Light\n\nThe leaves let go,\none by one,\nthe river keeps them.\n\n"

@@ -44,6 +44,7 @@ _COMMENT = [
         r" (?:piece|draft|post|page|product page|description|email|text|copy|template)\b",
         r"^(?:please )?let me know if\b.*\b(?:change|adjust|modif|revis|edit|tweak|version|"
         r"further)",
+        r"^(?:so,? )?if you\b.{0,80}\bfeel free to (?:ask|reach out)(?: me)?[!.]*$",
         r"^(?:this|the above|my) (?:piece|draft|text|post|blog post|article|page|product page|"
         r"product description|description|email|poem|story|short story|script|copy|"
         r"marketing copy|version|response|news story)\s+(?:is (?:written|crafted|designed|"
