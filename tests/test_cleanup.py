@@ -215,6 +215,14 @@ def test_a_closing_note_that_the_piece_is_only_an_example_is_dropped() -> None:
     assert run_filter(LINEN + "\n\nThis is just an example; adapt it to your shop.") == LINEN
 
 
+def test_a_chinese_line_about_the_poem_at_its_end_is_dropped() -> None:
+    poem = "秋风拂过田野，\n落叶翩翩起舞。\n天空湛蓝如海，\n阳光温暖而宁静。"
+    reply = poem + "\n这是一首关于秋天的诗，用意象生动描绘了秋天的美好景象。"
+    assert run_filter(reply).rstrip() == poem
+    story = "# 灯塔\n\n这是一首老歌，渔民们唱了很多年，描绘了大海。\n\n他关上了灯。"
+    assert run_filter(story) == story  # inside the piece: kept
+
+
 def test_chinese_commentary_is_dropped() -> None:
     body = "# 秋\n\n落叶飘飘，\n秋风送爽。"
     reply = (

@@ -187,6 +187,7 @@ def test_ends_incomplete(text: str) -> None:
         ("Sure! Please provide me with the details of the linen shirt.", "please provide"),
         ("To write this, I need more details about your shop.", "i need more details"),
         ("请提供更多关于产品的信息。", "请提供"),
+        ("秋风起。\n\n这是一首关于秋天的诗，用意象描绘了秋天。", "这是一首关于秋天的诗"),
         ("当然，请提供关于咖啡店的内容，我会写。", "请提供"),
         (
             "# Linen\n\nSoft.\n\nThis product page is designed to show the shirt's features.",
