@@ -9,7 +9,7 @@ so callers keep the text before it plus a single copy of the repeated unit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 from quill.engine.base import Piece, StopRequested
@@ -117,10 +117,7 @@ def guarded(pieces: Iterator[Piece], detector: LoopDetector | None = None) -> It
         if piece.finish is not None:
             yield piece
             return
-        try:
-            yield piece
-        except StopRequested as stop:  # the consumer wants out: stop the engine itself
-            yield stop_stream(pieces, stop.reason)
+        if (yield from pass_on(piece, pieces)):  # the consumer wanted out: engine stopped
             return
         if det.feed(piece.text) is not None:
             yield stop_stream(pieces, "loop")
@@ -138,3 +135,27 @@ def stop_stream(pieces: Iterator[Piece], reason: str) -> Piece:
         except (StopIteration, StopRequested):
             pass
     return Piece("", finish=reason)  # type: ignore[arg-type]
+
+
+def pass_on(
+    piece: Piece,
+    pieces: Iterator[Piece],
+    held: str = "",
+    shape: Callable[[str], str] | None = None,
+) -> Generator[Piece, None, bool]:
+    """Yield ``piece`` from a stream transform reading ``pieces``. If the consumer asks
+    to stop (a StopRequested thrown in at the yield), the engine stream is stopped and
+    its final piece goes out instead, with the text the transform still ``held`` put
+    before its text (and the result passed through ``shape``). Returns True when the
+    stream was stopped, and the transform then returns:
+    ``if (yield from pass_on(Piece(out), pieces, held)): return``."""
+    try:
+        yield piece
+    except StopRequested as stop:
+        last = stop_stream(pieces, stop.reason)
+        text = held + last.text
+        if shape is not None:
+            text = shape(text)
+        yield Piece(text, finish=last.finish, stats=last.stats, note=last.note)
+        return True
+    return False

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from quill.engine.base import Finish, Piece, Result, Sampling, Stats, StopRequested
+from quill.engine.base import Finish, Piece, Result, Sampling, Stats
 from quill.engine.generation import Generation, Listener, finish_note
-from quill.engine.loop import stop_stream
+from quill.engine.loop import pass_on
 
 Transform = Callable[[Iterator[Piece]], Iterator[Piece]]
 Step = str | Callable[[], Generation]
@@ -165,11 +165,7 @@ def trim(pieces: Iterator[Piece]) -> Iterator[Piece]:
         held = buf[len(core) :]
         if not core:
             continue
-        try:
-            yield Piece(core)
-        except StopRequested as stop:
-            final = stop_stream(pieces, stop.reason)
-            yield Piece(final.text.rstrip(), final.finish, final.stats, final.note)
+        if (yield from pass_on(Piece(core), pieces, shape=str.rstrip)):
             return
 
 
@@ -202,11 +198,7 @@ def untag(tag: str) -> Transform:
             out, held = buf[:cut], buf[cut:]
             if not out:
                 continue
-            try:
-                yield Piece(out)
-            except StopRequested as stop:
-                final = stop_stream(pieces, stop.reason)
-                yield Piece(held + final.text, final.finish, final.stats, final.note)
+            if (yield from pass_on(Piece(out), pieces, held)):
                 return
         if deciding and head:
             yield Piece(head)

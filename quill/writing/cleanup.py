@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import partial
 
-from quill.engine.base import Piece, StopRequested
-from quill.engine.loop import stop_stream
+from quill.engine.base import Piece
+from quill.engine.loop import pass_on
 from quill.writing.chunk import complete_prefix
 from quill.writing.commentary import (
     BREAK,
@@ -73,11 +74,7 @@ def unwrap_fence(pieces: Iterator[Piece]) -> Iterator[Piece]:
             return
         if not text:
             continue
-        try:
-            yield Piece(text)
-        except StopRequested as stop:
-            final = stop_stream(pieces, stop.reason)
-            yield Piece(tail + final.text, finish=final.finish, stats=final.stats, note=final.note)
+        if (yield from pass_on(Piece(text), pieces, tail)):
             return
 
 
@@ -118,13 +115,7 @@ def sentence_gate(max_tokens: int, hold: int = 48) -> Transform:
             if not out:
                 continue
             context = (context + out)[-_CONTEXT:]
-            try:
-                yield Piece(out)
-            except StopRequested as stop:
-                final = stop_stream(pieces, stop.reason)
-                yield Piece(
-                    held + final.text, finish=final.finish, stats=final.stats, note=final.note
-                )
+            if (yield from pass_on(Piece(out), pieces, held)):
                 return
         if held:  # a stream without a final piece: nothing to decide on, release it
             yield Piece(held)
@@ -278,12 +269,7 @@ def strip_commentary(pieces: Iterator[Piece]) -> Iterator[Piece]:
             continue
         midline = not out.endswith("\n")
         released = released or bool(out.strip())
-        try:
-            yield Piece(out)
-        except StopRequested as stop:
-            last = stop_stream(pieces, stop.reason)
-            text = unlabel_from(held + last.text, midline)
-            yield Piece(text, finish=last.finish, stats=last.stats, note=last.note)
+        if (yield from pass_on(Piece(out), pieces, held, partial(unlabel_from, midline=midline))):
             return
     if deciding and head:
         held = head + held
@@ -358,11 +344,7 @@ def strip_blocks(headings: bool = True) -> Transform:
                 return
             if not text:
                 continue
-            try:
-                yield Piece(text)
-            except StopRequested as stop:
-                last = stop_stream(pieces, stop.reason)
-                yield Piece(last.text, finish=last.finish, stats=last.stats, note=last.note)
+            if (yield from pass_on(Piece(text), pieces)):
                 return
         if pending and not fence:
             yield Piece(pending)
@@ -421,11 +403,7 @@ def drop_echoed_header(prompt: str, source: str) -> Transform:
                     return
                 if not p.text:
                     continue
-                try:
-                    yield p
-                except StopRequested as stop:
-                    last = stop_stream(pieces, stop.reason)
-                    yield Piece(last.text, finish=last.finish, stats=last.stats, note=last.note)
+                if (yield from pass_on(p, pieces)):
                     return
         if held:
             yield Piece("".join(p.text for p in held))
