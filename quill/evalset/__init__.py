@@ -4,7 +4,10 @@ abstracts (``docs/NAME.md`` beside ``docs/NAME.toml``) and draft briefs
 :func:`briefs`.
 
 The documents are written for this set (no outside text) and are longer than a
-2,048-token context, so a summary of them must read past one context's worth.
+2,048-token context, so a summary of them must read past one context's worth; the
+technical articles and reports are longer than a 4,096-token one. Each document
+belongs to a split (``split`` in its TOML, "tune" when absent): tune prompts on one,
+report figures on the other.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Document:
     abstract: str  # a reference summary of 60-120 words
     text: str
     facts: tuple[Fact, ...]
+    split: str = "tune"  # "tune" (develop prompts on it) or "report" (quote figures from it)
 
     @property
     def file_name(self) -> str:
@@ -50,8 +54,14 @@ def _root() -> Any:
     return files(__name__)
 
 
-def documents(names: list[str] | None = None) -> list[Document]:
-    """The documents, in name order (only ``names`` when given, in that order)."""
+SPLITS = ("tune", "report")
+
+
+def documents(names: list[str] | None = None, split: str | None = None) -> list[Document]:
+    """The documents, in name order (only ``names`` when given, in that order; only
+    those of ``split``, "tune" or "report", when given)."""
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"no split named {split} (have {', '.join(SPLITS)})")
     docs = _root() / "docs"
     stems = sorted(p.name[: -len(".toml")] for p in docs.iterdir() if p.name.endswith(".toml"))
     if names is not None:
@@ -66,8 +76,15 @@ def documents(names: list[str] | None = None) -> list[Document]:
         facts = tuple(
             Fact(f["id"], tuple(f["forms"]), float(f["position"])) for f in meta.get("facts", [])
         )
+        doc_split = meta.get("split", "tune")
+        if doc_split not in SPLITS:
+            raise ValueError(f"{stem}.toml: split must be one of {', '.join(SPLITS)}")
+        if split is not None and doc_split != split:
+            continue
         out.append(
-            Document(stem, meta["title"], meta["lang"], meta["abstract"].strip(), text, facts)
+            Document(
+                stem, meta["title"], meta["lang"], meta["abstract"].strip(), text, facts, doc_split
+            )
         )
     return out
 
