@@ -1,7 +1,10 @@
 """A deterministic engine for tests: no model, same input gives the same output.
 
 ``reply`` may be a fixed string, a function of the messages, or None (then the reply is
-built from the last user message). Tokens are whitespace-separated words. ``loop=True``
+built from the last user message). A conversation that ends with an assistant message
+asks for the rest of that reply (a prefill): the stream is the reply without the
+prefill where the reply starts with it (the fake "model" wrote the whole piece), else
+the reply as it is, as the continuation. Tokens are whitespace-separated words. ``loop=True``
 makes it repeat one sentence forever, like a small model stuck in repetition. ``delay``
 sleeps between pieces so tests can interrupt a reply in flight.
 """
@@ -74,13 +77,15 @@ class FakeEngine:
 
     def _reply_for(self, messages: list[Message]) -> str:
         if callable(self.reply):
-            return self.reply(messages)
-        if self.reply is not None:
-            return self.reply
-        last = next((m.content for m in reversed(messages) if m.role == "user"), "")
-        words = last.split()
-        head = " ".join(words[:12])
-        return f"Here is a reply about: {head}. It has a second sentence for good measure."
+            text = self.reply(messages)
+        elif self.reply is not None:
+            text = self.reply
+        else:
+            last = next((m.content for m in reversed(messages) if m.role == "user"), "")
+            head = " ".join(last.split()[:12])
+            text = f"Here is a reply about: {head}. It has a second sentence for good measure."
+        prefill = messages[-1].content if messages and messages[-1].role == "assistant" else ""
+        return text.removeprefix(prefill) if prefill else text
 
     def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:
         n_prompt = self.count_messages(messages)

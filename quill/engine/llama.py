@@ -39,7 +39,15 @@ from quill.engine.base import (
     join,
 )
 from quill.engine.template import ChatTemplate, choose
-from quill.engine.tokens import VOCAB_SPM, Prompter, Vocab, import_llama_cpp
+from quill.engine.tokens import (
+    VOCAB_SPM,
+    Prompter,
+    Vocab,
+    import_llama_cpp,
+    prefill_seam,
+    settle,
+    split_prefill,
+)
 from quill.errors import ContextOverflow, ModelLoadError, UsageError
 from quill.models.gguf import read_info
 from quill.signals import ABORT
@@ -432,15 +440,28 @@ class LlamaEngine:
         return True
 
     def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:
-        return self.stream_tokens(self.render(messages), params)
+        """The reply to ``messages``; where the last message is the assistant's, the
+        continuation of that reply's start (a prefill), without the start itself."""
+        history, prefill = split_prefill(messages)
+        head, owed = prefill_seam(prefill)
+        if not head:
+            return self.stream_tokens(self.render(history), params)
+        prompt = self.render([*history, Message("assistant", head)])
+        return settle(self.stream_tokens(prompt, params, continuing=True), owed)
 
-    def stream_tokens(self, prompt: list[int], params: Sampling) -> Iterator[Piece]:
+    def stream_tokens(
+        self, prompt: list[int], params: Sampling, *, continuing: bool = False
+    ) -> Iterator[Piece]:
+        """Generate after ``prompt``; ``continuing``: the prompt ends inside the reply
+        (a prefill), so its first token is not the start of a text."""
         n_ctx = self.info.n_ctx
         if len(prompt) >= n_ctx:
             raise ContextOverflow(f"the prompt is {len(prompt)} tokens; the context holds {n_ctx}")
-        return self._generate(prompt, params)
+        return self._generate(prompt, params, continuing)
 
-    def _generate(self, prompt: list[int], params: Sampling) -> Iterator[Piece]:
+    def _generate(
+        self, prompt: list[int], params: Sampling, continuing: bool = False
+    ) -> Iterator[Piece]:
         lc = self._lc
         stats = Stats(prompt_tokens=len(prompt))
         t0 = time.perf_counter()
@@ -462,7 +483,7 @@ class LlamaEngine:
                 finish = "context"  # the context fills before --max-tokens is reached
             ctx, vocab, sample = self._ctx, self._vocab, lc.llama_sampler_sample
             is_eog, token_bytes = lc.llama_vocab_is_eog, self.token_bytes
-            strip = self._strip_first
+            strip = self._strip_first and not continuing
             one = (lc.llama_token * 1)()
             for i in range(budget):
                 tok = sample(chain, ctx, -1)

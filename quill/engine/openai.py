@@ -37,6 +37,7 @@ from quill.engine.base import (
     join,
 )
 from quill.engine.http import HttpClient, HttpError, error_text, parse_json
+from quill.engine.tokens import prefill_seam, settle, split_prefill
 from quill.errors import BackendError, ContextOverflow
 
 DEFAULT_CTX = 4096  # when neither the server nor --ctx says
@@ -295,11 +296,28 @@ class OpenAIEngine:
                 body["repeat_penalty"] = params.repeat_penalty
         if params.grammar:
             body["grammar"] = params.grammar
+        if messages and messages[-1].role == "assistant" and self.facts.kind == "vLLM":
+            body.update(continue_final_message=True, add_generation_prompt=False)
         return body
 
     def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:
         """Send the request now (so a refused request fails before anything is
-        recorded); the returned iterator reads the reply as it streams."""
+        recorded); the returned iterator reads the reply as it streams.
+
+        A last message of role "assistant" is the start of the reply to continue (a
+        prefill). It is sent as the conversation's last message, which llama.cpp's
+        server (llama-server) continues: the template renders the messages before it
+        with the reply opened, the text follows, and the stream is the continuation
+        only (unless started with ``--no-prefill-assistant``). vLLM is asked to continue
+        it with ``continue_final_message``. Spaces it ends on are left to the model
+        (see :func:`quill.engine.tokens.prefill_seam`). Other servers (llama-cpp-python's,
+        OpenAI's own API; Ollama's depends on its version) may write a fresh reply
+        after it instead: a reply that starts with the prefill again loses that copy,
+        but a fresh reply is not steered by the prefill as a continuation is."""
+        _, prefill = split_prefill(messages)
+        head, owed = prefill_seam(prefill)
+        if owed:
+            messages = [*messages[:-1], Message("assistant", head)] if head else messages[:-1]
         n_prompt = self.count_messages(messages)
         if n_prompt >= self.info.n_ctx:
             raise ContextOverflow(
@@ -312,7 +330,11 @@ class OpenAIEngine:
             "POST", "/v1/chat/completions", self.request_body(messages, params, budget), stream=True
         )
         cut: Finish = "length" if budget >= params.max_tokens else "context"
-        return self._read(resp, self.client.current(), n_prompt, t0, cut)
+        pieces = self._read(resp, self.client.current(), n_prompt, t0, cut)
+        if not head:
+            return pieces
+        continues = self.facts.kind in ("llama-server", "vLLM")
+        return settle(pieces, owed, "" if continues else head)
 
     def _read(
         self,

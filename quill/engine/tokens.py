@@ -22,11 +22,12 @@ from __future__ import annotations
 import ctypes
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from quill.engine.base import Message
+from quill.engine.base import Message, Piece
+from quill.engine.loop import pass_on
 from quill.errors import ModelLoadError
 
 log = logging.getLogger("quill.llama")
@@ -237,12 +238,19 @@ class Prompter:
         return _restorer(table)(text)
 
     def _render(self, messages: list[Message]) -> tuple[str, list[str]]:
+        """The prompt text with protected texts swapped for placeholders, and the table
+        of what they stand for. A conversation whose last message is the assistant's is
+        a reply to continue (a prefill): the template renders the messages before it,
+        with the assistant's turn opened, and that message's text follows as the
+        reply's start."""
+        history, prefill = split_prefill(messages)
         if self.apply is None:
-            return plain_prompt(messages), []
+            return plain_prompt(history) + prefill, []
         table: list[str] = []
         index: dict[str, str] = {}
-        escaped = [Message(m.role, self._escape(m.content, table, index)) for m in messages]
-        return self._strip_affixes(self.apply(escaped)), table
+        escaped = [Message(m.role, self._escape(m.content, table, index)) for m in history]
+        text = self._strip_affixes(self.apply(escaped))
+        return text + self._escape(prefill, table, index), table
 
     def _strip_affixes(self, text: str) -> str:
         """A template that writes BOS itself (``{{ bos_token }}``) would double the BOS
@@ -325,6 +333,61 @@ def _restorer(table: list[str]) -> Callable[[str], str]:
     return lambda s: _PUA_RE.sub(
         lambda m: table[i] if 0 <= (i := ord(m.group()) - _PUA) < len(table) else m.group(), s
     )
+
+
+def split_prefill(messages: list[Message]) -> tuple[list[Message], str]:
+    """(the conversation before the reply, the start of the reply): a last message of
+    role "assistant" is the opening of the reply the model continues ("" when the
+    conversation ends with another role, or the assistant message is empty)."""
+    if messages and messages[-1].role == "assistant":
+        return messages[:-1], messages[-1].content
+    return messages, ""
+
+
+def prefill_seam(prefill: str) -> tuple[str, str]:
+    """(the reply's start as evaluated, the spaces the continuation owes): a prefill
+    that ends on spaces ("# ", "Subject: ") is evaluated without them, because a BPE or
+    SentencePiece vocabulary writes a space together with the word after it (" Title"),
+    and a model that has to start its reply after a lone space token starts badly. The
+    model then writes the space itself, and :func:`settle` takes it off again."""
+    head = prefill.rstrip(" \t")
+    return head, prefill[len(head) :]
+
+
+def settle(pieces: Iterator[Piece], owed: str, restart: str = "") -> Iterator[Piece]:
+    """A continuation with the spaces ``owed`` (see :func:`prefill_seam`) taken off its
+    start, as far as it begins with them, so that the prefill plus the stream is the
+    reply. ``restart``: the prefill as sent to a backend that may answer afresh instead
+    of continuing it; a reply that begins with it again loses that copy. Honours a
+    StopRequested thrown in, as every stream transform does."""
+    if not owed and not restart:
+        yield from pieces
+        return
+    held = ""
+    deciding = True
+    for piece in pieces:
+        text = piece.text
+        final = piece.finish is not None
+        if deciding:
+            held += text
+            probe = held.lstrip()
+            wait = len(held) < len(owed) and owed.startswith(held)
+            if restart and len(probe) < len(restart) and restart.startswith(probe):
+                wait = True
+            if wait and not final:
+                continue
+            deciding = False
+            if restart and probe.startswith(restart):
+                held = probe[len(restart) :]
+            k = 0
+            while k < min(len(owed), len(held)) and held[k] == owed[k]:
+                k += 1
+            text = held[k:]
+        if final:
+            yield Piece(text, finish=piece.finish, stats=piece.stats, note=piece.note)
+            return
+        if text and (yield from pass_on(Piece(text), pieces)):
+            return
 
 
 def plain_prompt(messages: list[Message]) -> str:
