@@ -20,6 +20,24 @@ from quill.env import Environment
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def in_ci() -> bool:
+    """CI=true (as GitHub Actions, GitLab and most CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI a skip is a failure, with its reason: a missing asset, model or server must
+    not leave the run green without the tests that need it."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which counts as a failure here: {reason}"
+
+
 @pytest.fixture
 def quill_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "quill-home"

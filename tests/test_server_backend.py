@@ -20,6 +20,21 @@ from conftest import run_quill
 pytestmark = pytest.mark.model
 
 SERVER_CTX = 2048
+# llama-cpp-python's server, with llama.cpp's extra CPU buffer types chosen as quill
+# chooses them (off on CPUs that report AMX, where the AMX kernels crash in virtual
+# machines that do not enable the tiles; QUILL_CPU_EXTRA_BUFFERS decides otherwise).
+SERVER_BOOT = """
+import runpy, sys
+import llama_cpp.llama_cpp as lc
+from quill.engine.llama import use_extra_buffers
+default_params = lc.llama_model_default_params
+def model_params():
+    params = default_params()
+    params.use_extra_bufts = use_extra_buffers()
+    return params
+lc.llama_model_default_params = model_params
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
 
 
 def free_port() -> int:
@@ -32,17 +47,10 @@ def free_port() -> int:
 def server(default_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a llama-cpp-python server on the default model (stopped afterwards)."""
     pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
-    from quill.engine.llama import use_extra_buffers
-
-    if not use_extra_buffers():
-        pytest.skip(
-            "this CPU reports AMX: llama-cpp-python's server uses llama.cpp's AMX kernels, "
-            "which crash where the tiles are not enabled (quill itself turns them off)"
-        )
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     cmd = [
-        sys.executable, "-m", "llama_cpp.server",
+        sys.executable, "-c", SERVER_BOOT,
         "--model", str(default_model), "--model_alias", "qwen-test",
         "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", str(SERVER_CTX), "--n_threads", "2", "--verbose", "False",
