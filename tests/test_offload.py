@@ -221,3 +221,84 @@ def test_options_resolve_from_flags_env_and_config(quill_home: Path) -> None:
 def test_bad_values_are_refused_before_loading(opts: EngineOptions, match: str) -> None:
     with pytest.raises(UsageError, match=match):
         validate(opts)
+
+
+# -- llama.cpp's extra CPU buffer types (weight repacking, AMX) -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("flag", "cpuinfo", "want"),
+    [
+        (None, "flags\t: fpu avx2 avx512f\n", True),
+        (None, "flags\t: fpu avx512f amx_bf16 amx_tile amx_int8\n", False),  # AMX: off
+        ("1", "flags\t: fpu amx_tile\n", True),  # asked for anyway
+        ("0", "flags\t: fpu avx2\n", False),
+        ("", "flags\t: fpu avx2\n", False),
+        ("no", "flags\t: fpu avx2\n", False),
+        (None, OSError, True),  # no /proc: the plain default of llama.cpp
+    ],
+)
+def test_extra_buffers_are_off_on_amx_cpus_unless_asked_for(
+    monkeypatch: pytest.MonkeyPatch, flag: str | None, cpuinfo: object, want: bool
+) -> None:
+    from quill.engine import llama
+
+    if flag is None:
+        monkeypatch.delenv("QUILL_CPU_EXTRA_BUFFERS", raising=False)
+    else:
+        monkeypatch.setenv("QUILL_CPU_EXTRA_BUFFERS", flag)
+    real = Path.read_text
+
+    def read_text(self: Path, *a: object, **kw: object) -> str:
+        if str(self) == "/proc/cpuinfo":
+            if cpuinfo is OSError:
+                raise OSError("no /proc")
+            return str(cpuinfo)
+        return real(self, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    assert llama.use_extra_buffers() is want
+
+
+def _reports_amx() -> bool:
+    try:
+        return " amx_tile" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "flag",
+    # Where the CPU reports AMX, "1" would ask for the kernels that crash in virtual
+    # machines without the tiles: there the default (unset) must keep them off.
+    ["0", ""] if _reports_amx() else ["0", "1", ""],
+)
+def test_the_switch_reaches_llama_cpp(default_model: Path, flag: str) -> None:
+    """QUILL_CPU_EXTRA_BUFFERS=1 (or unset, on a CPU without AMX) lets llama.cpp repack
+    the Q4_K weights into its CPU_REPACK buffer; =0 (or unset, with AMX) keeps every
+    weight in the plain mapped buffer. A child process: the repacked path may crash."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, sys\n"
+        "logging.basicConfig(level=logging.INFO, stream=sys.stderr)\n"
+        "from quill.engine.llama import LlamaEngine\n"
+        f"LlamaEngine({str(default_model)!r}, n_ctx=256).close()\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "QUILL_CPU_EXTRA_BUFFERS"},
+            **({"QUILL_CPU_EXTRA_BUFFERS": flag} if flag else {}),
+        },
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "CPU_Mapped model buffer size" in r.stderr, r.stderr[-2000:]
+    extra = flag == "1" or (flag == "" and not _reports_amx())
+    assert ("CPU_REPACK model buffer size" in r.stderr) is extra, r.stderr[-2000:]
