@@ -1,9 +1,9 @@
-"""`quill style learn|list|show|rm`: a writer's voice, learned from their own samples,
+"""`quill style learn|list|show|check|rm`: a writer's voice, learned from their own samples,
 for ``--style NAME`` on draft, rewrite, continue and chat."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from quill.env import Environment
 
 style_app = typer.Typer(
-    help="Learn, list, show and remove voice profiles (for --style NAME).",
+    help="Learn, list, show, check and remove voice profiles (for --style NAME).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -21,14 +21,25 @@ style_app = typer.Typer(
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The style's name.")]
 
 
-def style_system(env: Environment, name: str | None) -> str | None:
-    """What ``--style NAME`` adds to the system prompt (None without --style)."""
+def style_system(env: Environment, name: str | None, brief: str | None = None) -> str | None:
+    """What ``--style NAME`` adds to the system prompt (None without --style): the
+    writer's passages closest to ``brief`` and their habits as instructions."""
     if not name:
         return None
     from quill.writing import style
 
     profile = style.load(env.paths.config_dir / "styles", name)
-    return style.system_text(profile, env.paths.config_dir / "prompts")
+    return style.system_text(profile, brief, env.paths.config_dir / "prompts")
+
+
+def style_checked(env: Environment, name: str, start: Any, params: Any) -> Any:
+    """A draft checked against the style ``name``: see :class:`CheckedDraft`
+    (``start(params)`` starts one generation)."""
+    from quill.writing import style
+    from quill.writing.style_check import CheckedDraft
+
+    profile = style.load(env.paths.config_dir / "styles", name)
+    return CheckedDraft(start, params, profile)
 
 
 @style_app.command("learn")
@@ -40,9 +51,12 @@ def learn(
         typer.Argument(metavar="FILES…", help="Samples of your writing (Markdown or text)."),
     ],
     force: Annotated[bool, typer.Option("--force", "-f", help="Replace the style NAME.")] = False,
+    tone: Annotated[
+        bool,
+        typer.Option("--tone/--no-tone", help="Let the model name the tone in one line."),
+    ] = True,
     seed: o.SeedOpt = None,
     stats: o.StatsOpt = False,
-    plain: o.PlainOpt = False,
     model: o.ModelOpt = None,
     n_ctx: o.CtxOpt = None,
     gpu_layers: o.GpuOpt = None,
@@ -50,26 +64,22 @@ def learn(
     verbose: o.VerboseOpt = False,
     encoding: o.EncodingOpt = None,
 ) -> None:
-    """Build a voice profile from samples of your writing: the model describes the
-    voice, and code picks a few short excerpts that show it. The profile is a TOML file
+    """Learn your voice from samples of your writing: code measures it (sentence and
+    paragraph length, person, tense, contractions, headings, punctuation…) and keeps
+    passages that drafts are shown; the model only names the tone, in one line. Needs
+    at least 250 words of prose (400 characters for Chinese). The profile is a TOML file
     you can edit (see `quill style show NAME`).
 
     Example:
 
       quill style learn blog posts/*.md
     """
-    from quill import prompts
     from quill.cli.context import get_env
     from quill.cli.inputs import TEXT_HINT, read_sources
     from quill.cli.logs import setup_logging
-    from quill.engine.generation import generate
-    from quill.env import EngineOptions
     from quill.errors import InputError, UsageError
-    from quill.render.live import report, stream_live
     from quill.store.files import atomic_write_text
     from quill.writing import style
-    from quill.writing.cleanup import draft_filters
-    from quill.writing.verbs import template_sampling
 
     env = get_env(ctx)
     setup_logging(verbose)
@@ -85,24 +95,33 @@ def learn(
     if not usable:
         raise InputError("no samples to learn from", hint=TEXT_HINT)
     samples = [s.text for s in usable]
-    user_dir = env.paths.config_dir / "prompts"
-    engine = env.engine(
-        EngineOptions(model=model, ctx=n_ctx, gpu_layers=gpu_layers, threads=threads)
-    )
-    spec = prompts.load("style", user_dir).get("sampling", {})
-    params = template_sampling(
-        spec, preset=None, default_preset="precise", max_tokens=None, default_max=400, seed=seed
-    )
-    messages = style.learn_messages(samples, engine.count, user_dir)
-    gen = generate(engine, messages, params, transforms=draft_filters())
-    result = stream_live(env.ui, gen, plain=plain)
-    if result.exit_code:
-        report(env.ui, result, show_stats=stats)
-        raise typer.Exit(result.exit_code)
-    profile = style.new_profile(name, result.text, samples, [s.name for s in usable])
-    atomic_write_text(path, style.dumps(profile))
-    saved = [f"saved the style `{name}` to {path}: use it with --style {name}"]
-    report(env.ui, result, saved=saved, show_stats=stats)
+    style.check_enough(samples)  # before the model loads
+    named = ""
+    if tone:
+        from quill import prompts
+        from quill.engine.generation import generate
+        from quill.env import EngineOptions
+        from quill.render.live import report
+        from quill.writing.verbs import template_sampling
+
+        user_dir = env.paths.config_dir / "prompts"
+        engine = env.engine(
+            EngineOptions(model=model, ctx=n_ctx, gpu_layers=gpu_layers, threads=threads)
+        )
+        spec = prompts.load("style", user_dir).get("sampling", {})
+        params = template_sampling(
+            spec, preset=None, default_preset="precise", max_tokens=None, default_max=24, seed=seed
+        )
+        gen = generate(engine, style.learn_messages(samples, engine.count, user_dir), params)
+        with env.ui.spinner("Naming the tone…"):
+            named = gen.text()
+        if stats:
+            report(env.ui, gen.close(), show_stats=True)
+    profile = style.new_profile(name, samples, [s.name for s in usable], named)
+    atomic_write_text(path, style.dumps(profile), force=True)
+    env.stdout.write("\n".join(style.describe(profile)) + "\n")
+    env.stdout.flush()
+    env.ui.note(f"saved the style `{name}` to {path}: use it with --style {name}")
 
 
 @style_app.command("list")
@@ -122,8 +141,8 @@ def list_styles(ctx: typer.Context) -> None:
     for n in names:
         try:
             p = style.load(styles, n)
-            m = p.measured
-            about = f"{m.get('samples', len(p.sources))} samples, {m.get('words', 0):,} words"
+            unit = "characters" if p.script == "zh" else "words"
+            about = f"{p.samples or len(p.sources)} samples, {p.words:,} {unit}"
             about += f", {p.created[:10]}" if p.created else ""
         except Exception as exc:
             about = f"cannot be read: {exc}"
@@ -132,19 +151,66 @@ def list_styles(ctx: typer.Context) -> None:
 
 
 @style_app.command("show")
-def show_style(ctx: typer.Context, name: NameArg) -> None:
-    """Print a style's profile (the TOML file; edit it to refine the voice)."""
+def show_style(
+    ctx: typer.Context,
+    name: NameArg,
+    toml: Annotated[bool, typer.Option("--toml", help="Print the TOML file itself.")] = False,
+) -> None:
+    """Print a style: its measured figures, the habits drafts are told, the tone and
+    how many passages are kept (--toml: the file; edit it to refine the voice)."""
     from quill.cli.context import get_env
     from quill.render.sanitize import sanitize
     from quill.writing import style
 
     env = get_env(ctx)
     styles = env.paths.config_dir / "styles"
-    style.load(styles, name)  # a clear error when it is missing or broken
+    profile = style.load(styles, name)  # a clear error when it is missing or broken
     path = style.style_path(styles, name)
-    text = path.read_text("utf-8")
+    text = path.read_text("utf-8") if toml else "\n".join(style.describe(profile)) + "\n"
     env.ui.note(str(path))
     env.stdout.write(sanitize(text) if env.stdout_tty else text)
+    env.stdout.flush()
+
+
+@style_app.command("check")
+def check_style(
+    ctx: typer.Context,
+    file: Annotated[
+        str | None, typer.Argument(metavar="FILE", help="The text to check (default: stdin).")
+    ] = None,
+    name: Annotated[
+        str, typer.Option("--style", metavar="NAME", help="The style to check against.")
+    ] = "",
+    json_out: o.JsonOpt = False,
+) -> None:
+    """How close a text is to a style, figure by figure (the writer's figure, the
+    text's, and the distance: 0 is a match, 1 a clear difference, 3 the most), with one
+    overall distance and what strays far.
+
+    Example:
+
+      quill style check post.md --style me
+    """
+    import json
+
+    from quill.cli.context import get_env
+    from quill.cli.inputs import read_text
+    from quill.errors import UsageError
+    from quill.render.sanitize import sanitize
+    from quill.writing import style
+    from quill.writing.style_check import check_lines, check_report
+
+    env = get_env(ctx)
+    if not name:
+        raise UsageError("which style? pass --style NAME", hint="see them with: quill style list")
+    profile = style.load(env.paths.config_dir / "styles", name)
+    src = read_text(env, file, "check")
+    data = check_report(profile, src.text)
+    if json_out:
+        out = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    else:
+        out = "\n".join(check_lines(data)) + "\n"
+    env.stdout.write(sanitize(out) if env.stdout_tty else out)
     env.stdout.flush()
 
 

@@ -1,16 +1,18 @@
-"""A writer's voice: a profile learned from their own samples, used to write like them.
+"""A writer's voice: measured from their own samples, shown by example, and checked.
 
 A profile is a TOML file, ``<config dir>/styles/NAME.toml``, that the writer can edit:
-a description of the voice written by the model, a few short excerpts of the samples
-chosen by code (paragraphs whose sentences are typical of the writer, from different
-samples), and what was measured. ``--style NAME`` adds it to the system prompt.
+the figures of :mod:`quill.writing.stylometry` (sentence length, person, contractions,
+headings…), the words and phrases the writer comes back to, an optional one-line tone
+the model names, and passages of the samples. ``--style NAME`` shows a draft a few of
+those passages (the closest to its brief) and the figures as a handful of plain
+instructions; :class:`CheckedDraft` measures the draft with the same code and writes it
+once more when it strays far from the figures.
 
 Nothing here prints.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import time
@@ -22,16 +24,17 @@ from typing import Any
 
 from quill import prompts
 from quill.engine.base import Message
-from quill.errors import UsageError
-from quill.writing.language import detect_language, is_cjk
-from quill.writing.textstats import count_words
-from quill.writing.verbs import messages, split_code
+from quill.errors import InputError, UsageError
+from quill.writing import stylometry as sm
+from quill.writing.language import detect_language
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_SKIP_LINE = re.compile(r"^\s*(?:#{1,6}\s|[-*+>|]|\d{1,3}[.)]\s|!\[|<)")
-EXCERPTS = 3
-EXCERPT_WORDS = (25, 110)  # a paragraph of this many words can be an excerpt
-SAMPLE_TOKENS = 1800  # of the samples shown to the model when it describes the voice
+MIN_WORDS = 250  # English samples: enough sentences for the figures to mean something
+MIN_CHARS = 400  # Chinese samples, in characters (about as long to read)
+PASSAGE = {sm.EN: (40, 140), sm.ZH: (80, 260)}  # words / characters in a kept passage
+MAX_PASSAGES = 12
+SHOWN = 3  # passages a draft sees
+SHOWN_BUDGET = {sm.EN: 240, sm.ZH: 480}
 
 
 def check_name(name: str) -> str:
@@ -50,184 +53,228 @@ def style_path(styles_dir: Path, name: str) -> Path:
 @dataclass
 class Profile:
     name: str
-    description: str
-    excerpts: list[str] = field(default_factory=list)
+    script: str = sm.EN  # "en" or "zh": which figures
+    figures: dict[str, float] = field(default_factory=dict)
+    habits: list[str] = field(default_factory=list)  # characteristic words and phrases
+    tone: str = ""
+    passages: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
-    measured: dict[str, Any] = field(default_factory=dict)
+    samples: int = 0
+    words: int = 0  # words (English) or characters (Chinese) learned from
     created: str = ""
-    language: str | None = None
+    language: str = ""
 
 
-# -- reading samples ------------------------------------------------------------------------
+# -- learning ----------------------------------------------------------------------------------
 
 
-def paragraphs(text: str) -> list[str]:
-    """The prose paragraphs of a text (no code, headings, lists, tables or quotes)."""
-    out = []
-    for is_code, run in split_code(text):
-        if is_code:
-            continue
-        for para in re.split(r"\n\s*\n", run):
-            lines = [ln.strip() for ln in para.splitlines() if ln.strip()]
-            if lines and not any(_SKIP_LINE.match(ln) for ln in lines):
-                out.append(" ".join(lines) if not is_cjk(detect_language(para)) else "".join(lines))
-    return out
+def size(samples: Sequence[str], script: str) -> int:
+    """How much prose the samples hold: words, or characters for Chinese."""
+    prose = "\n".join(p for s in samples for p in sm.blocks(s).paragraphs)
+    if script == sm.ZH:
+        return len(sm._HAN.findall(prose))
+    return len(sm.words(prose))
 
 
-_SENT_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+|(?<=[。！？])")
+def check_enough(samples: Sequence[str]) -> str:
+    """The samples' script; too little prose to measure a voice is refused."""
+    script = sm.script_of("\n".join(samples))
+    have = size(samples, script)
+    need, unit = (MIN_CHARS, "characters") if script == sm.ZH else (MIN_WORDS, "words")
+    if have < need:
+        raise InputError(
+            f"too little to learn a voice from: {have:,} {unit} of prose",
+            hint=f"give at least {need:,} {unit} of your writing (more is better: "
+            f"a few pieces of {need * 3:,} {unit} in all)",
+        )
+    return script
 
 
-def _sentences(para: str) -> list[str]:
-    return [s for s in _SENT_END.split(para) if s and count_words(s)]
+def split_passages(samples: Sequence[str], script: str) -> list[str]:
+    """Passages of the samples (a paragraph, or a few short ones together, or part of a
+    long one), taken from each sample in turn, at most :data:`MAX_PASSAGES`."""
+    lo, hi = PASSAGE[script]
+    per_sample: list[list[str]] = []
+    for sample in samples:
+        out: list[str] = []
+        run: list[str] = []
+        for para in sm.blocks(sample).paragraphs:
+            for piece in _cut(para, hi, script):
+                run.append(piece)
+                if _size(run, script) >= lo:
+                    out.append("\n\n".join(run))
+                    run = []
+        if run and (_size(run, script) >= lo // 2 or not out):
+            out.append("\n\n".join(run))
+        per_sample.append(out)
+    kept: list[str] = []
+    for i in range(max((len(x) for x in per_sample), default=0)):
+        kept += [x[i] for x in per_sample if i < len(x)]
+    return kept[:MAX_PASSAGES]
 
 
-def measure(samples: Sequence[str]) -> dict[str, Any]:
-    """Facts about the samples that describe a voice: sentence length and its spread,
-    paragraph length, questions, exclamations, first person, contractions, dashes."""
-    paras = [p for s in samples for p in paragraphs(s)]
-    sents = [x for p in paras for x in _sentences(p)]
-    lengths = [count_words(x) for x in sents] or [0]
-    words = " ".join(paras)
-    latin = re.findall(r"[A-Za-z]+(?:['’][a-z]+)?", words)
-    n = max(len(latin), 1)
-    first = sum(w.lower() in ("i", "me", "my", "we", "our", "us") for w in latin)
-    contractions = sum(("'" in w or "’" in w) for w in latin)
-    return {
-        "samples": len(samples),
-        "words": sum(count_words(s) for s in samples),
-        "sentences": len(sents),
-        "sentence_words": round(statistics.mean(lengths), 1),
-        "sentence_words_spread": round(statistics.pstdev(lengths), 1),
-        "paragraph_sentences": round(len(sents) / max(len(paras), 1), 1),
-        "questions_per_100": round(
-            100 * sum(x.rstrip("\"'”’)").endswith(("?", "？")) for x in sents) / max(len(sents), 1)
-        ),
-        "exclamations_per_100": round(
-            100 * sum(x.rstrip("\"'”’)").endswith(("!", "！")) for x in sents) / max(len(sents), 1)
-        ),
-        "first_person_per_1000_words": round(1000 * first / n),
-        "contractions_per_1000_words": round(1000 * contractions / n),
-        "dashes_per_1000_words": round(1000 * (words.count("—") + words.count(" - ")) / n),
-    }
+def _size(parts: Sequence[str], script: str) -> int:
+    return size(["\n\n".join(parts)], script)
 
 
-def pick_excerpts(samples: Sequence[str], k: int = EXCERPTS) -> list[str]:
-    """Up to ``k`` paragraphs that show the voice best: of a readable length, with
-    sentences close to the writer's usual length, taken from different samples first."""
-    m = measure(samples)
-    mean = m["sentence_words"] or 1.0
-    scored: list[tuple[float, int, int, str]] = []
-    for si, sample in enumerate(samples):
-        for pi, para in enumerate(paragraphs(sample)):
-            n = count_words(para)
-            lo, hi = EXCERPT_WORDS
-            if is_cjk(detect_language(para)):
-                lo, hi = lo * 2, hi * 2
-            if not lo <= n <= hi:
-                continue
-            lengths = [count_words(x) for x in _sentences(para)] or [n]
-            typical = abs(statistics.mean(lengths) - mean) / mean
-            scored.append((typical + 0.002 * abs(n - 60), si, pi, para))
-    scored.sort()
-    out: list[str] = []
-    used: set[int] = set()
-    for _, si, _, para in scored:  # one per sample first
-        if si not in used and len(out) < k:
-            out.append(para)
-            used.add(si)
-    for *_, para in scored:
-        if len(out) >= k:
-            break
-        if para not in out:
-            out.append(para)
-    return out
-
-
-def sample_text(samples: Sequence[str], budget: int, count: Callable[[str], int]) -> str:
-    """The samples for the model, each cut to its share of ``budget`` tokens at a
-    paragraph end (the whole sample when it fits)."""
-    share = max(budget // max(len(samples), 1), 64)
-    out = []
-    for i, sample in enumerate(samples, 1):
-        kept: list[str] = []
-        used = 0
-        for para in paragraphs(sample) or [sample.strip()]:
-            n = count(para)
-            if kept and used + n > share:
-                break
-            kept.append(para)
-            used += n
-        out.append(f"<sample {i}>\n" + "\n\n".join(kept) + f"\n</sample {i}>")
-    return "\n\n".join(out)
-
-
-def describe_measured(m: dict[str, Any]) -> str:
-    return (
-        f"{m['sentence_words']} words per sentence on average "
-        f"(spread {m['sentence_words_spread']}); "
-        f"{m['paragraph_sentences']} sentences per paragraph; "
-        f"{m['questions_per_100']} questions and {m['exclamations_per_100']} exclamations per "
-        f"100 sentences; {m['first_person_per_1000_words']} first-person words and "
-        f"{m['contractions_per_1000_words']} contractions per 1000 words"
-    )
+def _cut(para: str, hi: int, script: str) -> list[str]:
+    """A paragraph longer than ``hi`` in pieces of whole sentences."""
+    if _size([para], script) <= hi:
+        return [para]
+    out, run = [], ""
+    for s in sm.sentences(para, script):
+        joined = run + ("" if script == sm.ZH or not run else " ") + s
+        if run and _size([joined], script) > hi:
+            out.append(run)
+            run = s
+        else:
+            run = joined
+    return [*out, run] if run else out
 
 
 def learn_messages(
     samples: Sequence[str], count: Callable[[str], int], user_dir: Path | None = None
 ) -> list[Message]:
+    """The prompt that asks the model to name the samples' tone (one line)."""
     p = prompts.load("style", user_dir)
-    text = sample_text(samples, SAMPLE_TOKENS, count)
-    user = prompts.render(p["user"], text=text, stats=describe_measured(measure(samples)))
-    return messages(p["system"], user)
+    script = sm.script_of("\n".join(samples))
+    shown: list[str] = []
+    used = 0
+    for passage in split_passages(samples, script):
+        n = count(passage)
+        if shown and used + n > 900:
+            break
+        shown.append(passage)
+        used += n
+    text = "\n\n".join(f"<<<\n{x}\n>>>" for x in shown)
+    user = prompts.render(p["user"], text=text)
+    return [Message("system", p["system"].strip()), Message("user", user.strip())]
 
 
-# -- the profile file -------------------------------------------------------------------------
+def tone_line(text: str) -> str:
+    """The model's answer as one short tone line ("dry, wry, quiet"), or "" if it is not
+    one (an answer that runs on describes the samples instead)."""
+    line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
+    line = re.sub(r"^[\s*_#>-]*(?:tone\s*[:：]\s*)?", "", line, flags=re.I).strip(" *_.。")
+    if not line or len(line) > 80 or len(sm.words(line)) > 10:
+        return ""
+    return line
 
 
-def _toml_str(text: str) -> str:
-    """A TOML string that is easy to edit: a multi-line literal string where it can be,
-    else a basic string."""
-    if "'''" not in text and not any(ord(c) < 32 and c not in "\n\t" for c in text):
-        return "'''\n" + text.strip("\n") + "\n'''"
-    return json.dumps(text, ensure_ascii=False)
+def new_profile(
+    name: str, samples: Sequence[str], sources: Sequence[str], tone: str = ""
+) -> Profile:
+    script = check_enough(samples)
+    return Profile(
+        name=name,
+        script=script,
+        figures=sm.measure(samples, script),
+        habits=sm.characteristic(samples, script),
+        tone=tone_line(tone),
+        passages=split_passages(samples, script),
+        sources=list(sources),
+        samples=len(samples),
+        words=size(samples, script),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        language=detect_language("\n\n".join(samples)) or "",
+    )
+
+
+# -- the profile file (TOML written by hand: every string escaped, floats as repr) -----------
+
+
+def toml_string(text: str, multiline: bool = False) -> str:
+    """``text`` as a TOML basic string that reads back exactly (a multi-line one where
+    asked: easier to edit; a quote never makes a run of three)."""
+    text = "".join(c if not 0xD800 <= ord(c) <= 0xDFFF else "\ufffd" for c in text)
+    out = []
+    quotes = 0
+    for c in text:
+        if c == "\\":
+            out.append("\\\\")
+        elif c == '"':
+            if not multiline or quotes >= 1:
+                out.append('\\"')
+                quotes = 0
+                continue
+            out.append('"')
+            quotes += 1
+            continue
+        elif c == "\n" and multiline:
+            out.append("\n")
+        elif c in "\b\t\n\f\r" and not (c == "\t" and multiline):
+            out.append({"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}[c])
+        elif ord(c) < 0x20 or ord(c) == 0x7F:
+            out.append(f"\\u{ord(c):04X}")
+        else:
+            out.append(c)
+        quotes = 0
+    body = "".join(out)
+    if not multiline:
+        return f'"{body}"'
+    if body.endswith('"') and not body.endswith('\\"'):
+        body = body[:-1] + '\\"'
+    return f'"""\n{body}"""'
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v) if v == v and abs(v) != float("inf") else "0.0"
+    return toml_string(str(v))
 
 
 def dumps(profile: Profile) -> str:
+    f = profile
     lines = [
-        f"# The voice profile `{profile.name}` for quill: use it with --style {profile.name}",
-        "# on quill draft, rewrite, continue and chat. Edit it freely: the description and",
-        "# the excerpts are what the model is shown.",
+        f"# The voice of `{_comment(f.name)}` for quill, measured from your samples: use it",
+        f"# with --style {_comment(f.name)} on draft, rewrite, continue and chat. Edit freely:",
+        "# drafts see a few [[passage]]s and the figures as plain instructions.",
         "",
-        f"name = {json.dumps(profile.name)}",
-        f"created = {json.dumps(profile.created)}",
-        f"language = {json.dumps(profile.language or '')}",
-        "sources = [" + ", ".join(json.dumps(s, ensure_ascii=False) for s in profile.sources) + "]",
+        f"name = {toml_string(f.name)}",
+        f"language = {toml_string(f.language)}",
+        f"script = {toml_string(f.script)}",
+        f"created = {toml_string(f.created)}",
+        f"samples = {f.samples}",
+        f"{'characters' if f.script == sm.ZH else 'words'} = {f.words}",
+        "sources = [" + ", ".join(toml_string(s) for s in f.sources) + "]",
+        f"tone = {toml_string(f.tone)}",
+        "habits = [" + ", ".join(toml_string(s) for s in f.habits) + "]",
         "",
-        f"description = {_toml_str(profile.description)}",
-        "",
-        "excerpts = [",
-        *(f"{_toml_str(x)}," for x in profile.excerpts),
-        "]",
-        "",
-        "[measured]",
-        *(f"{k} = {json.dumps(v)}" for k, v in profile.measured.items()),
+        "[figures]",
+        *(f"{k} = {_value(v)}" for k, v in f.figures.items()),
     ]
+    for p in f.passages:
+        lines += ["", "[[passage]]", f"text = {toml_string(p, multiline=True)}"]
     return "\n".join(lines) + "\n"
+
+
+def _comment(text: str) -> str:
+    return re.sub(r"[\x00-\x1f\x7f]", " ", text)
 
 
 def loads(text: str, name: str) -> Profile:
     data = tomllib.loads(text)
-    excerpts = data.get("excerpts", [])
+    script = str(data.get("script") or sm.EN)
+    if script not in sm.FIGURES:
+        raise ValueError(f"script must be {' or '.join(sm.FIGURES)}, not {script!r}")
+    figures = data.get("figures", {})
+    passages = data.get("passage", [])
     return Profile(
         name=str(data.get("name", name)),
-        description=str(data.get("description", "")).strip(),
-        excerpts=[str(x).strip() for x in excerpts if str(x).strip()]
-        if isinstance(excerpts, list)
-        else [],
+        script=script,
+        figures={str(k): float(v) for k, v in figures.items() if isinstance(v, int | float)},
+        habits=[str(x) for x in data.get("habits", [])],
+        tone=str(data.get("tone", "")),
+        passages=[str(p.get("text", "")) for p in passages if str(p.get("text", "")).strip()],
         sources=[str(s) for s in data.get("sources", [])],
-        measured=dict(data.get("measured", {})),
+        samples=int(data.get("samples", 0)),
+        words=int(data.get("characters" if script == sm.ZH else "words", 0)),
         created=str(data.get("created", "")),
-        language=str(data.get("language") or "") or None,
+        language=str(data.get("language", "")),
     )
 
 
@@ -241,7 +288,7 @@ def load(styles_dir: Path, name: str) -> Profile:
         raise UsageError(f"there is no style `{name}`", hint=hint)
     try:
         return loads(path.read_text("utf-8"), name)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
         raise UsageError(f"cannot read style file {path}: {exc}", hint="fix or remove it") from exc
 
 
@@ -251,27 +298,156 @@ def names(styles_dir: Path) -> list[str]:
     return sorted(p.stem for p in styles_dir.glob("*.toml"))
 
 
-def new_profile(
-    name: str, description: str, samples: Sequence[str], sources: Sequence[str]
-) -> Profile:
-    return Profile(
-        name=name,
-        description=description.strip(),
-        excerpts=pick_excerpts(samples),
-        sources=list(sources),
-        measured=measure(samples),
-        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        language=detect_language("\n\n".join(samples)),
-    )
+# -- showing the voice to a draft ----------------------------------------------------------
 
 
-def system_text(profile: Profile, user_dir: Path | None = None) -> str:
-    """What ``--style`` adds to the system prompt."""
+def _keys(text: str, script: str) -> set[str]:
+    if script == sm.ZH:
+        han = "".join(sm._HAN.findall(text))
+        return {han[i : i + 2] for i in range(len(han) - 1)}
+    return {
+        w.lower().rstrip("s")
+        for w in sm.words(text)
+        if w[0].isalpha() and len(w) > 2 and w.lower() not in sm._STOP
+    }
+
+
+def closest_passages(profile: Profile, brief: str | None, k: int = SHOWN) -> list[str]:
+    """Up to ``k`` of the writer's passages for a draft: those sharing the most words
+    with ``brief`` first, then those whose sentences are most typical of the writer,
+    within a budget of words (characters for Chinese)."""
+    script = profile.script
+    key = "sentence_chars" if script == sm.ZH else "sentence_words"
+    mean = profile.figures.get(key) or 1.0
+    want = _keys(brief or "", script)
+
+    def score(p: str) -> tuple[float, float]:
+        shared = len(want & _keys(p, script))
+        lengths = [size([s], script) for s in sm.sentences(p.replace("\n\n", " "), script)]
+        typical = abs(statistics.mean(lengths or [0]) - mean) / mean
+        return (-shared, typical)
+
+    ranked = sorted(profile.passages, key=score)
+    out: list[str] = []
+    used = 0
+    for p in ranked:
+        n = size([p], script)
+        if out and used + n > SHOWN_BUDGET[script]:
+            continue
+        out.append(p)
+        used += n
+        if len(out) >= k:
+            break
+    return out
+
+
+def instructions(profile: Profile, user_dir: Path | None = None) -> list[str]:
+    """The figures as a handful of plain instructions ("sentences of 5-9 words", "first
+    person (I, my)", "no headings"), in the language of the samples."""
     p = prompts.load("style", user_dir)["profile"]
-    parts = [prompts.render(p["intro"], name=profile.name)]
-    if profile.description:
-        parts.append(p["voice"] + "\n" + profile.description)
-    if profile.excerpts:
-        quoted = "\n\n".join(f"<<<\n{x}\n>>>" for x in profile.excerpts)
-        parts.append(p["examples"] + "\n" + quoted)
-    return "\n\n".join(parts)
+    h = (p.get("zh", {}) if profile.script == sm.ZH else p).get("habit", {})
+    f = profile.figures
+    out: list[str] = []
+
+    def add(key: str, **values: str) -> None:
+        if key in h:
+            out.append(prompts.render(h[key], **values))
+
+    key = "sentence_chars" if profile.script == sm.ZH else "sentence_words"
+    if f.get(key):
+        lo, hi = sm.spread_range(f[key], f.get(f"{key}_sd", 0.0))
+        add("sentences", lo=str(lo), hi=str(hi))
+    person = sm.dominant_person(f)
+    if person:
+        add(person)
+    if profile.script == sm.EN:
+        if f.get("contractions", 0) >= 8:
+            add("contractions")
+        elif f.get("contractions", 0) < 2:
+            add("no_contractions")
+        tense = f.get("past_tense", 50.0)
+        if tense >= 70 or tense <= 30:
+            add("past" if tense >= 70 else "present")
+    else:
+        if f.get("le_per_100", 0) >= 1.2:
+            add("le")
+        if f.get("idioms_per_1000", 0) >= 5:
+            add("idioms")
+    if f.get("paragraph_sentences"):
+        ps = f["paragraph_sentences"]
+        add("paragraphs", lo=str(max(1, round(ps * 0.7))), hi=str(max(1, round(ps * 1.3))))
+    if f.get("questions_per_100", 0) >= 8:
+        add("questions")
+    if f.get("exclamations_per_100", 0) < 1:
+        add("no_exclamations")
+    if f.get("semicolons", 0) >= 3:
+        add("semicolons")
+    if f.get("dashes", 0) >= 4:
+        add("dashes")
+    if f.get("dialogue_per_100", 0) >= 25:
+        add("dialogue")
+    if f.get("headings_per_100", 0) < 1:
+        add("no_headings")
+    if f.get("list_items_per_100", 0) < 1:
+        add("no_lists")
+    return out
+
+
+class VoiceText(str):
+    """The text ``--style`` adds to a system prompt; ``headings`` is False for a writer
+    who uses none (:func:`quill.writing.verbs.with_style` then takes back a "# " begun
+    for the model)."""
+
+    headings: bool = True
+
+
+def system_text(
+    profile: Profile, brief: str | None = None, user_dir: Path | None = None
+) -> VoiceText:
+    """What ``--style`` adds to the system prompt: a few of the writer's own passages
+    (the closest to ``brief``), then their habits as plain instructions, then the tone."""
+    p = prompts.load("style", user_dir)["profile"]
+    table = {**p, **p.get("zh", {})} if profile.script == sm.ZH else p
+    parts = [table["intro"].strip()]
+    parts += [f"<<<\n{x}\n>>>" for x in closest_passages(profile, brief)]
+    sep = "；" if profile.script == sm.ZH else "; "
+    habits = instructions(profile, user_dir)
+    if habits:
+        parts.append(prompts.render(table["habits"], habits=sep.join(habits)))
+    if profile.tone:
+        parts.append(prompts.render(table["tone"], tone=profile.tone))
+    text = VoiceText("\n\n".join(parts))
+    text.headings = profile.figures.get("headings_per_100", 0.0) >= 1
+    return text
+
+
+# -- what `style show` and `style check` print -----------------------------------------------
+
+
+def describe(profile: Profile, user_dir: Path | None = None) -> list[str]:
+    """The profile as a writer reads it: what it was learned from, the figures, the
+    habits drafts are told, the characteristic words, the tone and the passages kept."""
+    unit = "characters" if profile.script == sm.ZH else "words"
+    lines = [
+        f"style {profile.name}: {profile.language or profile.script}, learned from "
+        f"{profile.samples} samples ({profile.words:,} {unit})"
+        + (f" on {profile.created[:10]}" if profile.created else ""),
+        "",
+    ]
+    rows = [(f.label, f.key) for f in sm.FIGURES[profile.script] if f.key in profile.figures]
+    width = max((len(label) for label, _ in rows), default=10)
+    lines += [f"  {label:<{width}}  {num(profile.figures[key])}" for label, key in rows]
+    lines.append("")
+    habits = instructions(profile, user_dir)
+    lines.append("drafts are told: " + ("; ".join(habits) if habits else "(nothing)"))
+    if profile.habits:
+        lines.append("words and phrases you come back to: " + ", ".join(profile.habits))
+    lines.append("tone (named by the model): " + (profile.tone or "(none)"))
+    lines.append(
+        f"passages kept: {len(profile.passages)} (a draft sees the {SHOWN} closest to its brief)"
+    )
+    return lines
+
+
+def num(v: float) -> str:
+    return f"{v:.0f}" if v == int(v) else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"

@@ -151,9 +151,13 @@ def template_sampling(
 
 
 def with_style(messages: list[Message], style: str | None) -> list[Message]:
-    """Add a voice profile (see :mod:`quill.writing.style`) to the system prompt."""
+    """Add a voice profile (see :mod:`quill.writing.style`) to the system prompt; a
+    heading begun for the model ("# ") is taken back when the voice has no headings."""
     if not style:
         return messages
+    last = messages[-1] if messages else None
+    if not getattr(style, "headings", True) and last and last.role == "assistant":
+        messages = messages[:-1] if last.content.lstrip().startswith("#") else messages
     if messages and messages[0].role == "system":
         return [Message("system", messages[0].content + "\n\n" + style), *messages[1:]]
     return [Message("system", style), *messages]
