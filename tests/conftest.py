@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from quill.engine.fake import FakeEngine
 from quill.env import Environment
@@ -107,21 +106,37 @@ def make_env(quill_home: Path) -> Callable[..., Environment]:
 
 @pytest.fixture
 def cli(make_env: Callable[..., Environment]) -> Callable[..., Run]:
-    """Run the CLI in process with an Environment: cli(["draft", "x"], engine=FakeEngine())."""
-    from quill.cli.app import app
+    """Run quill's main() in process with an Environment: cli(["draft", "x"],
+    engine=FakeEngine()). The exit code is main()'s own (its mapping of errors to codes,
+    its one error line on stderr), as a quill process would end."""
+    import signal
+
+    from quill.cli import app as app_module
+    from quill.cli import context
 
     def run(args: list[str], *, env: Environment | None = None, **kw: object) -> Run:
         e = env or make_env(**kw)
-        result = CliRunner().invoke(app, args, obj=e)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            from quill.errors import QuillError
 
-            if isinstance(result.exception, QuillError):
-                exc = result.exception
-                e.ui.error(exc.message, exc.hint)
-                return Run(exc.exit_code, e.stdout.getvalue(), e.stderr.getvalue(), e)  # type: ignore[attr-defined]
-            raise result.exception
-        return Run(result.exit_code, e.stdout.getvalue(), e.stderr.getvalue(), e)  # type: ignore[attr-defined]
+        class Given(Environment):
+            """What main() builds its Environment with: the test's one."""
+
+            def __new__(cls, *a: object, **k: object) -> Environment:  # type: ignore[misc]
+                return e
+
+        term = signal.getsignal(signal.SIGTERM)
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(context, "Environment", Given)
+            m.setattr(sys, "stdin", e.stdin)
+            m.setattr(sys, "stdout", e.stdout)
+            m.setattr(sys, "stderr", e.stderr)
+            try:
+                app_module.main(list(args))
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            finally:
+                signal.signal(signal.SIGTERM, term)
+        return Run(code, e.stdout.getvalue(), e.stderr.getvalue(), e)  # type: ignore[attr-defined]
 
     return run
 
