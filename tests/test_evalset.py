@@ -41,7 +41,7 @@ def _english_words(text: str) -> int:
 
 def test_documents() -> None:
     docs = evalset.documents()
-    assert len(docs) >= 5
+    assert len(docs) == 12
     assert {d.lang for d in docs} == {"Chinese", "English"}
     assert {d.name for d in docs} >= REFERENCE_SUMMARIES
     for d in docs:
@@ -68,7 +68,8 @@ def test_documents() -> None:
 
 def test_articles_are_long_and_have_their_own_abstracts() -> None:
     articles = [d for d in evalset.documents() if d.name not in REFERENCE_SUMMARIES]
-    assert len(articles) >= 1
+    assert len(articles) == 8
+    assert sorted(d.lang for d in articles) == ["Chinese"] * 5 + ["English"] * 3
     for d in articles:
         if is_cjk(d.lang):
             # 6,000-12,000 Chinese characters; an abstract (摘要) of 150-300 characters
@@ -109,6 +110,8 @@ def test_splits() -> None:
     # every original document is for tuning
     assert {d.name for d in tune} >= REFERENCE_SUMMARIES
     assert evalset.documents(["quenby-water"], split="report") == []
+    # reporting: three Chinese articles and one English
+    assert sorted(d.lang for d in report) == ["Chinese", "Chinese", "Chinese", "English"]
     with pytest.raises(ValueError):
         evalset.documents(split="test")
 
