@@ -1,9 +1,11 @@
 """Prompt tokens over llama.cpp's vocabulary-only GGUFs × its built-in chat templates.
 
-For every pair: the tokens quill builds equal the whole rendered prompt tokenized at
-once (llama.cpp's tokenizer, with the vocabulary's BOS/EOS rules), and control tokens
-typed as content stay text. SPM (llama, phi-3, baichuan), BPE (llama 3, qwen2,
-deepseek, command-r, gpt-2, starcoder…), WPM (bert) and UGM vocabularies alike. No
+For every pair: the tokens quill builds equal llama.cpp's own, as its server makes them
+(the built-in template rendered by llama.cpp, the whole text tokenized at once with
+special tokens parsed, the vocabulary's BOS/EOS rules), reached through llama-cpp-python
+rather than quill's wrappers; and control tokens typed as content stay text. SPM
+(llama, phi-3, baichuan), BPE (llama 3, qwen2, deepseek, command-r, gpt-2, starcoder…),
+WPM (bert) and UGM vocabularies alike. No
 weights are loaded: each file is a tokenizer only, so the matrix runs in seconds.
 """
 
@@ -84,18 +86,59 @@ def vocab_dir() -> Path:
     return folder
 
 
+class Reference:
+    """llama.cpp as its own server uses it, reached through llama-cpp-python's classes
+    (none of quill's code): the prompt rendered by llama_chat_apply_template, the BOS /
+    EOS a template writes taken off where the vocabulary adds its own (llama.cpp's chat
+    code), then the whole text tokenized with add_special and parse_special on."""
+
+    def __init__(self, path: Path) -> None:
+        import llama_cpp
+
+        self.llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+        model = self.llm._model
+        bos, eos = model.token_bos(), model.token_eos()
+        self.bos = model.token_get_text(bos) if model.add_bos_token() and bos >= 0 else ""
+        self.eos = model.token_get_text(eos) if model.add_eos_token() and eos >= 0 else ""
+
+    @staticmethod
+    def render(name: str, messages: list[Message]) -> str:
+        import ctypes
+
+        import llama_cpp as lc
+
+        arr = (lc.llama_chat_message * len(messages))()
+        keep = [(m.role.encode(), m.content.encode()) for m in messages]
+        for item, (role, content) in zip(arr, keep, strict=True):
+            item.role, item.content = role, content
+        n = lc.llama_chat_apply_template(name.encode(), arr, len(arr), True, None, 0)
+        assert n >= 0, f"llama.cpp does not know the template {name}"
+        buf = ctypes.create_string_buffer(n + 1)
+        lc.llama_chat_apply_template(name.encode(), arr, len(arr), True, buf, n + 1)
+        return buf.raw[:n].decode("utf-8")
+
+    def tokens(self, text: str) -> list[int]:
+        if self.bos and text.startswith(self.bos):
+            text = text[len(self.bos) :]
+        if self.eos and text.endswith(self.eos):
+            text = text[: -len(self.eos)]
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
+
+    def text(self, tokens: list[int]) -> str:
+        return self.llm.detokenize(tokens, special=True).decode("utf-8", "replace")
+
+
 @pytest.fixture(scope="module", params=VOCABS)
-def vocab(request: pytest.FixtureRequest, vocab_dir: Path) -> Iterator[Vocab]:
+def pair(request: pytest.FixtureRequest, vocab_dir: Path) -> Iterator[tuple[Vocab, Reference]]:
     path = vocab_dir / f"ggml-vocab-{request.param}.gguf"
     if not path.exists():
         pytest.skip(f"{path.name} is not in this llama.cpp")
     with VocabModel(path) as vm:
-        yield vm.vocab
+        yield vm.vocab, Reference(path)
 
 
 def whole(vocab: Vocab, text: str) -> list[int]:
-    """The reference: the whole prompt tokenized at once, as llama.cpp's own chat code
-    does it (a BOS/EOS the template wrote is taken off when the vocabulary adds one)."""
+    """The whole prompt tokenized at once by quill's own tokenizer wrapper."""
     bos, eos = vocab.special_text(vocab.bos), vocab.special_text(vocab.eos)
     if vocab.add_bos and bos and text.startswith(bos):
         text = text[len(bos) :]
@@ -105,19 +148,24 @@ def whole(vocab: Vocab, text: str) -> list[int]:
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
-def test_prompt_tokens_equal_the_whole_prompt_tokenized_at_once(vocab: Vocab, name: str) -> None:
+def test_prompt_tokens_equal_llamacpps_own(pair: tuple[Vocab, Reference], name: str) -> None:
+    vocab, ref = pair
     if name not in builtin_names():
         pytest.skip(f"llama.cpp has no built-in template {name}")
     prompter = Prompter(vocab, lambda msgs: apply_builtin(name, msgs))
-    text = apply_builtin(name, CONVERSATION)
-    want = whole(vocab, text)
+    text = Reference.render(name, CONVERSATION)
+    assert apply_builtin(name, CONVERSATION) == text
+    want = ref.tokens(text)
     assert prompter.tokens(CONVERSATION) == want
     # The partition path (used when a message holds control-token text) agrees too.
     assert prompter.tokens(CONVERSATION, force_partition=True) == want
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
-def test_control_tokens_typed_as_content_stay_text(vocab: Vocab, name: str) -> None:
+def test_control_tokens_typed_as_content_stay_text(
+    pair: tuple[Vocab, Reference], name: str
+) -> None:
+    vocab, ref = pair
     if name not in builtin_names():
         pytest.skip(f"llama.cpp has no built-in template {name}")
     prompter = Prompter(vocab, lambda msgs: apply_builtin(name, msgs))
@@ -129,7 +177,7 @@ def test_control_tokens_typed_as_content_stay_text(vocab: Vocab, name: str) -> N
     ]
     plain = [Message(m.role, m.content.replace(TYPED, "x")) for m in typed]
     got = prompter.tokens(typed)
-    clean = prompter.tokens(plain)
+    clean = ref.tokens(Reference.render(name, plain))  # llama.cpp's, with no typed text
 
     def controls(tokens: list[int]) -> list[int]:
         return [t for t in tokens if vocab.attr(t) & PROTECTED]
@@ -138,8 +186,8 @@ def test_control_tokens_typed_as_content_stay_text(vocab: Vocab, name: str) -> N
     assert controls(got) == controls(clean)
     if vocab.type_name in ("SPM", "BPE"):  # (WPM and UGM normalize the text they read)
         # And the typed text is all there, as text.
-        text = apply_builtin(name, typed)
-        assert _squash(vocab.detokenize(got)).endswith(_squash(text))
+        text = Reference.render(name, typed)
+        assert _squash(ref.text(got)).endswith(_squash(text))
 
 
 def _squash(s: str) -> str:
@@ -149,11 +197,13 @@ def _squash(s: str) -> str:
 def test_the_per_piece_tokenization_differs_on_spm(vocab_dir: Path) -> None:
     """Why whole-prompt tokenization matters: tokenizing the template pieces and the
     messages one call each puts "▁" before every piece of a SentencePiece prompt."""
-    with VocabModel(vocab_dir / "ggml-vocab-llama-spm.gguf") as vm:
+    path = vocab_dir / "ggml-vocab-llama-spm.gguf"
+    with VocabModel(path) as vm:
         v = vm.vocab
         msgs = CONVERSATION[:2]
         text = apply_builtin("llama2-sys", msgs)
-        want = whole(v, text)
+        want = Reference(path).tokens(text)
+        assert whole(v, text) == want
         pieces = text.split(msgs[1].content)
         per_piece = (
             v.tokenize(pieces[0], add_special=True, parse_special=True)
