@@ -10,11 +10,19 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, TextIO
 
-from quill.config import Paths, Settings, load_settings, resolve_paths
-from quill.errors import InputError, UsageError
+from quill.config import (
+    BY_NAME,
+    Paths,
+    Settings,
+    load_settings,
+    resolve,
+    resolve_paths,
+    unknown_key_warning,
+)
+from quill.errors import InputError
 
 if TYPE_CHECKING:
     from quill.engine.base import Engine
@@ -40,19 +48,6 @@ BACKENDS = ("local", "openai")
 
 
 EngineFactory = Callable[["EngineOptions", "Environment"], "Engine"]
-
-
-def parse_ctx(value: int | str) -> int | str:
-    """``--ctx``: a number of tokens, or ``auto``."""
-    if isinstance(value, int):
-        return value
-    v = value.strip().lower()
-    if v == "auto":
-        return "auto"
-    try:
-        return int(v)
-    except ValueError:
-        raise UsageError(f"--ctx must be a number of tokens or auto, not `{value}`") from None
 
 
 def _isatty(stream: object) -> bool:
@@ -89,7 +84,7 @@ class Environment:
         self._settings: Settings | None = None
         self._ui: UI | None = None
         self._engines: dict[EngineOptions, Engine] = {}
-        # --backend, --base-url, --api-key, --parallel given before the command
+        # the engine options given before the command (those after it win)
         self.backend_flags = EngineOptions()
 
     # -- settings -------------------------------------------------------------
@@ -98,12 +93,18 @@ class Environment:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.paths)
+            for key in self._settings.unknown:
+                self.ui.warn(unknown_key_warning(key, self._settings.path))
         return self._settings
 
     @property
     def color(self) -> bool:
-        if "NO_COLOR" in self.environ:
+        """NO_COLOR (set and not empty) turns colour off; FORCE_COLOR (set, not empty and
+        not 0) turns it on even where TERM is dumb (no-color.org, force-color.org)."""
+        if self.environ.get("NO_COLOR", ""):
             return False
+        if self.environ.get("FORCE_COLOR", "") not in ("", "0"):
+            return True
         return self.environ.get("TERM") != "dumb"
 
     @property
@@ -121,67 +122,22 @@ class Environment:
             )
         return self._ui
 
+    def setting(self, name: str, flag: Any = None) -> Any:
+        """One row of :data:`quill.config.SETTINGS`: flag > variable > config > default."""
+        return resolve(BY_NAME[name], flag, self.environ, self.settings)[0]
+
     def resolve_options(self, opts: EngineOptions) -> EngineOptions:
-        """Fill unset options: flag > environment variable > config file > default."""
-        env, s = self.environ, self.settings
-
-        def pick_int(flag: int | None, var: str, conf: int | None) -> int | None:
-            if flag is not None:
-                return flag
-            if env.get(var):
-                try:
-                    return int(env[var])
-                except ValueError:
-                    raise UsageError(f"{var} must be a whole number, not `{env[var]}`") from None
-            return conf
-
-        section = s.extra.get("defaults", s.extra) if isinstance(s.extra, dict) else {}
-
-        def conf(key: str, kind: type) -> Any:
-            value = section.get(key) if isinstance(section, dict) else None
-            if value is not None and not isinstance(value, kind):
-                raise UsageError(
-                    f"{self.paths.config_file}: `{key}` must be a {kind.__name__}",
-                    hint="fix the config file",
-                )
-            return value
-
-        def pick_str(flag: str | None, var: str, key: str) -> str | None:
-            return flag or env.get(var) or conf(key, str)
-
-        ctx: int | str | None = opts.ctx
-        if ctx is None and env.get("QUILL_CTX", "").strip().lower() == "auto":
-            ctx = "auto"
-        ctx = parse_ctx(ctx) if ctx is not None else pick_int(None, "QUILL_CTX", s.ctx)
+        """Fill unset options, each as its settings row says: the flag after the command,
+        else the one before it, else the environment variable, the config file, the
+        default."""
         root = self.backend_flags
-        backend = pick_str(opts.backend or root.backend, "QUILL_BACKEND", "backend") or "local"
-        if backend not in BACKENDS:
-            raise UsageError(
-                f"--backend must be local or openai, not `{backend}`",
-                hint="local runs the model in process; openai talks to a model server",
+        values = {}
+        for f in fields(EngineOptions):
+            flag = getattr(opts, f.name)
+            values[f.name] = self.setting(
+                f.name, flag if flag is not None else getattr(root, f.name)
             )
-        parallel = pick_int(opts.parallel or root.parallel, "QUILL_PARALLEL", conf("parallel", int))
-        if parallel is not None and parallel < 1:
-            raise UsageError("--parallel must be at least 1")
-        return EngineOptions(
-            model=opts.model or env.get("QUILL_MODEL") or s.model,
-            ctx=ctx,
-            gpu_layers=opts.gpu_layers or env.get("QUILL_GPU_LAYERS") or s.gpu_layers,
-            threads=pick_int(opts.threads, "QUILL_THREADS", s.threads),
-            threads_batch=pick_int(
-                opts.threads_batch or root.threads_batch,
-                "QUILL_THREADS_BATCH",
-                conf("threads_batch", int),
-            ),
-            kv_cache=pick_str(opts.kv_cache or root.kv_cache, "QUILL_KV_CACHE", "kv_cache"),
-            chat_template=pick_str(
-                opts.chat_template or root.chat_template, "QUILL_CHAT_TEMPLATE", "chat_template"
-            ),
-            backend=backend,
-            base_url=pick_str(opts.base_url or root.base_url, "QUILL_BASE_URL", "base_url"),
-            api_key=pick_str(opts.api_key or root.api_key, "QUILL_API_KEY", "api_key"),
-            parallel=parallel,
-        )
+        return EngineOptions(**values)
 
     # -- input ----------------------------------------------------------------
 

@@ -1,4 +1,12 @@
-"""The `quill` command: a typer app whose commands live one per module."""
+"""The `quill` command: a typer app, and the one list of its commands.
+
+Every command lives in its own module (a group's commands side by side); nothing
+imports back from here, and no command module imports another. Shared pieces live in
+modules no command owns: the options (:mod:`quill.cli.options`), the run object
+(:mod:`quill.cli.run`), the review of changes (:mod:`quill.cli.review`), draft
+references (:mod:`quill.cli.refs`), report lines (:mod:`quill.cli.report`), input
+(:mod:`quill.cli.inputs`) and what every kept text shares (:mod:`quill.cli.generate`).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +14,121 @@ import contextlib
 import os
 import signal
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
 from quill import __version__
-from quill.cli import options as o
+from quill.cli import (
+    assess,
+    bench,
+    chat,
+    config_cmd,
+    doctor,
+    draft,
+    drafts,
+    drafts_edit,
+    drafts_files,
+    models,
+    prompts_cmd,
+    proofread,
+    sessions,
+    style,
+    summarize,
+    verbs,
+    verbs_more,
+)
+from quill.cli.context import get_env
+from quill.cli.logs import setup_logging
+from quill.cli.options import ENGINE
+from quill.cli.run import Options
+from quill.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, QuillError, Terminated
+
+Command = Callable[..., Any]
+
+# The commands, in the order `quill --help` lists them.
+COMMANDS: list[tuple[str, Command]] = [
+    ("draft", draft.draft),
+    ("summarize", summarize.summarize),
+    ("rewrite", verbs.rewrite),
+    ("expand", verbs.expand),
+    ("shorten", verbs.shorten),
+    ("translate", verbs_more.translate),
+    ("outline", verbs_more.outline),
+    ("titles", verbs_more.titles),
+    ("continue", verbs_more.continue_),
+    ("proofread", proofread.proofread),
+    ("analyze", assess.analyze),
+    ("classify", assess.classify),
+    ("moderate", assess.moderate),
+    ("chat", chat.chat),
+    ("run", prompts_cmd.run_template),
+    ("doctor", doctor.doctor),
+    ("bench", bench.bench),
+]
+# The command groups: name, help, and their commands.
+GROUPS: list[tuple[str, str, list[tuple[str, Command]]]] = [
+    (
+        "sessions",
+        "List, show, export and remove chat sessions.",
+        [
+            ("list", sessions.list_sessions),
+            ("show", sessions.show),
+            ("export", sessions.export),
+            ("rm", sessions.remove),
+        ],
+    ),
+    (
+        "drafts",
+        "Browse, revise, compare, export and import the texts quill wrote.",
+        [
+            ("list", drafts.list_drafts),
+            ("show", drafts.show),
+            ("search", drafts.search),
+            ("open", drafts_edit.open_draft),
+            ("revise", drafts_edit.revise),
+            ("diff", drafts_edit.diff),
+            ("export", drafts_files.export),
+            ("import", drafts_files.import_files),
+            ("rm", drafts.remove),
+        ],
+    ),
+    (
+        "prompts",
+        "List, show and locate prompt templates (built-in and your own).",
+        [
+            ("list", prompts_cmd.list_prompts),
+            ("show", prompts_cmd.show_prompt),
+            ("path", prompts_cmd.prompt_path),
+        ],
+    ),
+    (
+        "models",
+        "List, inspect and add models.",
+        [
+            ("list", models.list_models),
+            ("show", models.show_model),
+            ("add", models.add),
+            ("default", models.set_default),
+            ("rm", models.rm),
+        ],
+    ),
+    (
+        "config",
+        "Show and change the settings in config.toml.",
+        [
+            ("show", config_cmd.show),
+            ("path", config_cmd.path),
+            ("get", config_cmd.get),
+            ("set", config_cmd.set_value),
+            ("unset", config_cmd.unset),
+        ],
+    ),
+]
 
 app = typer.Typer(
     name="quill",
-    help="A terminal writing companion running a local model.",
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
@@ -30,7 +143,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     ctx: typer.Context,
     version: Annotated[
@@ -39,75 +151,56 @@ def _root(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
-    backend: o.BackendOpt = None,
-    base_url: o.BaseUrlOpt = None,
-    api_key: o.ApiKeyOpt = None,
-    parallel: o.ParallelOpt = None,
-    kv_cache: o.KvCacheOpt = None,
-    chat_template: o.ChatTemplateOpt = None,
-    threads_batch: o.ThreadsBatchOpt = None,
+    **engine: Any,
 ) -> None:
     """A terminal writing companion running a local model.
 
-    The options here apply to every command and go before it: quill --kv-cache q8_0
-    summarize book.md. Every command runs on the model in this process, or with
-    --backend openai on an OpenAI-compatible server (llama-server, vLLM, Ollama):
-    quill --backend openai --base-url http://127.0.0.1:8080 draft "…"
+    The engine options apply to whatever model the command loads, given before the
+    command (quill --kv-cache q8_0 summarize book.md) or after it; after it wins. Each
+    one can also be set by its environment variable or in config.toml (quill config
+    set ctx 4096): flag > variable > config file > default. Every command runs on the
+    model in this process, or with --backend openai on an OpenAI-compatible server
+    (llama-server, vLLM, Ollama): quill --backend openai --base-url
+    http://127.0.0.1:8080 draft "…"
     """
-    engine_flags = (backend, base_url, api_key, parallel, kv_cache, chat_template, threads_batch)
-    if any(v is not None for v in engine_flags):
-        from quill.cli.context import get_env
-        from quill.env import EngineOptions
+    if any(v is not None for v in engine.values()):
+        get_env(ctx).backend_flags = Options(**engine).engine_options()
 
-        env = get_env(ctx)
-        env.backend_flags = EngineOptions(
-            backend=backend,
-            base_url=base_url,
-            api_key=api_key,
-            parallel=parallel,
-            kv_cache=kv_cache,
-            chat_template=chat_template,
-            threads_batch=threads_batch,
+
+def _with_engine_options(fn: Command) -> Command:
+    """The root callback, with the engine group as options (declared once, in
+    :mod:`quill.cli.options`)."""
+    import inspect
+
+    params = list(inspect.signature(fn, eval_str=True).parameters.values())[:-1]
+    params += [
+        inspect.Parameter(
+            o.name, inspect.Parameter.KEYWORD_ONLY, annotation=o.annotation(), default=None
         )
+        for o in ENGINE
+    ]
+    fn.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    fn.__annotations__ = {p.name: p.annotation for p in params}
+    return fn
 
 
-def _register() -> None:
-    from quill.cli import (
-        assess,
-        bench,
-        chat,
-        doctor,
-        draft,
-        drafts,
-        models,
-        prompts_cmd,
-        proofread,
-        sessions,
-        style,
-        summarize,
-        verbs,
-    )
-
-    for module in (draft, summarize, verbs, proofread, assess, chat, sessions, drafts):
-        module.register(app)
-    for module in (prompts_cmd, style, models, doctor, bench):
-        module.register(app)
-
-
-_register()
+app.callback()(_with_engine_options(_root))
+for _name, _fn in COMMANDS:
+    app.command(_name)(_fn)
+for _group, _help, _commands in GROUPS:
+    _sub = typer.Typer(help=_help, no_args_is_help=True, rich_markup_mode=None)
+    for _name, _fn in _commands:
+        _sub.command(_name)(_fn)
+    app.add_typer(_sub, name=_group)
+app.add_typer(style.style_app, name="style")
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    from quill.errors import Terminated
-
     raise Terminated()
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and turns expected failures into one line and an exit code."""
-    from quill.cli.logs import setup_logging
-    from quill.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, QuillError, Terminated
-
     setup_logging(False)
     debug = os.environ.get("QUILL_DEBUG", "") not in ("", "0")
     with contextlib.suppress(ValueError):  # not the main thread (embedded use)
@@ -125,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
             err,
             stdout_tty=False,
             stderr_tty=err.isatty(),
-            color="NO_COLOR" not in os.environ,
+            color=os.environ.get("NO_COLOR", "") == "",
         )
         ui.error(exc.message, exc.hint)
         sys.exit(exc.exit_code)

@@ -12,40 +12,29 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quill.cli import options as o
-from quill.cli.verbs import FileArg, Flags, Verb
+from quill.cli.options import FileArg, command
+from quill.cli.review import ask, emit
+from quill.cli.run import Run
+from quill.engine.generation import generate
+from quill.errors import EXIT_FLAGGED, InputError
+from quill.writing import analyze as an
+from quill.writing.verbs import head_within, plan_parts
 
 if TYPE_CHECKING:
     from quill.engine.base import Message, Result, Sampling
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Answer in JSON (a fixed schema).")]
+# These commands report on a text rather than write one: nothing is kept as a draft.
+GROUPS = ("engine", "sampling", "show")
+LEAVE_OUT = ("plain", "max_tokens")
 
 
-def _ask(v: Verb, messages: list[Message], params: Sampling, label: str) -> Result:
-    """One quiet generation; Ctrl-C ends the command with 130."""
-    from quill.cli.proofread import generate_quietly
-    from quill.engine.generation import generate
-    from quill.render.live import report
-
-    result = generate_quietly(v.env, generate(v.engine(), messages, params), label)
-    if result.finish == "interrupted" or result.exit_code:
-        report(v.env.ui, result, show_stats=v.flags.stats)
-        raise typer.Exit(result.exit_code or 130)
-    return result
+def _ask(v: Run, messages: list[Message], params: Sampling, label: str) -> Result:
+    return ask(v, generate(v.engine(), messages, params), label)
 
 
-def _emit(v: Verb, text: str) -> None:
-    from quill.render.sanitize import sanitize
-
-    out = text if text.endswith("\n") else text + "\n"
-    v.env.stdout.write(sanitize(out) if v.env.stdout_tty else out)
-    v.env.stdout.flush()
-
-
-def _fit(v: Verb, text: str, reserve: int) -> str:
+def _fit(v: Run, text: str, reserve: int) -> str:
     """The start of the text that fits the context (a note says when it is not all)."""
-    from quill.writing.verbs import head_within
-
     engine = v.engine()
     budget = max(64, engine.info.n_ctx - reserve)
     total = engine.count(text)
@@ -56,19 +45,11 @@ def _fit(v: Verb, text: str, reserve: int) -> str:
     return cut
 
 
+@command(*GROUPS, leave_out=LEAVE_OUT, template="analyze")
 def analyze(
-    ctx: typer.Context,
+    run: Run,
     file: FileArg = None,
     as_json: JsonOpt = False,
-    temperature: o.TemperatureOpt = None,
-    seed: o.SeedOpt = None,
-    stats: o.StatsOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
 ) -> None:
     """Analyze a text: sentiment, tone, reading level, weakest sentences.
 
@@ -84,11 +65,8 @@ def analyze(
 
       quill analyze post.md --json | jq .sentiment
     """
-    from quill.errors import InputError
-    from quill.writing import analyze as an
 
-    flags = Flags.take({**locals(), "no_save": True})
-    with Verb(ctx, flags, "analyze", "analyze") as v:
+    with run as v:
         src = v.read(file)
         parts = an.sentences(src.text)
         if not parts:
@@ -99,16 +77,17 @@ def analyze(
         shown = an.fit_sentences(parts, budget, engine.count)
         if len(shown) < len(parts):
             v.env.ui.warn(f"the model read the first {len(shown)} of {len(parts)} sentences")
-        params = v.params(500, grammar=an.schema_grammar(an.analysis_schema(len(shown))))
+        params = v.sampling(500, grammar=an.schema_grammar(an.analysis_schema(len(shown))))
         result = _ask(v, an.analysis_messages(shown, v.user_dir), params, "Analyzing…")
         rep = an.report(counts, parts, an.parse_json(result.text, "analysis"))
-        _emit(v, json.dumps(rep, ensure_ascii=False, indent=2) if as_json else an.describe(rep))
-        if stats:
+        emit(v.env, json.dumps(rep, ensure_ascii=False, indent=2) if as_json else an.describe(rep))
+        if v.o.stats:
             v.env.ui.stats(result.stats)
 
 
+@command(*GROUPS, leave_out=LEAVE_OUT, template="classify")
 def classify(
-    ctx: typer.Context,
+    run: Run,
     file: FileArg = None,
     labels: Annotated[
         str, typer.Option("--labels", "-l", metavar="A,B,C", help="The labels to choose from.")
@@ -116,15 +95,6 @@ def classify(
     as_json: Annotated[
         bool, typer.Option("--json", help='Answer {"label": …, "reason": …} in JSON.')
     ] = False,
-    temperature: o.TemperatureOpt = None,
-    seed: o.SeedOpt = None,
-    stats: o.StatsOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
 ) -> None:
     """Put a text into exactly one of the given labels.
 
@@ -136,42 +106,32 @@ def classify(
 
       cat review.txt | quill classify -l positive,negative --json
     """
-    from quill.writing import analyze as an
 
-    flags = Flags.take({**locals(), "no_save": True})
     names = an.parse_labels(labels)
-    with Verb(ctx, flags, "classify", "classify") as v:
+    with run as v:
         src = v.read(file)
         text = _fit(v, src.text, 400)
         longest = max(v.engine().count(x) for x in names)
-        params = v.params(
-            200 if as_json else longest + 8, grammar=an.classify_grammar(names, as_json)
+        params = v.sampling(
+            120, budget=200 if as_json else longest + 8, grammar=an.classify_grammar(names, as_json)
         )
         result = _ask(v, an.classify_messages(text, names, as_json, v.user_dir), params, "Reading…")
         if as_json:
             answer = an.parse_json(result.text, "answer")
             label = an.pick_label(str(answer.get("label", "")), names)
             reason = str(answer.get("reason", "")).strip()
-            _emit(v, json.dumps({"label": label, "reason": reason}, ensure_ascii=False))
+            emit(v.env, json.dumps({"label": label, "reason": reason}, ensure_ascii=False))
         else:
-            _emit(v, an.pick_label(result.text, names))
-        if stats:
+            emit(v.env, an.pick_label(result.text, names))
+        if v.o.stats:
             v.env.ui.stats(result.stats)
 
 
+@command(*GROUPS, leave_out=LEAVE_OUT, template="moderate")
 def moderate(
-    ctx: typer.Context,
+    run: Run,
     file: FileArg = None,
     as_json: JsonOpt = False,
-    temperature: o.TemperatureOpt = None,
-    seed: o.SeedOpt = None,
-    stats: o.StatsOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
 ) -> None:
     """Flag harmful content or personal data (exit code 11 if flagged).
 
@@ -187,14 +147,11 @@ def moderate(
 
       quill moderate --json < post.md
     """
-    from quill.writing import analyze as an
-    from quill.writing.verbs import plan_parts
 
-    flags = Flags.take({**locals(), "no_save": True})
-    with Verb(ctx, flags, "moderate", "moderate") as v:
+    with run as v:
         src = v.read(file)
         engine = v.engine()
-        params = v.params(200, grammar=an.schema_grammar(an.moderation_schema()))
+        params = v.sampling(200, grammar=an.schema_grammar(an.moderation_schema()))
         budget = max(64, min(2000, engine.info.n_ctx - 500))
         parts = [p for p in plan_parts(src.text, engine.count, budget) if not p.code]
         merged: dict[str, Any] = {c: False for c in an.CATEGORIES}
@@ -209,22 +166,17 @@ def moderate(
                 reasons.append(str(answer["reason"]).strip())
         m = an.moderation({**merged, "reason": " ".join(reasons)}, src.text)
         if as_json:
-            _emit(v, json.dumps(m.as_json(), ensure_ascii=False))
+            emit(v.env, json.dumps(m.as_json(), ensure_ascii=False))
         elif m.flagged:
             found = f" ({', '.join(m.patterns)})" if m.patterns else ""
             names = [an.category_name(c) for c in m.flagged]
             if "personal data" in names:
                 names[names.index("personal data")] += found
-            _emit(v, "flagged: " + ", ".join(names) + (f"\nreason: {m.reason}" if m.reason else ""))
+            emit(
+                v.env,
+                "flagged: " + ", ".join(names) + (f"\nreason: {m.reason}" if m.reason else ""),
+            )
         else:
-            _emit(v, "nothing flagged")
+            emit(v.env, "nothing flagged")
     if m.flagged:
-        from quill.errors import EXIT_FLAGGED
-
         raise typer.Exit(EXIT_FLAGGED)
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(analyze)
-    app.command()(classify)
-    app.command()(moderate)

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from quill.cli import options as o
+from quill.cli.options import JsonOpt, command
+from quill.cli.run import Run
+from quill.env import Environment
+from quill.errors import UsageError
+from quill.render.sanitize import sanitize
+from quill.writing import benchwriting
+from quill.writing.benchwriting import WritingReport
 
-if TYPE_CHECKING:
-    from quill.env import Environment
-    from quill.writing.benchwriting import WritingReport
 
-
+@command("engine", "verbose", "quiet")
 def bench(
-    ctx: typer.Context,
+    run: Run,
     writing: Annotated[
         bool,
         typer.Option(
@@ -31,12 +34,7 @@ def bench(
         typer.Option("--full", help="Every brief and document of the set (slower)."),
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="First random seed.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Measure the writing a model does on quill's own evaluation set.
 
@@ -52,20 +50,12 @@ def bench(
 
       quill bench --writing --samples 8 --seed 7 --json > writing.json
     """
-    from quill.cli.context import get_env
-    from quill.cli.logs import setup_logging
-    from quill.env import EngineOptions
-    from quill.errors import UsageError
-    from quill.writing import benchwriting
-
-    env = get_env(ctx)
-    setup_logging(verbose)
+    env = run.env
     del writing  # the one measure there is: chosen with or without the flag
     if samples < 2:
         raise UsageError("--samples must be at least 2 (diversity compares samples)")
     opts = benchwriting.BenchOptions(samples=samples, seed=seed, full=full)
-    engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
-    report = benchwriting.run(engine, opts, progress=env.ui.note)
+    report = benchwriting.run(run.engine(), opts, progress=env.ui.note)
     if as_json:
         env.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -75,8 +65,6 @@ def bench(
 
 def print_table(env: Environment, report: WritingReport) -> None:
     """A rich table on a terminal; plain aligned columns when piped."""
-    from quill.render.sanitize import sanitize
-
     m = report.model
     title = f"writing figures: {m['name']} (ctx {m['n_ctx']}, seed {report.options.seed})"
     rows = report.rows()
@@ -109,7 +97,3 @@ def print_table(env: Environment, report: WritingReport) -> None:
         out.append("leaked: " + " | ".join(sanitize(p)[:60] for p in leaks[:5]))
     if out:
         env.stdout.write("\n".join(out) + "\n")
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(bench)

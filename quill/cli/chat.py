@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import replace
+from typing import Annotated, Any
 
 import typer
 
-from quill.cli import options as o
+from quill.chat.session import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM, Chat
+from quill.cli.options import StyleOpt, command
+from quill.cli.run import Run
+from quill.engine.base import Engine
+from quill.env import EngineOptions, Environment
+from quill.errors import InputError, UsageError
+from quill.models import registry
+from quill.render.live import report, stream_live
+from quill.store.db import Store
 
-if TYPE_CHECKING:
-    from quill.chat.session import Chat
-    from quill.engine.base import Engine
-    from quill.env import EngineOptions, Environment
 
-
+@command(
+    "engine",
+    "sampling",
+    "show",
+    helps={"max_tokens": "Longest reply in tokens (default: 1024)."},
+)
 def chat(
-    ctx: typer.Context,
+    run: Run,
     cont: Annotated[
         bool, typer.Option("--continue", "-c", help="Resume the most recent session.")
     ] = False,
@@ -29,25 +39,7 @@ def chat(
         str | None,
         typer.Option("--system", metavar="TEXT", help="System prompt for this session."),
     ] = None,
-    style: o.StyleOpt = None,
-    plain: o.PlainOpt = False,
-    preset: o.PresetOpt = None,
-    temperature: o.TemperatureOpt = None,
-    top_p: o.TopPOpt = None,
-    min_p: o.MinPOpt = None,
-    repeat_penalty: o.RepeatOpt = None,
-    seed: o.SeedOpt = None,
-    max_tokens: Annotated[
-        int | None,
-        typer.Option("--max-tokens", help="Longest reply in tokens (default: 1024)."),
-    ] = None,
-    stats: o.StatsOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
+    style: StyleOpt = None,
 ) -> None:
     """Talk with the model; the conversation is saved as a session.
 
@@ -63,36 +55,14 @@ def chat(
 
       echo "make it shorter" | quill chat --continue
     """
-    from quill.chat.session import DEFAULT_MAX_TOKENS, Chat
-    from quill.cli.context import get_env
-    from quill.cli.logs import setup_logging
-    from quill.env import EngineOptions
-    from quill.errors import InputError, UsageError
-    from quill.store.db import Store
-    from quill.writing.presets import sampling
-
-    env = get_env(ctx)
-    setup_logging(verbose)
+    env = run.env
     if cont and session:
         raise UsageError("pass --continue or --session, not both")
-    flags: dict[str, Any] = {
-        "temperature": temperature,
-        "top_p": top_p,
-        "min_p": min_p,
-        "repeat_penalty": repeat_penalty,
-        "seed": seed,
-        "max_tokens": max_tokens,
-    }
-    params = sampling(
-        preset or env.settings.preset,
-        max_tokens if max_tokens is not None else DEFAULT_MAX_TOKENS,
-        **{k: v for k, v in flags.items() if k != "max_tokens"},
-    )
+    flags: dict[str, Any] = {**run.o.sampling_flags(), "max_tokens": run.o.max_tokens}
+    params = run.sampling(DEFAULT_MAX_TOKENS, fixed_seed=False)
     message: str | None = None
     if not env.stdin_tty:
-        from quill.cli.inputs import read_stdin_text
-
-        message = read_stdin_text(env, "stdin") or ""
+        message = run.stdin_text() or ""
         if not message.strip():
             raise InputError(
                 "nothing to send: stdin is empty",
@@ -103,12 +73,8 @@ def chat(
             "the chat REPL needs a terminal on stdout",
             hint='to send one message from a script: echo "…" | quill chat --continue',
         )
-    voice = None
-    if style:
-        from quill.cli.style import style_system
-
-        voice = style_system(env, style)
-    opts = EngineOptions(model, n_ctx, gpu_layers, threads)
+    voice = run.style(style)
+    opts = run.engine_options()
     with Store(env.paths.db_file) as store:
         found = None
         if session is not None:
@@ -118,8 +84,6 @@ def chat(
             if found is None:
                 env.ui.note("no session to continue: starting a new one")
         if voice:  # the voice is added to the session's system prompt (once)
-            from quill.chat.session import DEFAULT_SYSTEM
-
             base = system if system is not None else (found.system if found else DEFAULT_SYSTEM)
             if not base or voice not in base:
                 system = f"{base}\n\n{voice}" if base else voice
@@ -134,17 +98,15 @@ def chat(
             flags=flags,
         )
         if message is not None:
-            code = _one_message(env, chat_, message.rstrip("\n"), stats=stats)
+            code = _one_message(env, chat_, message.rstrip("\n"), stats=run.o.stats)
         else:
-            code = _repl(env, chat_, opts, plain=plain, stats=stats)
+            code = _repl(env, chat_, opts, plain=run.o.plain, stats=run.o.stats)
     if code:
         raise typer.Exit(code)
 
 
 def _one_message(env: Environment, chat: Chat, message: str, *, stats: bool) -> int:
     """Not a terminal: send stdin as one message, print the reply raw, save both."""
-    from quill.render.live import report, stream_live
-
     ex = chat.send(message)
     if ex.notice:
         env.ui.warn(ex.notice)
@@ -163,8 +125,6 @@ def _repl(env: Environment, chat: Chat, opts: EngineOptions, *, plain: bool, sta
         return engine
 
     def model_names() -> list[str]:
-        from quill.models import registry
-
         try:
             return sorted(registry.load(env.paths))
         except Exception:
@@ -192,12 +152,9 @@ def _switch_model(
     """Load model ``name`` in place of the current one (one model in memory at a time).
     If it cannot be loaded, the previous model is loaded again and the chat keeps it.
     On a server backend ``name`` is the server's model name, passed as it is."""
-    from dataclasses import replace
 
     local = env.resolve_options(opts).backend == "local"
     if local and env.engine_factory is None and env.environ.get("QUILL_ENGINE", "llama") == "llama":
-        from quill.models import registry
-
         registry.resolve(env.paths, name)  # an unknown name fails before anything unloads
     env.close()
     new = replace(opts, model=name)
@@ -207,7 +164,3 @@ def _switch_model(
         env.close()
         chat.set_engine(env.engine(opts))  # the closed engine must not be used again
         raise
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(chat)

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import typer
 
-if TYPE_CHECKING:
-    from quill.env import EngineOptions, Environment
+from quill import __version__
+from quill.cli.context import get_env
+from quill.engine import memory
+from quill.engine.describe import describe
+from quill.engine.llama import default_threads, import_llama_cpp, use_extra_buffers
+from quill.engine.openai import OpenAIEngine
+from quill.env import EngineOptions, Environment
+from quill.errors import QuillError
+from quill.models import default, registry
 
 
 def doctor(ctx: typer.Context) -> None:
     """Check the installation: versions, GPU offload, the default model, folders."""
-    import os
-    import platform
-    import sys
-
-    from quill import __version__
-    from quill.cli.context import get_env
-    from quill.engine.llama import default_threads, use_extra_buffers
-    from quill.env import EngineOptions
-    from quill.models import default
-
     env = get_env(ctx)
     out = env.stdout
     problems: list[tuple[str, str]] = []
@@ -33,8 +32,6 @@ def doctor(ctx: typer.Context) -> None:
     row("quill", __version__)
     row("python", f"{platform.python_version()} ({sys.executable})")
     try:
-        from quill.engine.llama import import_llama_cpp
-
         lc = import_llama_cpp()
         row("llama-cpp-python", getattr(lc, "__version__", "?"))
         gpu = bool(lc.llama_supports_gpu_offload())
@@ -106,10 +103,6 @@ def _model_rows(
 ) -> None:
     """The selected model's chat template (and how it was chosen), and what fits in
     memory: context size and GPU layers as the engine would choose them."""
-    from quill.engine import memory
-    from quill.engine.describe import describe
-    from quill.errors import QuillError
-    from quill.models import registry
 
     try:
         entry = registry.resolve(env.paths, opts.model)
@@ -124,8 +117,6 @@ def _model_rows(
     else:
         problems.append((f"chat template: {d.template_error}", "set one with --chat-template"))
     try:
-        from quill.engine.tokens import import_llama_cpp
-
         lc = import_llama_cpp()
         gpu_build = bool(lc.llama_supports_gpu_offload())
         mem = memory.probe(lc, gpu_build)
@@ -156,8 +147,6 @@ def _server_rows(
 ) -> None:
     """--backend openai: the server reachable, the model present, its context size and
     parallel slots where it reports them, and how tokens are counted."""
-    from quill.engine.openai import OpenAIEngine
-    from quill.errors import QuillError
 
     row("backend", f"openai, {opts.base_url or '(no --base-url)'}")
     if not opts.base_url:
@@ -208,7 +197,3 @@ def _backends(lc: object) -> str:
         return ", ".join(names)
     except Exception:
         return ""
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(doctor)

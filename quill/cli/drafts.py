@@ -4,79 +4,33 @@ wrote, kept as drafts with versions and provenance."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quill.cli import options as o
+from quill.cli.options import JsonOpt, PlainOpt
+from quill.cli.refs import (
+    RefArg,
+    find_draft,
+    find_version,
+    open_store,
+    parse_ref,
+    print_json,
+    short,
+)
+from quill.env import Environment
+from quill.errors import UsageError
+from quill.render.sanitize import sanitize
+from quill.render.ui import UI
+from quill.store.export import iso_time
+from quill.writing.textstats import text_stats
 
 if TYPE_CHECKING:
-    from quill.env import Environment
-    from quill.render.ui import UI
-    from quill.store.db import Store
     from quill.store.drafts import Draft, DraftVersion
-
-drafts_app = typer.Typer(
-    help="Browse, revise, compare, export and import the texts quill wrote.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-
-REF_HINT = "ids look like 12, #12, or 12@3 for its version 3; `quill drafts list` shows them"
-_REF = re.compile(r"#?(\d+)(?:@(\d+))?")
-
-RefArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="ID[@VERSION]", help="A draft (12 or #12), or one of its versions (12@3)."
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead.")]
-
-
-def parse_ref(text: str) -> tuple[int, int | None]:
-    """``"12"``, ``"#12"``, ``"12@3"`` -> (12, None | 3)."""
-    from quill.errors import UsageError
-
-    m = _REF.fullmatch(text.strip())
-    if m is None or int(m.group(1)) < 1 or (m.group(2) is not None and int(m.group(2)) < 1):
-        raise UsageError(f"`{text}` is not a draft id", hint=REF_HINT)
-    return int(m.group(1)), int(m.group(2)) if m.group(2) else None
-
-
-def open_store(ctx: typer.Context) -> tuple[Environment, Store]:
-    from quill.cli.context import get_env
-    from quill.store.db import Store
-
-    env = get_env(ctx)
-    return env, Store(env.paths.db_file)
-
-
-def find_draft(store: Store, draft_id: int) -> Draft:
-    from quill.errors import UsageError
-
-    d = store.draft(draft_id)
-    if d is None:
-        raise UsageError(f"there is no draft {draft_id}", hint="see them with: quill drafts list")
-    return d
-
-
-def find_version(store: Store, draft: Draft, version: int | None) -> DraftVersion:
-    from quill.errors import UsageError
-
-    v = store.draft_version(draft.id, version)
-    if v is None:
-        have = f"it has versions 1 to {draft.versions}" if draft.versions > 1 else "it has one"
-        raise UsageError(
-            f"draft {draft.id} has no version {version}",
-            hint=f"{have}: quill drafts show {draft.id}@{draft.versions}",
-        )
-    return v
 
 
 def when(ts: float) -> str:
-    from datetime import datetime
-
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
@@ -94,18 +48,6 @@ def _state(v: DraftVersion | None) -> str:
         "loop": "stopped repeating",
     }
     return marks.get(v.finish or "", "")
-
-
-def print_json(env: Environment, value: Any) -> None:
-    from quill.store.export import safe_json
-
-    env.stdout.write(safe_json(value, indent=2, sort_keys=False) + "\n")
-    env.stdout.flush()
-
-
-def short(text: str, width: int) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def provenance(meta: dict[str, Any]) -> str:
@@ -135,8 +77,6 @@ def provenance(meta: dict[str, Any]) -> str:
 
 
 def version_json(d: Draft, v: DraftVersion, *, content: bool) -> dict[str, Any]:
-    from quill.store.export import iso_time
-    from quill.writing.textstats import text_stats
 
     st = text_stats(v.content)
     out: dict[str, Any] = {
@@ -174,8 +114,6 @@ def list_drafts(
     Each line: id, last change, versions, words of the latest version, title; a latest
     version that did not finish (interrupted, cut at the token limit) is marked.
     """
-    from quill.render.sanitize import sanitize
-    from quill.writing.textstats import text_stats
 
     env, store = open_store(ctx)
     with store:
@@ -199,7 +137,6 @@ def list_drafts(
 
 
 def _header(ui: UI, d: Draft, v: DraftVersion) -> None:
-    from quill.writing.textstats import text_stats
 
     st = text_stats(v.content)
     facts = [
@@ -224,7 +161,7 @@ def show(
         bool, typer.Option("--meta", help="Print the full provenance as JSON instead.")
     ] = False,
     as_json: JsonOpt = False,
-    plain: o.PlainOpt = False,
+    plain: PlainOpt = False,
 ) -> None:
     """Print a draft (its latest version, or ID@VERSION).
 
@@ -275,7 +212,6 @@ def search(
     Newest first, each with the version that matched and a snippet around the match
     (highlighted on a terminal). Any script, any case; no special query syntax.
     """
-    from quill.render.sanitize import sanitize
 
     env, store = open_store(ctx)
     found: dict[int, list[int]] = {}
@@ -346,8 +282,6 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Remove drafts with all their versions (asks first, unless --yes)."""
-    from quill.errors import UsageError
-    from quill.render.sanitize import sanitize
 
     env, store = open_store(ctx)
     with store:
@@ -377,22 +311,3 @@ def remove(
         for d, name in zip(targets, names, strict=True):
             store.delete_draft(d.id)
             env.ui.note(f"removed draft {name}")
-
-
-def register(app: typer.Typer) -> None:
-    from quill.cli import drafts_edit as edit
-    from quill.cli import drafts_files as files
-
-    for name, command in (
-        ("list", list_drafts),
-        ("show", show),
-        ("search", search),
-        ("open", edit.open_draft),
-        ("revise", edit.revise),
-        ("diff", edit.diff),
-        ("export", files.export),
-        ("import", files.import_files),
-        ("rm", remove),
-    ):
-        drafts_app.command(name)(command)
-    app.add_typer(drafts_app, name="drafts")

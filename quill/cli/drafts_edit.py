@@ -3,12 +3,27 @@ what changed between two versions."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shlex
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from quill.cli import options as o
-from quill.cli.drafts import RefArg, find_draft, find_version, open_store, parse_ref, short
+from quill.chat.commands import run_editor
+from quill.cli.generate import Keep
+from quill.cli.options import command
+from quill.cli.refs import RefArg, find_draft, find_version, open_store, parse_ref, short
+from quill.cli.run import Run
+from quill.engine.generation import generate
+from quill.errors import InputError, QuillError, UsageError
+from quill.render.diff import print_word_diff
+from quill.render.sanitize import sanitize
+from quill.writing import revise as revising
+from quill.writing.cleanup import draft_filters
+from quill.writing.diffing import changes, unified, words_changed
 
 
 def open_draft(ctx: typer.Context, ref: RefArg) -> None:
@@ -18,13 +33,6 @@ def open_draft(ctx: typer.Context, ref: RefArg) -> None:
     becomes the draft's next version, noted "edited". Leaving the file unchanged makes
     no version.
     """
-    import os
-    import shlex
-    import tempfile
-    from pathlib import Path
-
-    from quill.chat.commands import run_editor
-    from quill.errors import InputError, QuillError, UsageError
 
     env, store = open_store(ctx)
     did, vn = parse_ref(ref)
@@ -88,31 +96,22 @@ def open_draft(ctx: typer.Context, ref: RefArg) -> None:
     env.ui.note(f"saved as draft {did} v{new.version}{exited}")
 
 
+@command(
+    "engine",
+    "sampling",
+    "out",
+    "force",
+    "show",
+    leave_out=("encoding",),
+    helps={"max_tokens": "Most tokens to generate (default: from the text)."},
+    template="revise",
+)
 def revise(
-    ctx: typer.Context,
+    run: Run,
     ref: RefArg,
     instruction: Annotated[
         str, typer.Argument(help='What to change, e.g. "make it shorter" or "a warmer tone".')
     ],
-    out: o.OutOpt = None,
-    force: o.ForceOpt = False,
-    preset: o.PresetOpt = None,
-    temperature: o.TemperatureOpt = None,
-    top_p: o.TopPOpt = None,
-    min_p: o.MinPOpt = None,
-    repeat_penalty: o.RepeatOpt = None,
-    seed: o.SeedOpt = None,
-    max_tokens: Annotated[
-        int | None,
-        typer.Option("--max-tokens", help="Most tokens to generate (default: from the text)."),
-    ] = None,
-    stats: o.StatsOpt = False,
-    plain: o.PlainOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
 ) -> None:
     """Write the next version of a draft, revised as INSTRUCTION says.
 
@@ -127,77 +126,40 @@ def revise(
 
       quill drafts revise 12@2 "translate it into French" --out post.fr.md
     """
-    import hashlib
-
-    from quill.cli.context import get_env
-    from quill.cli.generate import Keep, check_out, conclude, fix_seed, start_draft
-    from quill.cli.logs import setup_logging
-    from quill.engine.generation import generate
-    from quill.env import EngineOptions
-    from quill.errors import UsageError
-    from quill.render.live import stream_live
-    from quill.writing import revise as revising
-    from quill.writing.cleanup import draft_filters
-    from quill.writing.presets import sampling
-
-    env = get_env(ctx)
-    setup_logging(verbose)
-    out_path = check_out(out, force)
     did, vn = parse_ref(ref)
-    params = fix_seed(
-        sampling(
-            preset or env.settings.preset,
-            max_tokens if max_tokens is not None else revising.MIN_MAX_TOKENS,
-            temperature=temperature,
-            top_p=top_p,
-            min_p=min_p,
-            repeat_penalty=repeat_penalty,
-            seed=seed,
-        )
-    )
-    keep = Keep(True, did, None)
-    store = keep.open_store(env)
-    assert store is not None
-    try:
+    run.keep = Keep(True, did, None)
+    with run:
+        store = run.store
+        assert store is not None
         base = find_version(store, find_draft(store, did), vn)
         if base.status == "streaming":
             raise UsageError(
                 f"draft {did} v{base.version} is still being written",
                 hint="wait for it to finish, or revise an earlier version (ID@VERSION)",
             )
-        messages = revising.build_messages(
-            base.content, instruction, user_dir=env.paths.config_dir / "prompts"
-        )
+        messages = revising.build_messages(base.content, instruction, user_dir=run.user_dir)
         if base.status == "interrupted":
-            env.ui.warn(f"draft {did} v{base.version} was interrupted: revising its partial text")
-        engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
-        if max_tokens is None:
-            params = params.with_(max_tokens=revising.max_tokens_for(engine.count(base.content)))
+            run.env.ui.warn(
+                f"draft {did} v{base.version} was interrupted: revising its partial text"
+            )
+        engine = run.engine()
+        budget = revising.max_tokens_for(engine.count(base.content))
+        params = run.sampling(revising.MIN_MAX_TOKENS, budget=budget)
         gen = generate(engine, messages, params, transforms=draft_filters())
         request = {
-            "template": "revise",
             "instruction": instruction.strip(),
             "from_version": base.version,
             "from_sha256": hashlib.sha256(base.content.encode("utf-8")).hexdigest(),
         }
-        journal, listeners = start_draft(
-            env,
-            store,
-            keep,
+        run.stream(
+            gen,
             engine,
             params,
+            None,
             kind="revise",
             request=request,
             note=f"revised: {short(instruction, 80)}",
         )
-        for listener in listeners:
-            gen.add_listener(listener)
-        result = stream_live(env.ui, gen, plain=plain)
-        code = conclude(env, result, out_path=out_path, journal=journal, show_stats=stats)
-    finally:
-        store.close()
-    if code:
-        raise typer.Exit(code)
 
 
 def _other(text: str, did: int) -> tuple[int, int | None]:
@@ -249,10 +211,6 @@ def diff(
 
       quill drafts diff 12@1 > changes.diff
     """
-    from quill.errors import UsageError
-    from quill.render.diff import print_word_diff
-    from quill.render.sanitize import sanitize
-    from quill.writing.diffing import changes, unified, words_changed
 
     if unified_diff and word_diff:
         raise UsageError("--unified and --word contradict each other")

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from quill.cli import options as o
-from quill.cli.drafts import find_draft, find_version, open_store, parse_ref
-
-if TYPE_CHECKING:
-    from quill.env import Environment
-    from quill.store.db import Store
+from quill.cli.generate import check_out
+from quill.cli.inputs import decode, hint_for, read_file_bytes, read_stdin_bytes
+from quill.cli.options import command
+from quill.cli.refs import find_draft, find_version, open_store, parse_ref
+from quill.cli.run import Run
+from quill.env import Environment
+from quill.errors import InputError, OutputError, UsageError
+from quill.render.sanitize import sanitize
+from quill.store.db import Store
+from quill.store.drafts import derive_title
+from quill.store.export import is_quill_front, parse_markdown, to_markdown
+from quill.store.files import atomic_write_text
 
 
 def slug(title: str, width: int = 48) -> str:
@@ -55,11 +61,6 @@ def export(
 
     `quill drafts import` reads the files back, with the same text and provenance.
     """
-    from quill.cli.generate import check_out
-    from quill.errors import UsageError
-    from quill.render.sanitize import sanitize
-    from quill.store.export import to_markdown
-    from quill.store.files import atomic_write_text
 
     env, store = open_store(ctx)
     if all_dir is not None:
@@ -90,9 +91,6 @@ def export(
 
 
 def _export_all(env: Environment, store: Store, folder: Path, force: bool) -> None:
-    from quill.errors import OutputError
-    from quill.store.export import to_markdown
-    from quill.store.files import atomic_write_text
 
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder} is not a folder", hint="pass a folder to --all")
@@ -111,11 +109,9 @@ def _export_all(env: Environment, store: Store, folder: Path, force: bool) -> No
     env.ui.note(f"exported {len(files)} draft{'s' if len(files) != 1 else ''} to {folder}")
 
 
-def _read(env: Environment, name: str) -> tuple[str, str | None]:
+def _read(env: Environment, name: str, encoding: str | None) -> tuple[str, str | None]:
     """(text, problem) of a file to import; "-" is stdin. Read as every input is (size
     bound, UTF-8 or a BOM, or the encoding --encoding names)."""
-    from quill.cli.inputs import decode, encoding_of, read_file_bytes, read_stdin_bytes
-    from quill.errors import InputError
 
     try:
         if name == "-":
@@ -129,15 +125,13 @@ def _read(env: Environment, name: str) -> tuple[str, str | None]:
             data = read_file_bytes(name, p)
     except InputError as exc:  # its message names the file; the caller names it too
         return "", exc.message.removeprefix(f"{name}: ").removeprefix(f"{name} ")
-    text, problem = decode(data, encoding_of(env))
+    text, problem = decode(data, encoding)
     return text, problem or None
 
 
 def draft_from_file(text: str, origin: str) -> dict[str, Any]:
     """The arguments of ``Store.create_draft`` for an imported file: quill's own export
     keeps its title, status and provenance; other Markdown is titled from its text."""
-    from quill.store.drafts import derive_title
-    from quill.store.export import is_quill_front, parse_markdown
 
     front, body = parse_markdown(text)
     if front is not None and is_quill_front(front):
@@ -166,13 +160,13 @@ def draft_from_file(text: str, origin: str) -> dict[str, Any]:
     }
 
 
+@command("encoding", "quiet", verb="import")
 def import_files(
-    ctx: typer.Context,
+    run: Run,
     files: Annotated[
         list[str],
         typer.Argument(metavar="FILE...", help="Markdown or text files; - reads stdin."),
     ],
-    encoding: o.EncodingOpt = None,
 ) -> None:
     """Import Markdown files as drafts.
 
@@ -180,14 +174,13 @@ def import_files(
     provenance (plus where it was imported from); any other Markdown or text file
     becomes a draft titled from its first heading or line.
     """
-    from quill.cli.inputs import hint_for
-    from quill.errors import InputError
 
-    env, store = open_store(ctx)
+    env = run.env
+    store = Store(env.paths.db_file)
     imported = 0
     with store:
         for name in files:
-            text, problem = _read(env, name)
+            text, problem = _read(env, name, run.encoding)
             if problem is None and not text.strip():
                 problem = "empty"
             if problem is not None:

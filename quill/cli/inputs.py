@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,19 +27,21 @@ ENCODING_HINT = (
     "convert it to UTF-8, or name its encoding: --encoding gbk, --encoding latin-1, "
     "--encoding cp1252 …"
 )
-_ENCODINGS: weakref.WeakKeyDictionary[Environment, str] = weakref.WeakKeyDictionary()
 
 
-def set_encoding(env: Environment, encoding: str | None) -> None:
-    """The encoding ``--encoding`` names for this run's input (None: UTF-8 or a BOM)."""
-    if encoding:
-        _ENCODINGS[env] = codecs.lookup(encoding).name
-    else:
-        _ENCODINGS.pop(env, None)
+def check_encoding(encoding: str | None) -> str | None:
+    """The codec ``--encoding`` names (its canonical name), or None for UTF-8 / a BOM."""
+    if not encoding:
+        return None
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        from quill.errors import UsageError
 
-
-def encoding_of(env: Environment) -> str | None:
-    return _ENCODINGS.get(env)
+        raise UsageError(
+            f"--encoding: unknown encoding `{encoding}`",
+            hint="e.g. utf-8, gbk, big5, shift_jis, latin-1, cp1252",
+        ) from None
 
 
 def _mb(n: int) -> str:
@@ -137,7 +138,9 @@ def read_stdin_bytes(env: Environment) -> bytes | None:
     return data
 
 
-def read_stdin_text(env: Environment, what: str = "stdin") -> str | None:
+def read_stdin_text(
+    env: Environment, what: str = "stdin", encoding: str | None = None
+) -> str | None:
     """Stdin decoded as :func:`decode` does (None when it is a terminal); binary or
     undecodable input is InputError (exit 3) with the reason."""
     from quill.errors import InputError
@@ -145,13 +148,15 @@ def read_stdin_text(env: Environment, what: str = "stdin") -> str | None:
     data = read_stdin_bytes(env)
     if data is None:
         return None
-    text, problem = decode(data, encoding_of(env))
+    text, problem = decode(data, encoding)
     if problem:
         raise InputError(f"{what} is not usable: {problem}", hint=hint_for(problem))
     return text
 
 
-def read_sources(env: Environment, files: list[str], verb: str = "summarize") -> list[Source]:
+def read_sources(
+    env: Environment, files: list[str], verb: str = "summarize", encoding: str | None = None
+) -> list[Source]:
     """Each file (``-`` is stdin, the default), with the reason it cannot be used, if any."""
     from quill.errors import InputError, UsageError
 
@@ -160,7 +165,6 @@ def read_sources(env: Environment, files: list[str], verb: str = "summarize") ->
     if files.count("-") > 1:
         raise UsageError("stdin (-) can be read only once")
     out: list[Source] = []
-    encoding = encoding_of(env)
     for f in files:
         if f == "-":
             raw = read_stdin_bytes(env)
@@ -221,6 +225,7 @@ def read_text(
     *,
     store: Store | None = None,
     draft_id: int | None = None,
+    encoding: str | None = None,
 ) -> Source:
     """The one input of a single-text command: FILE, stdin, or (with no FILE and nothing
     piped) the latest version of draft ``draft_id``. Refuses empty and binary input."""
@@ -231,7 +236,7 @@ def read_text(
         if version is None or not version.content.strip():
             raise InputError(f"draft {draft_id} is empty: nothing to {verb}")
         return Source(f"draft {draft_id}", None, version.content, draft_id=draft_id)
-    src = read_sources(env, [file or "-"], verb)[0]
+    src = read_sources(env, [file or "-"], verb, encoding)[0]
     if src.problem == "empty":
         raise InputError(f"{src.name} is empty: nothing to {verb}")
     if src.problem:

@@ -1,12 +1,21 @@
-"""`quill models list|add|rm`."""
+"""`quill models list|show|add|default|rm`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-models_app = typer.Typer(help="List and add models.", no_args_is_help=True, rich_markup_mode=None)
+from quill.cli.context import get_env
+from quill.cli.options import JsonOpt
+from quill.cli.report import print_json, print_rows
+from quill.config import edit_config_text, read_config, toml_value
+from quill.engine.describe import check, describe
+from quill.env import EngineOptions, Environment
+from quill.errors import QuillError, UsageError
+from quill.models import catalog, default, registry
+from quill.render.sanitize import sanitize
+from quill.store.files import atomic_write_text
 
 
 def _size(n: int) -> str:
@@ -17,67 +26,134 @@ def _size(n: int) -> str:
     return str(n)
 
 
-@models_app.command("list")
-def list_models(ctx: typer.Context) -> None:
+def _row(env: Environment, e: registry.Entry, current: str | None) -> dict[str, Any]:
+    """What `models list` and `models show` say about one model."""
+    is_default = (registry.is_default(current) and e.name == default.NAME) or current == e.name
+    row: dict[str, Any] = {"name": e.name, "default": is_default, "path": str(e.path)}
+    m = e.embedded  # not assembled yet: what the catalog says, and how to get it
+    if m is not None and not catalog.is_ready(m, env.paths.models_cache):
+        state = catalog.state(m, env.paths.models_cache)
+        row.update(size=m.size, quantization=m.quant, context=m.context, template="own")
+        row.update(architecture=None, parameters=None, state=state)
+        return row
+    try:
+        d = describe(e.path)
+    except QuillError as exc:
+        row.update(size=None, quantization=None, context=None, template=None)
+        row.update(architecture=None, parameters=None, state=exc.message)
+        return row
+    info = d.info
+    row.update(size=info.size, quantization=info.quantization, context=info.context_length)
+    row.update(template=d.template_label, architecture=info.architecture, parameters=d.params)
+    row.update(state="ready", template_source=d.template.how if d.template else d.template_error)
+    return row
+
+
+def _current(env: Environment) -> str | None:
+    return env.resolve_options(EngineOptions()).model
+
+
+def list_models(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List known models: name, size, quantization, trained context, chat template.
 
     TEMPLATE is the chat template quill uses: llama.cpp's built-in copy where it renders
     the model's own template exactly, "own (Jinja)" for the model's own template run in a
-    sandbox, "none" for a model without one (plain completion).
+    sandbox, "none" for a model without one (plain completion). Piped, the columns are
+    separated by tabs; --json gives every field.
     """
-    from quill.cli.context import get_env
-    from quill.engine.describe import describe
-    from quill.env import EngineOptions
-    from quill.errors import QuillError
-    from quill.models import catalog, default, registry
-
     env = get_env(ctx)
-    current = env.resolve_options(EngineOptions()).model
-    rows = []
-    for e in registry.load(env.paths).values():
-        is_default = (registry.is_default(current) and e.name == default.NAME) or current == e.name
-        mark = "*" if is_default else " "
-        m = e.embedded  # not assembled yet: what the catalog says, and how to get it
-        if m is not None and not catalog.is_ready(m, env.paths.models_cache):
-            rows.append(
-                (
-                    mark,
-                    e.name,
-                    _size(m.size),
-                    m.quant,
-                    str(m.context),
-                    "own",
-                    catalog.state(m, env.paths.models_cache),
-                )
-            )
-            continue
-        try:
-            d = describe(e.path)
-            info = d.info
-            rows.append(
-                (
-                    mark,
-                    e.name,
-                    _size(info.size),
-                    info.quantization,
-                    str(info.context_length or "?"),
-                    d.template_label,
-                    str(e.path),
-                )
-            )
-        except QuillError as exc:
-            rows.append((mark, e.name, "-", "-", "-", "-", f"{e.path} ({exc.message})"))
-    header = ("", "NAME", "SIZE", "QUANT", "CONTEXT", "TEMPLATE", "PATH")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    out = env.stdout
-    for r in [header, *rows]:
-        out.write(
-            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] + "\n"
+    current = _current(env)
+    rows = [_row(env, e, current) for e in registry.load(env.paths).values()]
+    if as_json:
+        print_json(env, rows)
+        return
+
+    def cell(v: Any) -> str:
+        return "-" if v is None else str(v)
+
+    table = [
+        (
+            "*" if r["default"] else " ",
+            r["name"],
+            "-" if r["size"] is None else _size(r["size"]),
+            cell(r["quantization"]),
+            cell(r["context"] or "?") if r["size"] is not None else "-",
+            cell(r["template"]),
+            r["path"] if r["state"] == "ready" else f"{r['state']}",
         )
-    out.write("\n* = the model used when --model is not given\n")
+        for r in rows
+    ]
+    print_rows(env, ("", "NAME", "SIZE", "QUANT", "CONTEXT", "TEMPLATE", "PATH"), table)
+    if env.stdout_tty:
+        env.stdout.write("\n* = the model used when --model is not given\n")
 
 
-@models_app.command("add")
+def show_model(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A model name or a GGUF path.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one model: file, architecture, parameters, quantization, trained context,
+    and the chat template quill uses for it (and where that template comes from)."""
+    env = get_env(ctx)
+    entry = registry.resolve(env.paths, name)
+    row = _row(env, entry, _current(env))
+    if as_json:
+        print_json(env, row)
+        return
+    labels = {
+        "name": "name",
+        "path": "file",
+        "state": "state",
+        "architecture": "architecture",
+        "parameters": "parameters",
+        "quantization": "quantization",
+        "context": "trained context",
+        "template": "chat template",
+        "template_source": "template source",
+        "size": "size",
+        "default": "default",
+    }
+    for key, label in labels.items():
+        value = row.get(key)
+        if value is None:
+            continue
+        text = _size(value) if key == "size" else ("yes" if value is True else str(value))
+        if value is False:
+            text = "no"
+        env.stdout.write(sanitize(f"{label:<16} {text}") + "\n")
+    env.stdout.flush()
+
+
+def set_default(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A model name (see quill models list).")],
+) -> None:
+    """Make NAME the model every command uses when --model is not given (the config's
+    `model`, as `quill config set model NAME` does)."""
+    env = get_env(ctx)
+    entry = registry.resolve(env.paths, name)  # an unknown name is refused here
+    config = env.paths.config_file
+    read_config(config)
+    text = config.read_text("utf-8") if config.exists() else ""
+    value = entry.name if not registry.is_default(name) else default.NAME
+    atomic_write_text(config, edit_config_text(text, "model", toml_value(value)), force=True)
+    env.ui.note(f'the default model is now `{value}` (model = "{value}" in {config})')
+    if env.environ.get("QUILL_MODEL", "").strip():
+        env.ui.warn("QUILL_MODEL is set and wins over the config file")
+
+
+def check_name(name: str) -> None:
+    """A model name is one line of printable text, without quotes or slashes (it is a
+    key in models.toml and a word on the command line)."""
+    bad = [c for c in name if not c.isprintable() or c in "\"'/\\" or c.isspace()]
+    if not name.strip() or bad or len(name) > 80:
+        raise UsageError(
+            f"`{name!r}` cannot be a model name",
+            hint="use letters, digits, dots, dashes and underscores, e.g. --name mistral-7b",
+        )
+
+
 def add(
     ctx: typer.Context,
     path: Annotated[str, typer.Argument(help="Path to a GGUF file.")],
@@ -89,11 +165,10 @@ def add(
     llama.cpp reads the vocabulary; a file quill could not run is refused, with the
     reason. The weights are not loaded.
     """
-    from quill.cli.context import get_env
-    from quill.engine.describe import check
-    from quill.models import registry
 
     env = get_env(ctx)
+    if name is not None:
+        check_name(name)
     d = check(path)
     e = registry.add(env.paths, path, name)
     for line in d.lines():
@@ -101,18 +176,11 @@ def add(
     env.ui.note(f"added `{e.name}` → {e.path}  (use: quill draft --model {e.name} …)")
 
 
-@models_app.command("rm")
 def rm(
     ctx: typer.Context, name: Annotated[str, typer.Argument(help="Name of an added model.")]
 ) -> None:
     """Forget an added model (the file itself is left alone)."""
-    from quill.cli.context import get_env
-    from quill.models import registry
 
     env = get_env(ctx)
     registry.remove(env.paths, name)
     env.ui.note(f"removed `{name}`")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(models_app, name="models")

@@ -12,23 +12,19 @@ from typing import Annotated
 
 import typer
 
-from quill.cli import options as o
-from quill.cli.verbs import FileArg, Flags, Verb
+from quill import prompts
+from quill.cli.context import get_env
+from quill.cli.options import FileArg, command
+from quill.cli.run import Run
+from quill.engine.generation import generate
+from quill.errors import UsageError
+from quill.render.sanitize import sanitize
+from quill.writing.cleanup import unwrap_fence
+from quill.writing.verbs import run_messages
 
-prompts_app = typer.Typer(
-    help="List, show and locate prompt templates (built-in and your own).",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
 
-
-@prompts_app.command("list")
 def list_prompts(ctx: typer.Context) -> None:
     """List templates: name, where it comes from, what it does."""
-    from quill import prompts
-    from quill.cli.context import get_env
-    from quill.errors import UsageError
-    from quill.render.sanitize import sanitize
 
     env = get_env(ctx)
     user_dir = env.paths.config_dir / "prompts"
@@ -49,7 +45,6 @@ def list_prompts(ctx: typer.Context) -> None:
     env.stdout.flush()
 
 
-@prompts_app.command("show")
 def show_prompt(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Template name (see quill prompts list).")],
@@ -60,10 +55,6 @@ def show_prompt(
 
       quill prompts show rewrite > "$(quill prompts path rewrite)"
     """
-    from quill import prompts
-    from quill.cli.context import get_env
-    from quill.errors import UsageError
-    from quill.render.sanitize import sanitize
 
     env = get_env(ctx)
     user_dir = env.paths.config_dir / "prompts"
@@ -85,7 +76,6 @@ def show_prompt(
     env.stdout.flush()
 
 
-@prompts_app.command("path")
 def prompt_path(
     ctx: typer.Context,
     name: Annotated[
@@ -93,7 +83,6 @@ def prompt_path(
     ] = None,
 ) -> None:
     """Print the folder of your templates (or the file for template NAME)."""
-    from quill.cli.context import get_env
 
     env = get_env(ctx)
     user_dir = env.paths.config_dir / "prompts"
@@ -102,7 +91,6 @@ def prompt_path(
 
 
 def _vars(pairs: list[str]) -> dict[str, str]:
-    from quill.errors import UsageError
 
     out: dict[str, str] = {}
     for pair in pairs:
@@ -113,34 +101,15 @@ def _vars(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def run(
-    ctx: typer.Context,
+@command("engine", "sampling", "keep", "show", verb="run")
+def run_template(
+    run: Run,
     name: Annotated[str, typer.Argument(help="Template name (see quill prompts list).")],
     file: FileArg = None,
     var: Annotated[
         list[str] | None,
         typer.Option("--var", metavar="NAME=VALUE", help="A template variable (repeatable)."),
     ] = None,
-    out: o.OutOpt = None,
-    force: o.ForceOpt = False,
-    draft_id: o.DraftOpt = None,
-    title: o.TitleOpt = None,
-    no_save: o.NoSaveOpt = False,
-    preset: o.PresetOpt = None,
-    temperature: o.TemperatureOpt = None,
-    top_p: o.TopPOpt = None,
-    min_p: o.MinPOpt = None,
-    repeat_penalty: o.RepeatOpt = None,
-    seed: o.SeedOpt = None,
-    max_tokens: o.MaxTokensOpt = None,
-    stats: o.StatsOpt = False,
-    plain: o.PlainOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
 ) -> None:
     """Run a prompt template, built-in or your own. The input (FILE or stdin) is
     $text; other variables come from --var NAME=VALUE. A missing variable is an error
@@ -152,25 +121,16 @@ def run(
 
       quill run haiku --var topic="autumn rain"
     """
-    from quill import prompts
-    from quill.engine.generation import generate
-    from quill.writing.cleanup import unwrap_fence
-    from quill.writing.verbs import run_messages
 
-    flags = Flags.take(locals())
     values = _vars(var or [])
-    with Verb(ctx, flags, "run", name) as v:
+    run.template = name
+    with run as v:
         p = prompts.prompt(name, v.user_dir)
         needs_text = "text" in p.variables and "text" not in values
         src = v.read(file) if needs_text or file is not None else None
         messages = run_messages(p, src.text if src else None, values)
         engine = v.engine()
-        params = v.params(1024)
+        params = v.sampling(1024)
         gen = generate(engine, messages, params, transforms=[unwrap_fence])
         request = {"variables": values, "origin": p.origin}
         v.stream(gen, engine, params, src, kind="run", request=request)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(prompts_app, name="prompts")
-    app.command()(run)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from quill.cli import options as o
-
-if TYPE_CHECKING:
-    from quill.env import Environment
-    from quill.store.db import Session, Store
-
-sessions_app = typer.Typer(
-    help="List, show, export and remove chat sessions.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
+from quill.chat.export import first_line, session_markdown, when
+from quill.cli.context import get_env
+from quill.cli.generate import check_out
+from quill.cli.options import ForceOpt, OutOpt, PlainOpt
+from quill.env import Environment
+from quill.errors import InputError, UsageError
+from quill.render.sanitize import sanitize
+from quill.store.db import Session, Store
+from quill.store.files import atomic_write_text
 
 NameArg = Annotated[
     str | None,
@@ -25,15 +23,12 @@ NameArg = Annotated[
 
 
 def _open(ctx: typer.Context) -> tuple[Environment, Store]:
-    from quill.cli.context import get_env
-    from quill.store.db import Store
 
     env = get_env(ctx)
     return env, Store(env.paths.db_file)
 
 
 def _find(store: Store, name: str | None) -> Session:
-    from quill.errors import InputError
 
     s = store.session(name) if name is not None else store.last_session()
     if s is None:
@@ -44,11 +39,8 @@ def _find(store: Store, name: str | None) -> Session:
     return s
 
 
-@sessions_app.command("list")
 def list_sessions(ctx: typer.Context) -> None:
     """List sessions, most recent first: name, turns, last change, first message."""
-    from quill.chat.export import first_line, when
-    from quill.render.sanitize import sanitize
 
     env, store = _open(ctx)
     with store:
@@ -68,10 +60,8 @@ def list_sessions(ctx: typer.Context) -> None:
     out.flush()
 
 
-@sessions_app.command("show")
-def show(ctx: typer.Context, name: NameArg = None, plain: o.PlainOpt = False) -> None:
+def show(ctx: typer.Context, name: NameArg = None, plain: PlainOpt = False) -> None:
     """Print a session as Markdown (rendered on a terminal unless --plain)."""
-    from quill.chat.export import session_markdown
 
     env, store = _open(ctx)
     with store:
@@ -82,17 +72,13 @@ def show(ctx: typer.Context, name: NameArg = None, plain: o.PlainOpt = False) ->
     sink.close()
 
 
-@sessions_app.command("export")
 def export(
     ctx: typer.Context,
     name: NameArg = None,
-    out: o.OutOpt = None,
-    force: o.ForceOpt = False,
+    out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write a session as Markdown to stdout, or to --out FILE (atomically)."""
-    from quill.chat.export import session_markdown
-    from quill.cli.generate import check_out
-    from quill.store.files import atomic_write_text
 
     env, store = _open(ctx)
     out_path = check_out(out, force)
@@ -100,8 +86,6 @@ def export(
         s = _find(store, name)
         text = session_markdown(s, store.turns(s.id))
     if out_path is None:
-        from quill.render.sanitize import sanitize
-
         env.stdout.write(sanitize(text) if env.stdout_tty else text)
         env.stdout.flush()
         return
@@ -109,14 +93,12 @@ def export(
     env.ui.note(f"saved to {out_path}")
 
 
-@sessions_app.command("rm")
 def remove(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="Session to remove.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Remove a session and its turns."""
-    from quill.errors import UsageError
 
     env, store = _open(ctx)
     with store:
@@ -131,7 +113,3 @@ def remove(
                 raise typer.Exit(1)
         store.delete_session(s.id)
     env.ui.note(f"removed session {s.name} ({n} turns)")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(sessions_app, name="sessions")

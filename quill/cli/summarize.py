@@ -10,63 +10,42 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from quill.cli import options as o
-from quill.cli.inputs import Source, decode, hint_for, read_sources
-
-__all__ = ["TEXT_HINT", "Source", "decode", "read_sources", "summarize"]
+from quill.cli.generate import Keep, start_draft, text_source
+from quill.cli.inputs import Source, hint_for
+from quill.cli.options import command
+from quill.cli.report import left_out, report_line
+from quill.cli.run import Run
+from quill.cli.summarize_many import run_parallel
+from quill.engine.generation import Generation
+from quill.env import Environment
+from quill.errors import InputError, Terminated, UsageError
+from quill.render.live import report, stream_live
+from quill.render.progress import StepProgress
+from quill.signals import SignalFlag
+from quill.store.files import atomic_write_text
+from quill.writing.summarize import Summarizer, SummaryOptions
+from quill.writing.summary_job import PassStarted, total_stats
 
 if TYPE_CHECKING:
-    from quill.cli.generate import Keep
-    from quill.env import Environment
     from quill.store.db import Store
-    from quill.writing.summarize import Summarizer
     from quill.writing.summary_job import Job
 
 TEXT_HINT = "quill summarizes Markdown and plain text (UTF-8 or UTF-16 with a BOM)"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}{'es' if word.endswith('s') else 's'}"
-
-
-def report_line(
-    jobs: list[Job],
-    elapsed: float,
-    skipped: list[Source],
-    saved: Path | None,
-    drafts: list[str] | None = None,
-) -> str:
-    tokens = sum(j.plan.tokens for j in jobs)
-    chunks = sum(len(j.plan.chunks) for j in jobs)
-    passes = sorted({j.passes for j in jobs})
-    if not passes:
-        pass_text = "0 passes"
-    elif len(passes) == 1:
-        pass_text = _plural(passes[0], "pass")
-    else:
-        pass_text = f"{passes[0]}-{passes[-1]} passes"
-    head = "summarized "
-    if len(jobs) > 1:
-        head += f"{len(jobs)} files, "
-    line = (
-        f"{head}{_plural(tokens, 'token')} in {_plural(chunks, 'chunk')}, "
-        f"{pass_text}, {elapsed:.1f} s"
-    )
-    if skipped:
-        line += "; " + left_out(skipped)
-    if saved is not None:
-        line += f"; saved to {saved}"
-    if drafts:
-        line += "; saved as " + ", ".join(drafts)
-    return line
-
-
-def left_out(skipped: list[Source]) -> str:
-    return "left out: " + ", ".join(f"{s.name} ({s.problem})" for s in skipped)
-
-
+@command(
+    "engine",
+    "sampling",
+    "keep",
+    "show",
+    helps={
+        "preset": "Sampling preset (default: precise).",
+        "max_tokens": "Most tokens in the summary (default: from the length).",
+    },
+    template="summarize",
+)
 def summarize(
-    ctx: typer.Context,
+    run: Run,
     files: Annotated[
         list[str] | None,
         typer.Argument(
@@ -110,36 +89,6 @@ def summarize(
             help="Parts summarized at once, where the backend serves parallel requests.",
         ),
     ] = 1,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress and no report on stderr.")
-    ] = False,
-    out: o.OutOpt = None,
-    force: o.ForceOpt = False,
-    draft_id: o.DraftOpt = None,
-    title: o.TitleOpt = None,
-    no_save: o.NoSaveOpt = False,
-    preset: Annotated[
-        str | None,
-        typer.Option(
-            "--preset",
-            metavar="precise|balanced|creative",
-            help="Sampling preset (default: precise).",
-        ),
-    ] = None,
-    temperature: o.TemperatureOpt = None,
-    seed: o.SeedOpt = None,
-    max_tokens: Annotated[
-        int | None,
-        typer.Option("--max-tokens", help="Most tokens in the summary (default: from the length)."),
-    ] = None,
-    stats: o.StatsOpt = False,
-    plain: o.PlainOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
 ) -> None:
     """Summarize documents of any length.
 
@@ -157,26 +106,15 @@ def summarize(
 
       quill summarize ch1.md ch2.md --focus "the budget" --out summary.md
     """
-    from quill.cli.context import get_env
-    from quill.cli.generate import Keep, check_out
-    from quill.cli.logs import setup_logging
-    from quill.env import EngineOptions
-    from quill.errors import InputError, UsageError
-    from quill.writing.presets import sampling
-    from quill.writing.summarize import Summarizer, SummaryOptions
 
-    env = get_env(ctx)
-    setup_logging(verbose)
-    if quiet:
-        env.quiet = True
-        env.ui.quiet = True
+    env, o = run.env, run.o
     ui = env.ui
     opts = SummaryOptions(
-        length=length, words=words, format=fmt, focus=focus, lang=lang, max_tokens=max_tokens
+        length=length, words=words, format=fmt, focus=focus, lang=lang, max_tokens=o.max_tokens
     )
     opts.validate()
-    out_path = check_out(out, force)
-    sources = read_sources(env, files or [])
+    out_path = run.out_path
+    sources = run.read_all(files or [])
     usable = [s for s in sources if not s.problem]
     skipped = [s for s in sources if s.problem]
     if len(sources) == 1 and skipped:
@@ -186,23 +124,19 @@ def summarize(
         raise InputError(f"cannot summarize {s.name}: {s.problem}", hint=hint_for(s.problem))
     if not usable:
         raise InputError("nothing to summarize: " + left_out(skipped), hint=TEXT_HINT)
-    if draft_id is not None and len(usable) > 1:
+    if o.draft_id is not None and len(usable) > 1:
         raise UsageError("--draft takes one file: each file's summary is a draft of its own")
-    keep = Keep(not no_save, draft_id, title)
-    store = keep.open_store(env)
-    try:
-        base = sampling(preset or "precise", 1, temperature=temperature, seed=seed)
-        engine = env.engine(EngineOptions(model, n_ctx, gpu_layers, threads))
-        summarizer = Summarizer(
-            engine, opts, base, jobs=jobs, user_dir=env.paths.config_dir / "prompts"
-        )
+    keep, force, plain, stats = run.keep, o.force, o.plain, o.stats
+    with run:
+        store = run.store
+        base = run.sampling(1, default_preset="precise", fixed_seed=False)
+        engine = run.engine()
+        summarizer = Summarizer(engine, opts, base, jobs=jobs, user_dir=run.user_dir)
         if jobs > summarizer.jobs and ui.stderr_tty:
             ui.note(
                 f"this backend serves {engine.info.parallel} request at a time; parts run in turn"
             )
         if len(usable) > 1 and summarizer.jobs > 1:  # files side by side on a server
-            from quill.cli.summarize_many import run_parallel
-
             code = run_parallel(
                 env, summarizer, summarizer.jobs, usable, skipped, keep, store, out_path, force,
                 plain, stats,
@@ -211,9 +145,6 @@ def summarize(
             code = _run(
                 env, summarizer, usable, skipped, keep, store, out_path, force, plain, stats
             )
-    finally:
-        if store is not None:
-            store.close()
     if code:
         raise typer.Exit(code)
 
@@ -232,14 +163,6 @@ def _run(
 ) -> int:
     """Summarize each file in turn: notes (map, combine), then the streamed summary, each
     kept as a draft; one report at the end."""
-    from quill.cli.generate import start_draft, text_source
-    from quill.engine.generation import Generation
-    from quill.errors import Terminated
-    from quill.render.live import report, stream_live
-    from quill.render.progress import StepProgress
-    from quill.signals import SignalFlag
-    from quill.store.files import atomic_write_text
-    from quill.writing.summary_job import PassStarted, total_stats
 
     ui, engine, opts = env.ui, summarizer.engine, summarizer.opts
     t0 = time.perf_counter()
@@ -358,7 +281,3 @@ def _run(
     line = report_line(done, elapsed, skipped, saved, saved_drafts)
     report(ui, warnings=warnings, saved=[line], stats=total, show_stats=stats)
     return 0
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(summarize)

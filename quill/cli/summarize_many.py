@@ -18,15 +18,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quill.cli.summarize import left_out, report_line
+from quill.cli.generate import Keep, start_draft, text_source
+from quill.cli.inputs import Source
+from quill.cli.report import left_out, report_line
+from quill.engine.base import Result
+from quill.engine.generation import Generation
+from quill.env import Environment
+from quill.errors import Terminated
+from quill.render.live import report
+from quill.render.progress import StepProgress
+from quill.signals import SignalFlag
+from quill.store.files import atomic_write_text
+from quill.writing.summarize import Summarizer
+from quill.writing.summary_job import total_stats
 
 if TYPE_CHECKING:
-    from quill.cli.generate import Keep
-    from quill.cli.inputs import Source
-    from quill.env import Environment
     from quill.store.db import Store
     from quill.store.journal import DraftJournal
-    from quill.writing.summarize import Summarizer
     from quill.writing.summary_job import Job
 
 
@@ -55,13 +63,6 @@ def run_parallel(
     plain: bool,
     stats: bool,
 ) -> int:
-    from quill.cli.generate import start_draft, text_source
-    from quill.errors import Terminated
-    from quill.render.live import report
-    from quill.render.progress import StepProgress
-    from quill.signals import SignalFlag
-    from quill.store.files import atomic_write_text
-    from quill.writing.summary_job import total_stats
 
     ui, engine, opts = env.ui, summarizer.engine, summarizer.opts
     t0 = time.perf_counter()
@@ -130,7 +131,6 @@ def run_parallel(
         if f.journal is not None:
             f.journal.done_meta["warnings"] = f.job.problems()
             f.journal.done_meta["passes"] = f.job.passes
-            from quill.engine.base import Result
 
             result = Result(f.text, f.finish, f.job.total, f.note)  # type: ignore[arg-type]
             for listener in f.listeners:
@@ -170,7 +170,6 @@ def _stopped(names: list[str], saved: Path | None, drafts: list[str]) -> str:
 
 def _work(summarizer: Summarizer, f: _File, stop: threading.Event) -> None:
     """One file in a worker thread: its notes, then its summary (not streamed)."""
-    from quill.engine.generation import Generation
 
     gen: Generation | None = None
     try:

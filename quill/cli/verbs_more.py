@@ -1,5 +1,6 @@
-"""`quill translate`, `quill outline`, `quill titles`, `quill continue` (see
-:mod:`quill.cli.verbs` for what every text verb shares)."""
+"""`quill translate`, `quill outline`, `quill titles`, `quill continue`: the text verbs
+that write something new from a text (see :mod:`quill.cli.run` for what every one of
+them shares)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,34 @@ from typing import Annotated, Any
 
 import typer
 
-from quill.cli import options as o
-from quill.cli.verbs import FileArg, Flags, LangOpt, Verb, chain_parts
+from quill.cli.options import FileArg, LangOpt, StyleOpt, command
+from quill.cli.run import Run, chain_parts
+from quill.engine.generation import generate
+from quill.writing.cleanup import strip_commentary, unwrap_fence
+from quill.writing.draft import max_tokens_for
+from quill.writing.language import detect_language
+from quill.writing.translate import language_name, translation
+from quill.writing.verbruns import titles_generation
+from quill.writing.verbs import (
+    continue_messages,
+    head_within,
+    outline_messages,
+    tail_within,
+    titles_grammar,
+    titles_messages,
+    trim,
+    with_style,
+)
+
+GROUPS = ("engine", "sampling", "keep", "show")
+PER_PART = "Most tokens per part (default: from its size)."
 
 CONTEXT_TOKENS = 1500  # of a long draft shown to the model for titles or a continuation
 
 
+@command(*GROUPS, helps={"max_tokens": PER_PART}, template="translate")
 def translate(
-    ctx: typer.Context,
+    run: Run,
     file: FileArg = None,
     to: Annotated[
         str, typer.Option("--to", metavar="LANG", help="Language to translate into (zh, fr, …).")
@@ -23,26 +44,6 @@ def translate(
         str | None,
         typer.Option("--from", metavar="LANG", help="The text's language (default: detected)."),
     ] = None,
-    out: o.OutOpt = None,
-    force: o.ForceOpt = False,
-    draft_id: o.DraftOpt = None,
-    title: o.TitleOpt = None,
-    no_save: o.NoSaveOpt = False,
-    preset: o.PresetOpt = None,
-    temperature: o.TemperatureOpt = None,
-    seed: o.SeedOpt = None,
-    max_tokens: Annotated[
-        int | None,
-        typer.Option("--max-tokens", help="Most tokens per part (default: from its size)."),
-    ] = None,
-    stats: o.StatsOpt = False,
-    plain: o.PlainOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
 ) -> None:
     """Translate a text, keeping its Markdown structure.
 
@@ -56,59 +57,27 @@ def translate(
 
       echo "Bonjour tout le monde" | quill translate --to English
     """
-    from quill.writing.language import detect_language
-    from quill.writing.translate import expansion, language_name, translate_messages
 
-    flags = Flags.take(locals())
     target = language_name(to)
-    with Verb(ctx, flags, "translate", "translate") as v:
+    with run as v:
         src = v.read(file)
         origin = language_name(source) if source else detect_language(src.text)
         if origin is not None and origin == target:
             v.env.ui.note(f"the text already looks like {target}")
         engine = v.engine()
-        params = v.params(1024)
-        factor = expansion(target, origin)
-
-        def build(text: str) -> Any:
-            return translate_messages(text, target, origin, v.user_dir)
-
-        gen = chain_parts(
-            engine,
-            params,
-            src.text,
-            build,
-            expansion=factor,
-            keep_code=True,
-            what="translation",
-            user_max=flags.max_tokens,
-            commentary=False,
+        params = v.sampling(1024)
+        gen = translation(
+            engine, params, src.text, target, origin, user_dir=v.user_dir, max_tokens=v.o.max_tokens
         )
         request = {"to": target, "from": origin, "parts": gen.generations}
         v.stream(gen, engine, params, src, kind="translation", request=request)
 
 
+@command(*GROUPS, template="outline")
 def outline(
-    ctx: typer.Context,
+    run: Run,
     file: FileArg = None,
     lang: LangOpt = None,
-    out: o.OutOpt = None,
-    force: o.ForceOpt = False,
-    draft_id: o.DraftOpt = None,
-    title: o.TitleOpt = None,
-    no_save: o.NoSaveOpt = False,
-    preset: o.PresetOpt = None,
-    temperature: o.TemperatureOpt = None,
-    seed: o.SeedOpt = None,
-    max_tokens: o.MaxTokensOpt = None,
-    stats: o.StatsOpt = False,
-    plain: o.PlainOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
 ) -> None:
     """Outline a text as Markdown headings and bullets.
 
@@ -121,13 +90,11 @@ def outline(
 
       echo "a guide to brewing green tea" | quill outline
     """
-    from quill.writing.verbs import outline_messages
 
-    flags = Flags.take(locals())
-    with Verb(ctx, flags, "outline", "outline") as v:
+    with run as v:
         src = v.read(file)
         engine = v.engine()
-        params = v.params(700)
+        params = v.sampling(700)
 
         def build(text: str) -> Any:
             return outline_messages(text, lang, v.user_dir)
@@ -140,33 +107,18 @@ def outline(
             expansion=0.6,
             keep_code=False,
             what="outline",
-            user_max=flags.max_tokens,
+            user_max=v.o.max_tokens,
             cap=lambda _tokens: params.max_tokens,
         )
         v.stream(gen, engine, params, src, kind="outline", request={"lang": lang})
 
 
+@command(*GROUPS, leave_out=("plain",), verb="title", template="titles")
 def titles(
-    ctx: typer.Context,
+    run: Run,
     file: FileArg = None,
     n: Annotated[int, typer.Option("-n", "--count", min=1, max=30, help="How many titles.")] = 5,
     lang: LangOpt = None,
-    out: o.OutOpt = None,
-    force: o.ForceOpt = False,
-    draft_id: o.DraftOpt = None,
-    title: o.TitleOpt = None,
-    no_save: o.NoSaveOpt = False,
-    preset: o.PresetOpt = None,
-    temperature: o.TemperatureOpt = None,
-    seed: o.SeedOpt = None,
-    max_tokens: o.MaxTokensOpt = None,
-    stats: o.StatsOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
 ) -> None:
     """Title ideas for a text, one per line.
 
@@ -178,27 +130,21 @@ def titles(
 
       quill titles -n 10 chapter.md > ideas.txt
     """
-    from quill.engine.generation import generate
-    from quill.writing.verbs import title_lines, titles_grammar, titles_messages
 
-    flags = Flags.take(locals())
-    with Verb(ctx, flags, "title", "titles") as v:
+    with run as v:
         src = v.read(file)
         engine = v.engine()
-        params = v.params(40 * n + 40, grammar=titles_grammar(n))
+        params = v.sampling(400, budget=40 * n + 40, grammar=titles_grammar(n))
         text, note = _fit(src.text, engine, "titles", head=True)
         if note:
             v.env.ui.note(note)
-        gen = generate(
-            engine, titles_messages(text, n, lang, v.user_dir), params, transforms=[title_lines(n)]
-        )
+        gen = titles_generation(engine, titles_messages(text, n, lang, v.user_dir), params, n)
         v.stream(gen, engine, params, src, kind="titles", request={"n": n}, plain=True)
 
 
 def _fit(text: str, engine: Any, what: str, *, head: bool) -> tuple[str, str]:
     """The part of a long text the model is shown (its start, or its end), and a note
     saying so ("" when all of it fits)."""
-    from quill.writing.verbs import head_within, tail_within
 
     total = engine.count(text)
     budget = min(CONTEXT_TOKENS, max(64, engine.info.n_ctx // 3))
@@ -211,37 +157,20 @@ def _fit(text: str, engine: Any, what: str, *, head: bool) -> tuple[str, str]:
     return cut, f"{what}: the model reads the {where} {engine.count(cut):,} of {total:,} tokens"
 
 
+@command(
+    *GROUPS,
+    helps={"out": "Also write the whole text to FILE."},
+    verb="continue",
+    template="continue",
+)
 def continue_(
-    ctx: typer.Context,
+    run: Run,
     file: FileArg = None,
     words: Annotated[
         int, typer.Option("--words", min=1, help="About how many words to add.")
     ] = 150,
     lang: LangOpt = None,
-    style: o.StyleOpt = None,
-    out: Annotated[
-        str | None,
-        typer.Option("--out", "-o", metavar="FILE", help="Also write the whole text to FILE."),
-    ] = None,
-    force: o.ForceOpt = False,
-    draft_id: o.DraftOpt = None,
-    title: o.TitleOpt = None,
-    no_save: o.NoSaveOpt = False,
-    preset: o.PresetOpt = None,
-    temperature: o.TemperatureOpt = None,
-    top_p: o.TopPOpt = None,
-    min_p: o.MinPOpt = None,
-    repeat_penalty: o.RepeatOpt = None,
-    seed: o.SeedOpt = None,
-    max_tokens: o.MaxTokensOpt = None,
-    stats: o.StatsOpt = False,
-    plain: o.PlainOpt = False,
-    model: o.ModelOpt = None,
-    n_ctx: o.CtxOpt = None,
-    gpu_layers: o.GpuOpt = None,
-    threads: o.ThreadsOpt = None,
-    verbose: o.VerboseOpt = False,
-    encoding: o.EncodingOpt = None,
+    style: StyleOpt = None,
 ) -> None:
     """Write the next part of a draft in its own voice. Prints only the continuation;
     the draft kept (and --out) is the whole text.
@@ -252,17 +181,12 @@ def continue_(
 
       quill continue --draft 12
     """
-    from quill.engine.generation import generate
-    from quill.writing.cleanup import strip_commentary, unwrap_fence
-    from quill.writing.draft import max_tokens_for
-    from quill.writing.verbs import continue_messages, trim, with_style
 
-    flags = Flags.take(locals())
-    with Verb(ctx, flags, "continue", "continue") as v:
+    with run as v:
         src = v.read(file)
-        voice = v.style(style)
+        voice = v.style(style, src.text)
         engine = v.engine()
-        params = v.params(max_tokens_for(words))
+        params = v.sampling(max_tokens_for(None), budget=max_tokens_for(words))
         text, note = _fit(src.text, engine, "continue", head=False)
         if note:
             v.env.ui.note(note)
@@ -271,10 +195,3 @@ def continue_(
         prefix = src.text.rstrip() + "\n\n"
         request = {"words": words, "style": style}
         v.stream(gen, engine, params, src, kind="continuation", request=request, prefix=prefix)
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(translate)
-    app.command()(outline)
-    app.command()(titles)
-    app.command("continue")(continue_)

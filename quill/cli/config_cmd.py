@@ -1,0 +1,125 @@
+"""`quill config show|path|get|set|unset`: the settings in config.toml, each a row of
+:data:`quill.config.SETTINGS` (flag, environment variable, config key, default)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from quill.cli.context import get_env
+from quill.cli.options import JsonOpt
+from quill.config import (
+    SETTINGS,
+    edit_config_text,
+    find_setting,
+    parse_config,
+    read_config,
+    toml_value,
+)
+from quill.config import resolve as resolve_setting
+from quill.render.sanitize import sanitize
+from quill.store.files import atomic_write_text
+
+KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="A setting, e.g. model or kv_cache.")]
+
+
+def _shown(value: Any, secret: bool) -> str:
+    if value is None:
+        return "-"
+    return "(set)" if secret else str(value)
+
+
+def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Every setting: its value for the next command, and where the value comes from
+    (a variable, the config file, or the default); the variable and flag that set it."""
+    env = get_env(ctx)
+    rows = []
+    for s in SETTINGS:
+        value, source = resolve_setting(s, None, env.environ, env.settings)
+        rows.append((s, value, source))
+    if as_json:
+        out = [
+            {
+                "key": s.name,
+                "value": None if s.secret and value is not None else value,
+                "source": source,
+                "env": s.env,
+                "flag": s.flag,
+            }
+            for s, value, source in rows
+        ]
+        env.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = [(s.name, _shown(v, s.secret), src, s.env, s.flag) for s, v, src in rows]
+    if env.stdout_tty:
+        table.insert(0, ("KEY", "VALUE", "FROM", "VARIABLE", "FLAG"))
+        widths = [max(len(r[i]) for r in table) for i in range(4)]
+        for r in table:
+            cells = [c.ljust(w) for c, w in zip(r, widths, strict=False)]
+            env.stdout.write(sanitize("  ".join([*cells, r[-1]])) + "\n")
+    else:
+        for r in table:
+            env.stdout.write("\t".join(r) + "\n")
+    env.stdout.flush()
+
+
+def path(ctx: typer.Context) -> None:
+    """Print the config file's path (it may not exist yet)."""
+    env = get_env(ctx)
+    env.stdout.write(f"{env.paths.config_file}\n")
+
+
+def get(ctx: typer.Context, key: KeyArg) -> None:
+    """Print one setting's value for the next command (flag > variable > config >
+    default); nothing, and exit 1, when it has none."""
+    env = get_env(ctx)
+    row = find_setting(key)
+    value, _ = resolve_setting(row, None, env.environ, env.settings)
+    if value is None:
+        raise typer.Exit(1)
+    env.stdout.write(f"{value}\n")
+
+
+def set_value(
+    ctx: typer.Context,
+    key: KeyArg,
+    value: Annotated[str, typer.Argument(metavar="VALUE", help="The value (checked first).")],
+) -> None:
+    """Set a setting in config.toml (comments and other lines are kept).
+
+    Examples:
+
+      quill config set ctx 4096
+
+      quill config set model qwen2.5-coder-1.5b
+    """
+    env = get_env(ctx)
+    row = find_setting(key)
+    config = env.paths.config_file
+    read_config(config)  # a broken file is refused before it is changed
+    parsed = parse_config(row, value, config)
+    text = config.read_text("utf-8") if config.exists() else ""
+    atomic_write_text(config, edit_config_text(text, row.name, toml_value(parsed)), force=True)
+    env.ui.note(f"{row.name} = {_shown(parsed, row.secret)} in {config}")
+    if env.environ.get(row.env, "").strip():
+        env.ui.warn(f"{row.env} is set and wins over the config file")
+
+
+def unset(ctx: typer.Context, key: KeyArg) -> None:
+    """Remove a setting from config.toml (its default applies again)."""
+    env = get_env(ctx)
+    row = find_setting(key)
+    config = env.paths.config_file
+    if not config.exists():
+        env.ui.note(f"{row.name} is not set: there is no {config}")
+        return
+    read_config(config)
+    text = config.read_text("utf-8")
+    new = edit_config_text(text, row.name, None)
+    if new == text:
+        env.ui.note(f"{row.name} is not set in {config}")
+        return
+    atomic_write_text(config, new, force=True)
+    env.ui.note(f"removed {row.name} from {config}")

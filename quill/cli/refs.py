@@ -1,0 +1,69 @@
+"""Draft references (``12``, ``#12``, ``12@3``) and the lookups every `quill drafts`
+command shares."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from quill.cli.context import get_env
+from quill.env import Environment
+from quill.errors import UsageError
+from quill.store.db import Store
+from quill.store.export import safe_json
+
+if TYPE_CHECKING:
+    from quill.store.drafts import Draft, DraftVersion
+
+REF_HINT = "ids look like 12, #12, or 12@3 for its version 3; `quill drafts list` shows them"
+_REF = re.compile(r"#?(\d+)(?:@(\d+))?")
+
+RefArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="ID[@VERSION]", help="A draft (12 or #12), or one of its versions (12@3)."
+    ),
+]
+
+
+def parse_ref(text: str) -> tuple[int, int | None]:
+    """``"12"``, ``"#12"``, ``"12@3"`` -> (12, None | 3)."""
+    m = _REF.fullmatch(text.strip())
+    if m is None or int(m.group(1)) < 1 or (m.group(2) is not None and int(m.group(2)) < 1):
+        raise UsageError(f"`{text}` is not a draft id", hint=REF_HINT)
+    return int(m.group(1)), int(m.group(2)) if m.group(2) else None
+
+
+def open_store(ctx: typer.Context) -> tuple[Environment, Store]:
+    env = get_env(ctx)
+    return env, Store(env.paths.db_file)
+
+
+def find_draft(store: Store, draft_id: int) -> Draft:
+    d = store.draft(draft_id)
+    if d is None:
+        raise UsageError(f"there is no draft {draft_id}", hint="see them with: quill drafts list")
+    return d
+
+
+def find_version(store: Store, draft: Draft, version: int | None) -> DraftVersion:
+    v = store.draft_version(draft.id, version)
+    if v is None:
+        have = f"it has versions 1 to {draft.versions}" if draft.versions > 1 else "it has one"
+        raise UsageError(
+            f"draft {draft.id} has no version {version}",
+            hint=f"{have}: quill drafts show {draft.id}@{draft.versions}",
+        )
+    return v
+
+
+def short(text: str, width: int) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def print_json(env: Environment, value: Any) -> None:
+    env.stdout.write(safe_json(value, indent=2, sort_keys=False) + "\n")
+    env.stdout.flush()

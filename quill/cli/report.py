@@ -1,0 +1,78 @@
+"""Report lines and listings: the closing line of commands that work on several files
+(`quill summarize` and its parallel runner), and listings as columns or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from quill.env import Environment
+from quill.render.sanitize import sanitize
+
+if TYPE_CHECKING:
+    from quill.cli.inputs import Source
+    from quill.writing.summary_job import Job
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}{'es' if word.endswith('s') else 's'}"
+
+
+def report_line(
+    jobs: list[Job],
+    elapsed: float,
+    skipped: list[Source],
+    saved: Path | None,
+    drafts: list[str] | None = None,
+) -> str:
+    tokens = sum(j.plan.tokens for j in jobs)
+    chunks = sum(len(j.plan.chunks) for j in jobs)
+    passes = sorted({j.passes for j in jobs})
+    if not passes:
+        pass_text = "0 passes"
+    elif len(passes) == 1:
+        pass_text = _plural(passes[0], "pass")
+    else:
+        pass_text = f"{passes[0]}-{passes[-1]} passes"
+    head = "summarized "
+    if len(jobs) > 1:
+        head += f"{len(jobs)} files, "
+    line = (
+        f"{head}{_plural(tokens, 'token')} in {_plural(chunks, 'chunk')}, "
+        f"{pass_text}, {elapsed:.1f} s"
+    )
+    if skipped:
+        line += "; " + left_out(skipped)
+    if saved is not None:
+        line += f"; saved to {saved}"
+    if drafts:
+        line += "; saved as " + ", ".join(drafts)
+    return line
+
+
+def left_out(skipped: list[Source]) -> str:
+    return "left out: " + ", ".join(f"{s.name} ({s.problem})" for s in skipped)
+
+
+def print_rows(env: Environment, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    """A listing: aligned columns under a header on a terminal; plain tab-separated
+    columns, no header, when piped (for cut, awk and sort)."""
+    out = env.stdout
+    if not env.stdout_tty:
+        for r in rows:
+            out.write("\t".join(c.replace("\t", " ").replace("\n", " ") for c in r) + "\n")
+        out.flush()
+        return
+    table = [header, *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
+    for r in table:
+        cells = [c.ljust(w) for c, w in zip(r, widths, strict=False)]
+        out.write(sanitize("  ".join([*cells, r[-1]]).rstrip()) + "\n")
+    out.flush()
+
+
+def print_json(env: Environment, value: Any) -> None:
+    env.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+    env.stdout.flush()

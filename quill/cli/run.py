@@ -1,0 +1,328 @@
+"""The run object every command that generates receives: the values of its option
+groups (:mod:`quill.cli.options`), and what they resolve to — the input, the store the
+result is kept in, the engine, the sampling for the command's template, the stream to
+the terminal with its draft and closing report.
+
+The one rule for sampling, for every command: an option given on the command line wins;
+then the preset the writer chose (--preset, QUILL_PRESET, the config's ``preset``),
+which replaces the template's own [sampling] values; else the template's values and
+preset, then the command's default preset, then balanced. The token budget: --max-tokens,
+else the budget the command computed from the request (titles for N titles, a JSON
+answer), else the template's max_tokens, else the command's default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from quill import prompts
+from quill.cli.context import get_env
+from quill.cli.generate import Keep, check_out, conclude, fix_seed, start_draft, text_source
+from quill.cli.inputs import Source, check_encoding, read_sources, read_stdin_text, read_text
+from quill.cli.logs import setup_logging
+from quill.engine.base import Engine, Result, Sampling
+from quill.engine.generation import generate
+from quill.env import EngineOptions, Environment
+from quill.writing import style
+from quill.writing.presets import sampling as preset_sampling
+from quill.writing.style_check import CheckedDraft
+
+if TYPE_CHECKING:
+    from quill.render.live import Streamable
+    from quill.store.db import Store
+
+TEMPLATE_KEYS = ("temperature", "top_p", "min_p", "repeat_penalty")
+
+
+@dataclass
+class Options:
+    """The value of every shared option; a command that does not take one sees its
+    default. The fields are the names in :mod:`quill.cli.options`."""
+
+    # engine
+    model: str | None = None
+    n_ctx: str | None = None
+    gpu_layers: str | None = None
+    threads: str | None = None
+    threads_batch: str | None = None
+    kv_cache: str | None = None
+    chat_template: str | None = None
+    backend: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    parallel: str | None = None
+    # sampling
+    preset: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    min_p: float | None = None
+    repeat_penalty: float | None = None
+    seed: int | None = None
+    max_tokens: int | None = None
+    # keep
+    out: str | None = None
+    force: bool = False
+    draft_id: int | None = None
+    title: str | None = None
+    no_save: bool = False
+    # show
+    stats: bool = False
+    plain: bool = False
+    verbose: bool = False
+    quiet: bool = False
+    encoding: str | None = None
+
+    def engine_options(self) -> EngineOptions:
+        return EngineOptions(
+            model=self.model,
+            ctx=self.n_ctx,
+            gpu_layers=self.gpu_layers,
+            threads=self.threads,  # type: ignore[arg-type]  # parsed by its settings row
+            threads_batch=self.threads_batch,  # type: ignore[arg-type]
+            kv_cache=self.kv_cache,
+            chat_template=self.chat_template,
+            backend=self.backend,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            parallel=self.parallel,  # type: ignore[arg-type]
+        )
+
+    def sampling_flags(self) -> dict[str, Any]:
+        flags = {k: getattr(self, k) for k in (*TEMPLATE_KEYS, "seed")}
+        return {k: v for k, v in flags.items() if v is not None}
+
+
+class Run:
+    """One run of a command: its options, its input, store, engine and sampling, and
+    the stream to the terminal with the draft it is kept as and the closing report."""
+
+    def __init__(
+        self,
+        ctx: typer.Context,
+        values: dict[str, Any],
+        *,
+        verb: str,
+        template: str | None = None,
+    ) -> None:
+        self.env: Environment = get_env(ctx)
+        self.o = Options(**values)
+        self.verb = verb
+        self.template = template
+        setup_logging(self.o.verbose)
+        if self.o.quiet:
+            self.env.quiet = True
+            self.env.ui.quiet = True
+        self.encoding = check_encoding(self.o.encoding)
+        self.user_dir: Path = self.env.paths.config_dir / "prompts"
+        self.out_path = check_out(self.o.out, self.o.force)
+        # a command without the keep group (analyze, chat…) keeps nothing as a draft
+        saves = "no_save" in values and not self.o.no_save
+        self.keep = Keep(saves, self.o.draft_id, self.o.title)
+        self.store: Store | None = None
+        self._engine: Engine | None = None
+
+    # -- the store: opened before the model loads, so that a bad --draft fails fast ----
+
+    def __enter__(self) -> Run:
+        self.store = self.keep.open_store(self.env)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    # -- input ------------------------------------------------------------------------
+
+    def read(self, file: str | None) -> Source:
+        """FILE, stdin, or (with --draft ID and nothing else) that draft's latest text."""
+        return read_text(
+            self.env,
+            file,
+            self.verb,
+            store=self.store,
+            draft_id=self.o.draft_id,
+            encoding=self.encoding,
+        )
+
+    def read_all(self, files: list[str], verb: str | None = None) -> list[Source]:
+        return read_sources(self.env, files, verb or self.verb, self.encoding)
+
+    def stdin_text(self, what: str = "stdin") -> str | None:
+        return read_stdin_text(self.env, what, self.encoding)
+
+    def style(self, name: str | None, near: str | None = None) -> str | None:
+        """What ``--style NAME`` adds to the system prompt (None without --style): the
+        writer's passages closest to ``near`` and their habits as instructions."""
+        if not name:
+            return None
+        profile = style.load(self.env.paths.config_dir / "styles", name)
+        return style.system_text(profile, near, self.user_dir)
+
+    def style_checked(self, name: str, start: Callable[[Sampling], Any], params: Sampling) -> Any:
+        """A draft checked against the style ``name`` (see :class:`CheckedDraft`):
+        ``start(params)`` starts one generation."""
+        profile = style.load(self.env.paths.config_dir / "styles", name)
+        return CheckedDraft(start, params, profile)
+
+    # -- engine and sampling ------------------------------------------------------------
+
+    def engine_options(self) -> EngineOptions:
+        return self.o.engine_options()
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = self.env.engine(self.engine_options())
+        return self._engine
+
+    def sampling(
+        self,
+        default_max: int,
+        *,
+        budget: int | None = None,
+        default_preset: str | None = None,
+        fixed_seed: bool = True,
+        **extra: object,
+    ) -> Sampling:
+        """Sampling by the one rule (see the module's docstring); ``extra`` (a grammar)
+        is added as it is."""
+        spec: dict[str, Any] = {}
+        if self.template is not None:
+            found = prompts.load(self.template, self.user_dir).get("sampling", {})
+            spec = found if isinstance(found, dict) else {}
+        chosen = self.env.setting("preset", self.o.preset)
+        name = chosen or str(spec.get("preset") or default_preset or "balanced")
+        over = {k: spec[k] for k in TEMPLATE_KEYS if k in spec} if chosen is None else {}
+        over.update(self.o.sampling_flags())
+        if self.o.max_tokens is not None:
+            limit = self.o.max_tokens
+        elif budget is not None:
+            limit = budget
+        else:
+            limit = int(spec.get("max_tokens", default_max))
+        params = preset_sampling(name, limit, **over)
+        params = params.with_(**extra) if extra else params
+        return fix_seed(params) if fixed_seed else params
+
+    # -- the stream, its draft and its report ---------------------------------------------
+
+    def start(
+        self,
+        engine: Engine,
+        params: Sampling,
+        src: Source | None,
+        kind: str,
+        request: dict[str, Any],
+        prefix: str = "",
+        note: str = "generated",
+    ) -> tuple[Any, list[Any]]:
+        """The draft version (written before generation) and its listeners."""
+        req = {"template": self.template or kind, **request}
+        if src is not None:
+            req["source"] = source_meta(src)
+        journal, listeners = start_draft(
+            self.env, self.store, self.keep, engine, params, kind=kind, request=req, note=note
+        )
+        if journal is not None and prefix:
+            listeners = [Prefixed(x, prefix) if x is journal else x for x in listeners]
+        return journal, listeners
+
+    def stream(
+        self,
+        gen: Streamable,
+        engine: Engine,
+        params: Sampling,
+        src: Source | None,
+        *,
+        kind: str,
+        request: dict[str, Any],
+        prefix: str = "",
+        plain: bool | None = None,
+        note: str = "generated",
+    ) -> None:
+        """Stream ``gen`` to the terminal, kept as a draft (and --out); ``prefix`` is
+        text the kept version starts with but that is not shown (the draft a
+        continuation follows)."""
+        from quill.render.live import stream_live
+
+        journal, listeners = self.start(engine, params, src, kind, request, prefix, note)
+        for listener in listeners:
+            gen.add_listener(listener)  # type: ignore[attr-defined]
+        shown = stream_live(self.env.ui, gen, plain=self.o.plain if plain is None else plain)
+        for line in getattr(gen, "notes", ()):  # what a checked draft says about itself
+            self.env.ui.note(line)
+        kept = replace(shown, text=prefix + shown.text) if prefix else shown
+        code = conclude(
+            self.env,
+            kept,
+            out_path=self.out_path,
+            force=self.o.force,
+            journal=journal,
+            show_stats=self.o.stats,
+        )
+        if code:
+            raise typer.Exit(code)
+
+
+class Prefixed:
+    """A draft journal that keeps ``prefix`` before the generated text."""
+
+    def __init__(self, journal: Any, prefix: str) -> None:
+        self.journal = journal
+        self.prefix = prefix
+        journal.feed(prefix)
+
+    def on_text(self, text: str) -> None:
+        self.journal.on_text(text)
+
+    def on_done(self, result: Result) -> None:
+        self.journal.on_done(replace(result, text=self.prefix + result.text))
+
+
+def source_meta(src: Source) -> dict[str, Any]:
+    """Provenance of the input: a file (path, sha256, size), stdin, or a draft."""
+    if src.draft_id is not None:
+        digest = hashlib.sha256(src.text.encode("utf-8")).hexdigest()
+        return {"draft": src.draft_id, "sha256": digest, "chars": len(src.text)}
+    return text_source(src.name, src.text, src.data)
+
+
+def chain_parts(
+    engine: Engine,
+    params: Sampling,
+    text: str,
+    build: Callable[[str], Any],
+    *,
+    expansion: float,
+    keep_code: bool,
+    what: str,
+    user_max: int | None,
+    cap: Callable[[int], int] | None = None,
+    commentary: bool = True,
+) -> Any:
+    """A Chain over the parts of ``text``: ``build(part_text)`` gives a part's messages;
+    each part's budget is ``cap(part_tokens)`` unless --max-tokens was given. With
+    ``commentary``, a preamble or closing remark of the model's is dropped."""
+    from quill.writing.cleanup import strip_commentary, unwrap_fence
+    from quill.writing.verbs import Chain, chained, part_budget, plan_parts, trim, untag
+
+    overhead = engine.count_messages(build(""))
+    parts = plan_parts(
+        text, engine.count, part_budget(engine, overhead, expansion), keep_code=keep_code
+    )
+
+    def start(part: Any) -> Any:
+        limit = user_max or (cap(part.tokens) if cap else int(part.tokens * expansion) + 64)
+        p = params.with_(max_tokens=max(limit, 16))
+        tidy = [unwrap_fence, untag("text"), trim]
+        if commentary:
+            tidy.insert(2, strip_commentary)
+        return generate(engine, build(part.core), p, transforms=tidy)
+
+    return Chain(chained(parts, start), params, what=what)
