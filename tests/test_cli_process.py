@@ -5,7 +5,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from conftest import quill_cmd, run_quill
@@ -26,16 +25,6 @@ def test_help_and_version_import_nothing_heavy(quill_home: Path) -> None:
             [sys.executable, "-c", code, flag], capture_output=True, text=True, check=True
         ).stdout
         assert "HEAVY []" in out, out
-
-
-def test_help_time_is_reported(quill_home: Path) -> None:
-    """Start-up time, measured for information (the machine is shared; no threshold)."""
-    runs = []
-    for _ in range(3):
-        t = time.perf_counter()
-        subprocess.run(quill_cmd("--help"), capture_output=True, check=True)
-        runs.append(time.perf_counter() - t)
-    print(f"quill --help: best of 3 = {min(runs) * 1000:.0f} ms")
 
 
 def _fake_env(quill_home: Path, **extra: str) -> dict[str, str]:
@@ -83,11 +72,12 @@ def test_quill_debug_shows_traceback(quill_home: Path) -> None:
 
 def _interrupt(quill_home: Path, tmp_path: Path, sig: int) -> tuple[int, str, str]:
     out = tmp_path / f"partial-{sig}.md"
-    reply = " ".join(f"word{i}" for i in range(400))
+    # A reply that outlasts any wait (a minute), so the signal never races its end.
+    reply = " ".join(f"word{i}" for i in range(6000))
     env = dict(os.environ)
     env.update(_fake_env(quill_home, QUILL_FAKE_REPLY=reply, QUILL_FAKE_DELAY="0.01"))
     p = subprocess.Popen(
-        quill_cmd("draft", "x", "--stats", "--out", str(out)),
+        quill_cmd("draft", "x", "--stats", "--out", str(out), "--max-tokens", "6000"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -101,14 +91,14 @@ def _interrupt(quill_home: Path, tmp_path: Path, sig: int) -> tuple[int, str, st
         assert ch, "quill ended before it could be interrupted"
         got += ch
     p.send_signal(sig)
-    _, err = p.communicate(timeout=30)
+    _, err = p.communicate(timeout=120)
     return p.returncode, out.read_text() if out.exists() else "", err
 
 
 def test_sigint_keeps_partial_text(quill_home: Path, tmp_path: Path) -> None:
     code, saved, err = _interrupt(quill_home, tmp_path, signal.SIGINT)
     assert code == 130
-    assert saved.startswith("word0 word1") and "word20" in saved and "word399" not in saved
+    assert saved.startswith("word0 word1") and "word20" in saved and "word5999" not in saved
     assert "interrupted" in err and "Traceback" not in err
     generated = re.search(r"generated (\d+) tok", err)
     assert generated and int(generated.group(1)) >= 20  # the engine was stopped cleanly
@@ -117,7 +107,7 @@ def test_sigint_keeps_partial_text(quill_home: Path, tmp_path: Path) -> None:
 def test_sigterm_keeps_partial_text(quill_home: Path, tmp_path: Path) -> None:
     code, saved, _ = _interrupt(quill_home, tmp_path, signal.SIGTERM)
     assert code == 143
-    assert saved.startswith("word0 word1") and "word399" not in saved
+    assert saved.startswith("word0 word1") and "word5999" not in saved
 
 
 def test_broken_pipe_is_quiet(quill_home: Path) -> None:
