@@ -24,6 +24,7 @@ from quill.cli import (
     assess,
     bench,
     chat,
+    completion,
     config_cmd,
     doctor,
     draft,
@@ -66,6 +67,7 @@ COMMANDS: list[tuple[str, Command]] = [
     ("run", prompts_cmd.run_template),
     ("doctor", doctor.doctor),
     ("bench", bench.bench),
+    ("completion", completion.completion),
 ]
 # The command groups: name, help, and their commands.
 GROUPS: list[tuple[str, str, list[tuple[str, Command]]]] = [
@@ -205,6 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     debug = os.environ.get("QUILL_DEBUG", "") not in ("", "0")
     with contextlib.suppress(ValueError):  # not the main thread (embedded use)
         signal.signal(signal.SIGTERM, _on_sigterm)
+    if os.environ.get("_QUILL_COMPLETE"):  # the shell asks for completions
+        from typer.completion import completion_init
+
+        completion_init()
     try:
         app(args=argv, prog_name="quill")
     except QuillError as exc:
