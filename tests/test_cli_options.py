@@ -226,11 +226,15 @@ def test_precedence_through_a_command(
         engine = FakeEngine()
         seen: list[EngineOptions] = []
         env = make_env(engine, environ=environ)
-        env.engine_factory = lambda o, e: seen.append(o) or engine  # type: ignore[func-returns-value]
+        env.engine_factory = _capture(seen, engine)
         r = CliRunner().invoke(app, ["draft", "x", "--no-save", *extra], obj=env)
         assert r.exit_code == 0, r.output
         assert seen[0].threads == threads
         assert engine.params[0].top_k == top_k
+
+
+def _capture(seen: list[EngineOptions], engine: FakeEngine) -> Any:
+    return lambda o, e: seen.append(o) or engine
 
 
 def test_bad_values_read_as_sentences(make_env: Callable[..., Environment]) -> None:
@@ -251,9 +255,9 @@ def test_template_budget_does_not_beat_the_computed_one(
 ) -> None:
     """titles -n 30 asks for 40·n+40 tokens (titles.toml says 400); classify --json for
     200 (classify.toml says 120)."""
-    r, _, engine, _ = _run(make_env, quill_home, "titles", ["-n", "30"])
+    _, _, engine, _ = _run(make_env, quill_home, "titles", ["-n", "30"])
     assert engine.params[0].max_tokens == 40 * 30 + 40
-    r, _, engine, _ = _run(make_env, quill_home, "classify", ["--json"])
+    _, _, engine, _ = _run(make_env, quill_home, "classify", ["--json"])
     assert engine.params[0].max_tokens == 200
 
 
