@@ -17,7 +17,9 @@ from quill.engine.base import Message
 from quill.engine.fake import FakeEngine
 from quill.store.db import Store
 
-LONG_REPLY = " ".join(f"word{i}" for i in range(400)) + "."
+# Streamed at 0.05 s a word, a reply of a minute or more (the chat's 1,024-token cap):
+# a test that acts while it streams never races its end.
+LONG_REPLY = " ".join(f"word{i}" for i in range(2000)) + "."
 
 
 def db(home: Path) -> Store:
@@ -151,13 +153,13 @@ def start_streaming(home: Path, session: str, message: str) -> subprocess.Popen[
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=child_env(home, QUILL_FAKE_REPLY=LONG_REPLY, QUILL_FAKE_DELAY="0.01"),
+        env=child_env(home, QUILL_FAKE_REPLY=LONG_REPLY, QUILL_FAKE_DELAY="0.05"),
     )
     assert p.stdin is not None
     p.stdin.write(message)
     p.stdin.close()
     p.stdin = None  # communicate() later must not flush it
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with db(home) as s:
             sess = s.session(session)
@@ -185,7 +187,7 @@ def test_sigkill_while_streaming_keeps_every_saved_turn(quill_home: Path) -> Non
     assert [c for r, c, _ in turns if r == "user"] == ["turn 0", "turn 1", "turn 2", "the long one"]
     assert [st for _, _, st in turns] == ["complete"] * 7 + ["interrupted"]
     partial = turns[-1][1]
-    assert partial.startswith("word0 word1 word2") and "word399" not in partial
+    assert partial.startswith("word0 word1 word2") and "word1999" not in partial
     # The session goes on after the crash.
     again = run_quill(["chat", "--continue"], env=env, input="after the crash", timeout=60)
     assert again.returncode == 0 and again.stdout == "Fine.\n"
