@@ -7,6 +7,7 @@ outside the sandbox it is refused before anything runs."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from assets import smollm2
 from conftest import run_quill
 from gguf_edit import set_chat_template
+from reference import Reference, render_jinja
 
 from quill.chat.session import Chat
 from quill.engine.base import Message, Sampling
@@ -53,8 +55,14 @@ def test_its_own_template_and_exact_prompt_tokens(engine: LlamaEngine) -> None:
     text = engine.prompt_text(msgs)
     assert text.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM")
     clean = [Message("user", "Hello there")]
-    want = engine.vocab.tokenize(engine.prompt_text(clean), add_special=True, parse_special=True)
-    assert engine.render(clean) == want
+    # The GGUF's own template rendered by jinja2, tokenized by llama.cpp as its server does.
+    ref = Reference(Path(engine.info.path))
+    source = ref.llm.metadata["tokenizer.chat_template"]
+    bos = engine.vocab.special_text(engine.vocab.bos)
+    eos = engine.vocab.special_text(engine.vocab.eos)
+    text = render_jinja(source, clean, bos, eos)
+    assert engine.prompt_text(clean) == text
+    assert engine.render(clean) == ref.tokens(text)
     im_end = engine.vocab.tokenize("<|im_end|>", parse_special=True)
     assert len(im_end) == 1
     assert engine.render(msgs).count(im_end[0]) == engine.render(clean).count(im_end[0])
@@ -113,6 +121,33 @@ def test_a_base_model_runs_as_plain_completion_with_a_warning(
     )
     assert r.returncode == 0, r.stderr
     assert r.stderr.count("has no chat template") == 1
+
+
+def test_a_base_model_drafts_from_the_brief_not_the_instructions(
+    smol: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """As completion, the prompt is the brief and the material: the chat system prompt
+    ("You are a skilled professional writer…") is not in it, so it cannot come back."""
+    from quill.writing.draft import build_messages
+
+    base = set_chat_template(smol, tmp_path / "smol-base.gguf", None)
+    msgs = build_messages("The harbour at dawn")
+    system = next(m.content for m in msgs if m.role == "system")
+    e = LlamaEngine(base, n_ctx=512)
+    try:
+        prompt = e.prompt_text(msgs)
+    finally:
+        e.close()
+    assert "harbour at dawn" in prompt and system not in prompt
+    r = run_quill(
+        ["draft", "The harbour at dawn", "--model", str(base), "--max-tokens", "60", *GREEDY],
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip()
+    for sentence in re.split(r"(?<=\.)\s+", system):
+        if len(sentence) > 20:
+            assert sentence.lower() not in r.stdout.lower(), r.stdout
 
 
 def test_an_escaping_template_is_refused_before_anything_runs(

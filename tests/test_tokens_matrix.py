@@ -182,6 +182,21 @@ def test_plain_completion_parses_nothing(vocab_dir: Path) -> None:
         assert p.text([Message("user", " B ")]) == "B\n\n"
 
 
+def test_a_plain_prompt_is_the_brief_and_the_material_without_the_system_prompt() -> None:
+    from quill.engine.tokens import plain_prompt
+    from quill.writing.draft import build_messages
+
+    msgs = build_messages("The harbour at dawn", "Gulls. Fog. A red boat.")
+    system = next(m.content for m in msgs if m.role == "system")
+    text = plain_prompt(msgs)
+    assert system.split(".")[0] not in text  # "You are a skilled professional writer"
+    assert "harbour at dawn" in text and "Gulls. Fog. A red boat." in text
+    # A conversation keeps both sides; a system message alone is still a prompt.
+    chat = [Message("system", "Be brief."), Message("user", "Hi"), Message("assistant", "Hello")]
+    assert plain_prompt(chat) == "Hi\n\nHello\n\n"
+    assert plain_prompt([Message("system", "Only this.")]) == "Only this.\n\n"
+
+
 def test_partition_follows_llamacpp_strip_rules() -> None:
     lstrip, rstrip = 1 << 7, 1 << 8
     specials = [(b"<end>", 7, rstrip), (b"<L>", 5, lstrip), (b"<x>", 3, 0)]

@@ -391,6 +391,10 @@ def settle(pieces: Iterator[Piece], owed: str, restart: str = "") -> Iterator[Pi
 
 
 def plain_prompt(messages: list[Message]) -> str:
-    """A prompt for a model without a chat template: the messages as plain text."""
-    parts = [m.content.strip() for m in messages if m.content.strip()]
+    """A prompt for a model without a chat template (a base model continues text): the
+    messages as plain text, the brief and the material. A system message is left out
+    (unless it is all there is): it speaks to a chat model about its replies, and a model
+    that continues text would print it back instead of following it."""
+    said = [m for m in messages if m.role != "system" and m.content.strip()]
+    parts = [m.content.strip() for m in said or messages if m.content.strip()]
     return "\n\n".join(parts) + "\n\n" if parts else ""
