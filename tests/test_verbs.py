@@ -504,3 +504,223 @@ def test_echoed_text_markers_are_dropped(
 ) -> None:
     r = cli(["translate", "--to", "fr", "--no-save"], engine=FakeEngine(reply), stdin="Hello.\n")
     assert r.exit_code == 0 and r.stdout == expected + "\n"
+
+
+# -- check, then retry or repair -----------------------------------------------------------
+
+CASUAL = "hey team!! the Harbor Lane demo moved to Thursday at 3pm, Priya's running it lol\n"
+REFUSAL = "I'm sorry for the inconvenience caused, but I can't assist with that."
+FORMAL = "Dear colleagues, the Harbor Lane demo has moved to Thursday at 3 p.m. Priya will run it."
+
+
+def _replies(*texts: str) -> Callable[[list[Message]], str]:
+    """A FakeEngine reply that gives ``texts`` in turn (the last one from then on)."""
+    calls: list[int] = []
+
+    def reply(messages: list[Message]) -> str:
+        calls.append(1)
+        return texts[min(len(calls), len(texts)) - 1]
+
+    return reply
+
+
+def test_a_refusal_is_retried_with_another_seed_and_never_printed(
+    cli: Callable[..., Run],
+) -> None:
+    engine = FakeEngine(_replies(REFUSAL, FORMAL))
+    r = cli(
+        ["rewrite", "--tone", "formal", "--seed", "7", "--no-save"], engine=engine, stdin=CASUAL
+    )
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == FORMAL + "\n" and "sorry" not in r.stdout
+    assert [p.seed for p in engine.params] == [7, 8]
+    assert engine.params[1].temperature >= 0.5  # a new seed must be able to change the text
+    assert "retried with seed 8" in r.stderr and "refuses" in r.stderr
+
+
+def test_a_formal_rewrite_shows_an_example_and_keeps_the_facts(cli: Callable[..., Run]) -> None:
+    dropped = "Dear colleagues, the demo has moved to Thursday at 3 p.m."  # no Harbor Lane, Priya
+    engine = FakeEngine(_replies(dropped, FORMAL))
+    r = cli(["rewrite", "--tone", "formal", "--no-save"], engine=engine, stdin=CASUAL)
+    assert r.exit_code == 0 and r.stdout == FORMAL + "\n"
+    roles = [m.role for m in engine.calls[0]]
+    assert roles == ["system", "user", "assistant", "user"]  # an example pair, then the text
+    assert "drops Harbor, Lane, Priya" in r.stderr
+
+
+def test_casual_marks_in_a_formal_rewrite_are_trimmed(cli: Callable[..., Run]) -> None:
+    engine = FakeEngine("Hey team!! The Harbor Lane demo is on Thursday at 3pm with Priya 😀")
+    r = cli(["rewrite", "--tone", "formal", "--no-save"], engine=engine, stdin=CASUAL)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "The Harbor Lane demo is on Thursday at 3pm with Priya\n"
+    assert len(engine.calls) == 1 and "trimmed" in r.stderr
+
+
+def test_a_rewrite_that_never_passes_keeps_the_best_try_and_says_so(
+    cli: Callable[..., Run],
+) -> None:
+    engine = FakeEngine(_replies(REFUSAL, "Dear all, the demo is on Thursday.", REFUSAL))
+    r = cli(["rewrite", "--tone", "formal", "--no-save"], engine=engine, stdin=CASUAL)
+    assert r.exit_code == 0
+    assert len(engine.calls) == 3  # the first try and two retries, no more
+    assert r.stdout == "Dear all, the demo is on Thursday.\n"  # a refusal is never the answer
+    assert "still failing after 3 tries" in r.stderr and "drops" in r.stderr
+
+
+def test_a_casual_rewrite_must_read_casual(cli: Callable[..., Run]) -> None:
+    stiff = "Please be advised that the review is on Monday at 10:30."
+    engine = FakeEngine(_replies(stiff, "Hey all! The review's on Monday at 10:30, see you there!"))
+    r = cli(["rewrite", "--tone", "casual", "--no-save"], engine=engine, stdin=stiff + "\n")
+    assert r.exit_code == 0 and r.stdout.startswith("Hey all!")
+    assert "does not read casual" in r.stderr or "unchanged" in r.stderr
+
+
+def test_a_translation_preamble_is_removed(cli: Callable[..., Run]) -> None:
+    engine = FakeEngine("### 说明\n这段文本翻译成中文如下：\n\n渡轮每天早上七点四十分从港口出发。")
+    r = cli(
+        ["translate", "--to", "zh", "--no-save"],
+        engine=engine,
+        stdin="The ferry leaves the harbour at 7:40 every morning.\n",
+    )
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "渡轮每天早上七点四十分从港口出发。\n"
+    assert len(engine.calls) == 1 and "trimmed" in r.stderr
+
+
+def test_words_left_untranslated_are_retried(cli: Callable[..., Run]) -> None:
+    engine = FakeEngine(_replies("ferry 每天早上从港口出发。", "渡轮每天早上从港口出发。"))
+    r = cli(
+        ["translate", "--to", "zh", "--no-save"],
+        engine=engine,
+        stdin="The ferry leaves the harbour every morning.\n",
+    )
+    assert r.exit_code == 0 and r.stdout == "渡轮每天早上从港口出发。\n"
+    assert "untranslated: ferry" in r.stderr and "retried" in r.stderr
+
+
+MARKDOWN = """## Getting there
+
+The ferry leaves **Harbor Pier** at 7:40. Run `skerry times --today` first.
+
+- Bring a jacket.
+1. Check the [timetable](https://example.org/t).
+
+```bash
+skerry times --today   # not translated
+```
+"""
+ZH = {
+    "Getting there": "## 交通",  # the model adds its own heading marks
+    "The ferry leaves **Harbor Pier** at 7:40. Run `skerry times --today` first.": (
+        "渡轮 7:40 从 **Harbor Pier** 出发。请先运行 `skerry times --today`。"
+    ),
+    "Bring a jacket.": "- 带一件外套。",
+    "Check the [timetable](https://example.org/t).": "查看[时刻表](https://example.org/t)。",
+}
+
+
+def test_translate_goes_block_by_block_and_keeps_code_and_markdown(
+    cli: Callable[..., Run],
+) -> None:
+    def reply(messages: list[Message]) -> str:
+        return ZH[messages[-1].content.split("<text>\n", 1)[1].split("\n</text>", 1)[0]]
+
+    engine = FakeEngine(reply)
+    r = cli(["translate", "--to", "zh", "--no-save"], engine=engine, stdin=MARKDOWN)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == (
+        "## 交通\n\n渡轮 7:40 从 **Harbor Pier** 出发。请先运行 `skerry times --today`。\n\n"
+        "- 带一件外套。\n1. 查看[时刻表](https://example.org/t)。\n\n"
+        "```bash\nskerry times --today   # not translated\n```\n"
+    )
+    assert len(engine.calls) == 4  # one block each; the code block is never sent
+    assert all("not translated" not in m.content for call in engine.calls for m in call)
+    assert [m.role for m in engine.calls[0]] == ["system", "user", "assistant", "user"]
+
+
+def test_lost_inline_code_is_a_failed_translation() -> None:
+    from quill.writing import translate as tr
+
+    block = tr.Block("", "Run `quill doctor` now.", "\n", "para")
+    check = tr.check_block(block, "Chinese", "English")
+    assert check("现在运行 `quill doctor`。").ok
+    assert "inline code `quill doctor` changed or lost" in check("现在运行 quill doctor。").problems
+
+
+def test_blocks_give_the_text_back() -> None:
+    from quill.writing.translate import blocks
+
+    parts = blocks(MARKDOWN + "| a | b |\n|---|---|\n\n  indented\n", lambda t: len(t.split()), 50)
+    assert "".join(b.text for b in parts) == MARKDOWN + "| a | b |\n|---|---|\n\n  indented\n"
+    kinds = [b.kind for b in parts if not b.literal]
+    assert kinds == ["heading", "para", "item", "item", "table", "para"]
+    assert parts[0].lead == "## " and parts[0].core == "Getting there"
+
+
+def test_titles_with_hashtags_and_emoji_are_refused(cli: Callable[..., Run]) -> None:
+    engine = FakeEngine(
+        "1. Fix It Saturdays #RepairCafe 🔧\n#Repair #Cafe\n"
+        "Mending Together - This title highlights the community\nThe Repair Café\n"
+    )
+    r = cli(["titles", "-n", "3", "--no-save"], engine=engine, stdin="About a repair café.\n")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == ["Fix It Saturdays", "Mending Together", "The Repair Café"]
+    assert "#" not in r.stdout and "🔧" not in r.stdout
+    assert "trimmed: a hashtag, an emoji, numbering, an explanation" in r.stderr
+
+
+def test_too_few_titles_are_asked_for_again(cli: Callable[..., Run]) -> None:
+    engine = FakeEngine(
+        _replies("Bees on the Roof\n#bees", "Bees on the roof\nCity Honey\nHive Five")
+    )
+    r = cli(["titles", "-n", "3", "--seed", "4", "--no-save"], engine=engine, stdin="Bees.\n")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == ["Bees on the Roof", "City Honey", "Hive Five"]
+    assert [p.seed for p in engine.params] == [4, 5] and "asked again with seed 5" in r.stderr
+
+
+def test_best_of_keeps_the_best_and_stops_at_the_first_pass() -> None:
+    from quill.engine.base import Result
+    from quill.writing.retry import Verdict, best_of, retry_params
+
+    texts = iter(["bad bad", "good", "bad", "better"])
+    seen: list[Sampling] = []
+
+    def run(p: Sampling) -> Result:
+        seen.append(p)
+        return Result(next(texts), "stop")
+
+    def check(text: str) -> Verdict:
+        return Verdict(("bad",) if "bad" in text else (), text.count("bad") + len(text) / 100)
+
+    out = best_of(run, check, Sampling(temperature=0.0, seed=3))
+    assert out.text == "good" and out.action == "retried" and out.tries == 2
+    assert [p.seed for p in seen] == [3, 4] and seen[1].temperature == 0.5
+    texts = iter(["good", "bad", "goo"])
+    out = best_of(lambda p: Result(next(texts), "stop"), check, Sampling(seed=1), n=3)
+    assert out.text == "goo" and out.action == "best-of" and "best of 3" in out.note()
+    assert retry_params(Sampling(seed=None, temperature=0.8), 2).seed == 2
+
+
+def test_verb_checks() -> None:
+    from quill.writing import verbcheck as vc
+
+    assert vc.refusal(REFUSAL) and vc.refusal("抱歉，我无法协助完成这个请求。")
+    assert vc.refusal(FORMAL) is None
+    assert vc.refusal("I'm sorry, I can't make it.", "I'm sorry, I can't make it.") is None
+    facts = vc.source_facts("hey, demo moved to Thurs 14 March at 3pm, Priya's running v2.3")
+    firsts = [f[0] for f in facts]
+    assert firsts == ["14", "3", "v2.3", "thursday", "march", "Priya"]
+    assert vc.missing_facts("On Thursday 14 March at 15:00 Priya runs 2.3.", facts) == []
+    assert set(vc.informal_markers("Hey guys!! gonna be late 😅")) >= {"Hey", "guys", "!!", "😅"}
+    assert vc.informal_markers(FORMAL) == []
+    assert vc.informal_markers("兄弟们！下周二搞个团建哈～") and not vc.informal_markers(
+        "各位同事："
+    )
+    assert vc.leftover_words(
+        "渡轮 ferry 从 Harbor 出发，运行 `run it`。", "The ferry at Harbor. `run it`", "Chinese"
+    ) == ["ferry"]
+    assert vc.leftover_words("The teahouse opens at six.", "茶馆六点开门。", "English") == []
+    assert vc.leftover_words("The 茶馆 opens.", "茶馆六点开门。", "English") == ["茶馆"]
+    assert vc.preamble_lines("以下是翻译：\n\n你好。") == 2 and vc.preamble_lines("你好。") == 0
+    assert vc.title_faults("Bees 🐝 #city") == ["a hashtag", "an emoji"]

@@ -18,6 +18,7 @@ from quill.engine.generation import Generation
 from quill.errors import UsageError
 from quill.writing.chain import Chain, Step, Transform, sum_stats, trim, untag
 from quill.writing.chunk import chunk_text
+from quill.writing.language import detect_language, is_cjk
 from quill.writing.presets import sampling
 
 __all__ = ["Chain", "sum_stats", "trim", "untag"]  # the chain, where the verbs are
@@ -205,9 +206,28 @@ class RewriteOptions:
 def rewrite_messages(
     text: str, opts: RewriteOptions, user_dir: Path | None = None
 ) -> list[Message]:
+    """The system prompt, the template's example for the tone and the text's script
+    (if it has one) as an earlier turn, and the request for ``text``."""
     p = prompts.load("rewrite", user_dir)
-    user = prompts.render(p["user"], text=text, requirements=opts.requirements(p))
-    return messages(p["system"], user)
+    req = opts.requirements(p)
+    out = messages(p["system"], prompts.render(p["user"], text=text, requirements=req))
+    ex = _example(p, opts, text)
+    if ex is None:
+        return out
+    shown = prompts.render(p["user"], text=ex["text"], requirements=req)
+    return [*out[:-1], Message("user", shown), Message("assistant", ex["rewrite"]), out[-1]]
+
+
+def _example(p: Mapping[str, Any], opts: RewriteOptions, text: str) -> Mapping[str, Any] | None:
+    """The example for a plain change of tone (none with a length, an audience, an
+    instruction or another language asked for: the example would not show those)."""
+    if not opts.tone or opts.length or opts.audience or opts.instruction or opts.lang:
+        return None
+    script = "zh" if is_cjk(detect_language(text)) else "en"
+    for ex in p.get("examples", []):
+        if str(ex.get("tone", "")).lower() == opts.tone.lower() and ex.get("lang") == script:
+            return dict(ex)
+    return None
 
 
 def rewrite_expansion(opts: RewriteOptions) -> float:
@@ -233,33 +253,32 @@ def titles_messages(
     return messages(p["system"], prompts.render(p["user"], text=text, n=str(n), requirements=req))
 
 
-_LINE_START = r"[^\n0-9#*+>\"“‘'\-•( \t]"
+_LINE_START = r"[^\n0-9#*+>\"“‘'\-•( \t\U0001F000-\U0001FAFF\u2600-\u27BF]"
+_LINE_REST = r"[^\n#\U0001F000-\U0001FAFF\u2600-\u27BF]"
 
 
 def titles_grammar(n: int) -> str:
     """GBNF for exactly ``n`` lines of 3 to 100 characters that do not start like a list
-    item (a bullet, a "1." or "2)" number, a heading mark or a quotation mark)."""
+    item (a bullet, a "1." or "2)" number, a heading mark or a quotation mark) and hold
+    no hashtag or emoji."""
     return (
         f"root ::= line{{{n}}}\n"
-        'line ::= start [^\\n]{2,99} "\\n"\n'
-        f"start ::= {_LINE_START} | [0-9]+ [^\\n.):0-9]\n"
+        f'line ::= start {_LINE_REST}{{2,99}} "\\n"\n'
+        f"start ::= {_LINE_START} | [0-9]+ [^\\n.):0-9#]\n"
     )
 
 
-_NUMBERING = re.compile(
-    r"^\s*(?:(?:[-*+•]|\d{1,2}[.):]|#{1,6})\s*|(?:title|标题)\s*\d*\s*[:：]\s*)+", re.I
-)
-_QUOTES = "\"'“”‘’「」*_`"
-
-
 def clean_title(line: str) -> str:
-    """A title without list marks, numbering, quotes or Markdown emphasis around it."""
-    line = _NUMBERING.sub("", line.strip())
-    return line.strip().strip(_QUOTES).strip()
+    """A title without list marks, numbering, a "Title:" label, hashtags, emoji, a
+    trailing explanation, quotes or Markdown emphasis around it."""
+    from quill.writing.verbcheck import clean_title as clean
+
+    return clean(line)
 
 
 def title_lines(n: int) -> Transform:
-    """A transform that emits at most ``n`` cleaned, distinct, non-empty lines."""
+    """A stream filter that emits at most ``n`` cleaned, distinct, non-empty lines (the
+    streaming form; `quill titles` uses :func:`quill.writing.verbruns.titles_generation`)."""
 
     def lines(pieces: Iterator[Piece]) -> Iterator[Piece]:
         buf = ""

@@ -1,0 +1,194 @@
+"""The checked runs of `quill rewrite` and `quill titles` (translate's is in
+:mod:`quill.writing.translate`).
+
+A rewrite is cut into parts like every verb's text (code blocks pass through); each
+part's rewrite is checked before it is shown (:func:`check_rewrite`: not a refusal, the
+register of the tone asked for, the names, numbers and dates of the part kept, the
+project's metrics) and regenerated with another seed when it fails, or trimmed (the
+marks of a casual register taken out of a formal one) where that makes it pass.
+
+Titles are cleaned (numbering, hashtags, emoji, a trailing explanation removed) and
+counted; when fewer than N distinct titles are left, the model is asked again with
+another seed and the new ones are added.
+
+Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from quill.engine.base import Engine, Message, Piece, Result, Sampling, StopRequested
+from quill.engine.generation import Generation, generate
+from quill.writing import verbcheck as vc
+from quill.writing.chain import sum_stats, trim, untag
+from quill.writing.cleanup import strip_commentary, unwrap_fence
+from quill.writing.language import detect_language
+from quill.writing.retry import (
+    RETRIES,
+    CheckedChain,
+    Tally,
+    Verdict,
+    checked,
+    retry_params,
+    run_generation,
+)
+from quill.writing.verbs import (
+    Part,
+    RewriteOptions,
+    chained,
+    part_budget,
+    plan_parts,
+    rewrite_expansion,
+)
+
+# -- rewrite ----------------------------------------------------------------------------
+
+LENGTH_RANGE = {"shorter": (0.15, 1.0), "longer": (1.1, 5.0), "": (0.4, 3.0)}
+
+
+def check_rewrite(core: str, opts: RewriteOptions) -> Callable[[str], Verdict]:
+    """The check of one part's rewrite (see the module's docstring)."""
+    facts = vc.source_facts(core)
+    lang = opts.lang or detect_language(core)
+
+    def check(text: str) -> Verdict:
+        problems: list[str] = []
+        said = vc.refusal(text, core)
+        if said:
+            problems.append(f'refuses ("{said}")')
+        register, penalty = vc.register_problems(text, core, opts.tone)
+        problems += register
+        missing = vc.missing_facts(text, facts)
+        if missing:
+            problems.append("drops " + ", ".join(missing[:5]))
+            penalty += len(missing)
+        problems += [x for x in vc.markdown_lost(text, core) if not x.startswith("headings")]
+        problems += vc.metric_problems(
+            text, source=core, lang=lang, length=LENGTH_RANGE[opts.length or ""]
+        )
+        if opts.tone and " ".join(text.split()) == " ".join(core.split()):
+            problems.append("is the text unchanged")
+        return Verdict(tuple(problems), penalty + len(problems))
+
+    return check
+
+
+_OPENING_GREETING = re.compile(
+    r"^(?:hey|hiya|hi|yo|sup|howdy)\b[^,.!?\n]{0,24}[,.!?]+[ \t]*(?:\n\s*)?", re.I
+)
+_ZH_PARTICLE_END = re.compile(r"[呀啦哈哦嘛咯哟噢嘞呗]+(?=[\s，。！？,.!?~～]|$)")
+
+
+def formal_marks_removed(text: str) -> str:
+    """A formal text without the marks of a casual one that can go without rewording:
+    emoji, a greeting like "Hey team," at the start, runs of "!!" (and "!" itself),
+    Chinese sentence particles and "～"."""
+    t = "".join(c for c in text if c not in vc._emoji(text) and c not in "\ufe0f\u200d")
+    t = _OPENING_GREETING.sub("", t.lstrip())
+    t = re.sub(r"[!！]+[?？!！]*", lambda m: "。" if "！" in m.group(0) else ".", t)
+    t = _ZH_PARTICLE_END.sub("", t)
+    t = re.sub(r"[～~]+", "，", t)
+    t = re.sub(r"，([。！？])", r"\1", t)
+    t = re.sub(r"[ \t]+\n", "\n", t).strip()
+    return t[:1].upper() + t[1:] if t else t
+
+
+def rewrite_chain(
+    engine: Engine,
+    params: Sampling,
+    text: str,
+    build: Callable[[str], list[Message]],
+    opts: RewriteOptions,
+    *,
+    max_tokens: int | None = None,
+    n: int = 1,
+    retries: int = RETRIES,
+) -> CheckedChain:
+    """The rewrite of ``text`` as one stream: ``build(part)`` gives a part's messages;
+    each part is checked and retried or trimmed where it fails; the closing note says
+    what the checks did."""
+    expansion = rewrite_expansion(opts)
+    overhead = engine.count_messages(build(""))
+    parts = plan_parts(text, engine.count, part_budget(engine, overhead, expansion), keep_code=True)
+    tally = Tally()
+    formal = (opts.tone or "").lower() in vc.FORMAL_TONES
+
+    def start(part: Part) -> Generation:
+        core = part.core
+        limit = max_tokens or int(part.tokens * expansion) + 64
+        msgs = build(core)
+
+        def once(p: Sampling) -> Generation:
+            tidy = [unwrap_fence, untag("text"), strip_commentary, trim]
+            return generate(engine, msgs, p.with_(max_tokens=max(limit, 16)), transforms=tidy)
+
+        return checked(
+            once,
+            check_rewrite(core, opts),
+            params,
+            n=n,
+            retries=retries,
+            repair=formal_marks_removed if formal else None,
+            tidy=str.strip,
+            tally=tally,
+            what="rewrite",
+        )
+
+    return CheckedChain(chained(parts, start), params, what="rewrite", tally=tally)
+
+
+# -- titles --------------------------------------------------------------------------------
+
+
+def titles_generation(
+    engine: Engine,
+    msgs: list[Message],
+    params: Sampling,
+    n: int,
+    *,
+    retries: int = RETRIES,
+) -> Generation:
+    """N distinct clean titles, one a line: the model's lines cleaned
+    (:func:`~quill.writing.verbcheck.clean_title`), and asked again with the next
+    seed, at most ``retries`` times, while fewer than N are left."""
+
+    def pieces() -> Iterator[Piece]:
+        got: list[str] = []
+        keys: set[str] = set()
+        results: list[Result] = []
+        trimmed: list[str] = []
+        for k in range(1 + max(0, retries)):
+            r = run_generation(generate(engine, msgs, retry_params(params, k)))
+            results.append(r)
+            for line in r.text.splitlines():
+                if not line.strip():
+                    continue
+                faults = vc.title_faults(line.strip().strip("*_"))
+                title = vc.clean_title(line)
+                key = vc.title_key(title)
+                if not title or not key or key in keys or vc.title_faults(title):
+                    continue
+                trimmed += [f for f in faults if f not in trimmed]
+                keys.add(key)
+                got.append(title)
+            if len(got) >= n or r.finish == "interrupted":
+                break
+        last = results[-1]
+        notes = []
+        if len(got) < n:
+            tries = f" in {len(results)} tries" if len(results) > 1 else ""
+            notes.append(f"the model gave {len(got)} titles, not {n}{tries}")
+        elif len(results) > 1:
+            notes.append(f"asked again with seed {retry_params(params, len(results) - 1).seed}")
+        if trimmed:
+            notes.append("trimmed: " + ", ".join(trimmed))
+        text = "".join(t + "\n" for t in got[:n])
+        stats = sum_stats(r.stats for r in results)
+        try:
+            yield Piece(text, last.finish, stats, "; ".join(notes))
+        except StopRequested as stop:
+            yield Piece("", stop.reason, stats)  # type: ignore[arg-type]
+
+    return Generation(pieces(), params, what="titles")
