@@ -1,16 +1,23 @@
 """The `quill` command: a typer app, and the one list of its commands.
 
-Every command lives in its own module (a group's commands side by side); nothing
+Every command lives in a module of its own (a group's commands side by side); nothing
 imports back from here, and no command module imports another. Shared pieces live in
-modules no command owns: the options (:mod:`quill.cli.options`), the run object
-(:mod:`quill.cli.run`), the review of changes (:mod:`quill.cli.review`), draft
-references (:mod:`quill.cli.refs`), report lines (:mod:`quill.cli.report`), input
-(:mod:`quill.cli.inputs`) and what every kept text shares (:mod:`quill.cli.generate`).
+modules no command owns: the options (:mod:`quill.cli.options`), the run object and
+the decorator that builds it (:mod:`quill.cli.run`), the review of changes
+(:mod:`quill.cli.review`), draft references (:mod:`quill.cli.refs`), report lines and
+listings (:mod:`quill.cli.report`), input (:mod:`quill.cli.inputs`) and what every kept
+text shares (:mod:`quill.cli.generate`).
+
+A command's module is imported when that command runs or shows its help, never for
+`quill --help`: the list below names each one's module and the first line of its help
+(a test holds that line to the command's docstring).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import inspect
 import os
 import signal
 import sys
@@ -18,119 +25,131 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+from typer.main import get_command_from_info, get_group
+from typer.models import CommandInfo
 
 from quill import __version__
-from quill.cli import (
-    assess,
-    bench,
-    chat,
-    completion,
-    config_cmd,
-    doctor,
-    draft,
-    drafts,
-    drafts_edit,
-    drafts_files,
-    models,
-    prompts_cmd,
-    proofread,
-    sessions,
-    style,
-    summarize,
-    verbs,
-    verbs_more,
-)
 from quill.cli.context import get_env
 from quill.cli.logs import setup_logging
-from quill.cli.options import ENGINE
-from quill.cli.run import Options
+from quill.cli.options import ENGINE, Options
 from quill.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, QuillError, Terminated
 
 Command = Callable[..., Any]
 
-# The commands, in the order `quill --help` lists them.
-COMMANDS: list[tuple[str, Command]] = [
-    ("draft", draft.draft),
-    ("summarize", summarize.summarize),
-    ("rewrite", verbs.rewrite),
-    ("expand", verbs.expand),
-    ("shorten", verbs.shorten),
-    ("translate", verbs_more.translate),
-    ("outline", verbs_more.outline),
-    ("titles", verbs_more.titles),
-    ("continue", verbs_more.continue_),
-    ("proofread", proofread.proofread),
-    ("analyze", assess.analyze),
-    ("classify", assess.classify),
-    ("moderate", assess.moderate),
-    ("chat", chat.chat),
-    ("run", prompts_cmd.run_template),
-    ("doctor", doctor.doctor),
-    ("bench", bench.bench),
-    ("completion", completion.completion),
-]
-# The command groups: name, help, and their commands.
-GROUPS: list[tuple[str, str, list[tuple[str, Command]]]] = [
-    (
-        "sessions",
-        "List, show, export and remove chat sessions.",
-        [
-            ("list", sessions.list_sessions),
-            ("show", sessions.show),
-            ("export", sessions.export),
-            ("rm", sessions.remove),
-        ],
-    ),
-    (
-        "drafts",
-        "Browse, revise, compare, export and import the texts quill wrote.",
-        [
-            ("list", drafts.list_drafts),
-            ("show", drafts.show),
-            ("search", drafts.search),
-            ("open", drafts_edit.open_draft),
-            ("revise", drafts_edit.revise),
-            ("diff", drafts_edit.diff),
-            ("export", drafts_files.export),
-            ("import", drafts_files.import_files),
-            ("rm", drafts.remove),
-        ],
-    ),
-    (
-        "prompts",
-        "List, show and locate prompt templates (built-in and your own).",
-        [
-            ("list", prompts_cmd.list_prompts),
-            ("show", prompts_cmd.show_prompt),
-            ("path", prompts_cmd.prompt_path),
-        ],
-    ),
-    (
-        "models",
-        "List, inspect and add models.",
-        [
-            ("list", models.list_models),
-            ("show", models.show_model),
-            ("add", models.add),
-            ("default", models.set_default),
-            ("rm", models.rm),
-        ],
-    ),
-    (
-        "config",
-        "Show and change the settings in config.toml.",
-        [
-            ("show", config_cmd.show),
-            ("path", config_cmd.path),
-            ("get", config_cmd.get),
-            ("set", config_cmd.set_value),
-            ("unset", config_cmd.unset),
-        ],
-    ),
-]
+# The commands, in the order `quill --help` lists them: name, "module:function", and the
+# first paragraph of its help.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("draft", "draft:draft", "Write a first draft from a brief."),
+    ("summarize", "summarize:summarize", "Summarize documents of any length."),
+    ("rewrite", "verbs:rewrite", "Rewrite a text in another tone, length or for another audience."),
+    ("expand", "verbs:expand", "Make a text about twice as long (`quill rewrite --longer`)."),
+    ("shorten", "verbs:shorten", "Make a text about half as long (`quill rewrite --shorter`)."),
+    ("translate", "verbs_more:translate", "Translate a text, keeping its Markdown structure."),
+    ("outline", "verbs_more:outline", "Outline a text as Markdown headings and bullets."),
+    ("titles", "verbs_more:titles", "Title ideas for a text, one per line."),
+    ("continue", "verbs_more:continue_", "Write the next part of a draft in its own voice. Prints "
+     "only the continuation; the draft kept (and --out) is the whole text."),
+    ("proofread", "proofread:proofread", "Correct spelling, grammar and punctuation, and "
+     "nothing else."),
+    ("analyze", "assess:analyze", "Analyze a text: sentiment, tone, reading level, weakest "
+     "sentences."),
+    ("classify", "assess:classify", "Put a text into exactly one of the given labels."),
+    ("moderate", "assess:moderate", "Flag harmful content or personal data (exit code 11 if "
+     "flagged)."),
+    ("chat", "chat:chat", "Talk with the model; the conversation is saved as a session."),
+    ("run", "prompts_cmd:run_template", "Run a prompt template, built-in or your own. The input "
+     "(FILE or stdin) is $text; other variables come from --var NAME=VALUE. A missing variable "
+     "is an error that names it."),
+    ("doctor", "doctor:doctor", "Check the installation: versions, GPU offload, the default "
+     "model, folders."),
+    ("bench", "bench:bench", "Measure the writing a model does on quill's own evaluation set."),
+    ("completion", "completion:completion", "Print the completion script for SHELL; the shell "
+     "runs quill to complete a word."),
+]  # fmt: skip
+# The command groups: name, help, and their commands ("module:function"); a group given
+# as "module:typer_app" is that module's own app.
+GROUPS: list[tuple[str, str, list[tuple[str, str]] | str]] = [
+    ("sessions", "List, show, export and remove chat sessions.", [
+        ("list", "sessions:list_sessions"), ("show", "sessions:show"),
+        ("export", "sessions:export"), ("rm", "sessions:remove"),
+    ]),
+    ("drafts", "Browse, revise, compare, export and import the texts quill wrote.", [
+        ("list", "drafts:list_drafts"), ("show", "drafts:show"), ("search", "drafts:search"),
+        ("open", "drafts_edit:open_draft"), ("revise", "drafts_edit:revise"),
+        ("diff", "drafts_edit:diff"), ("export", "drafts_files:export"),
+        ("import", "drafts_files:import_files"), ("rm", "drafts:remove"),
+    ]),
+    ("prompts", "List, show and locate prompt templates (built-in and your own).", [
+        ("list", "prompts_cmd:list_prompts"), ("show", "prompts_cmd:show_prompt"),
+        ("path", "prompts_cmd:prompt_path"),
+    ]),
+    ("models", "List, inspect and add models.", [
+        ("list", "models:list_models"), ("show", "models:show_model"), ("add", "models:add"),
+        ("default", "models:set_default"), ("rm", "models:rm"),
+    ]),
+    ("config", "Show and change the settings in config.toml.", [
+        ("show", "config_cmd:show"), ("path", "config_cmd:path"), ("get", "config_cmd:get"),
+        ("set", "config_cmd:set_value"), ("unset", "config_cmd:unset"),
+    ]),
+    ("style", "Learn, list, show, check and remove voice profiles (for --style NAME).",
+     "style:style_app"),
+]  # fmt: skip
+
+
+def load(spec: str) -> Any:
+    """``"module:name"`` -> that object of ``quill.cli.module`` (imported now)."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(f"quill.cli.{module}"), name)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: a command is built (and its module imported) when it is asked
+    for; `quill --help` lists the commands from the tables above."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [c[0] for c in COMMANDS] + [g[0] for g in GROUPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands:
+            built = build(cmd_name)
+            if built is None:
+                return None
+            self.commands[cmd_name] = built
+        return self.commands[cmd_name]
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        from typer._click.utils import make_default_short_help
+
+        rows = [(n, h) for n, _, h in COMMANDS] + [(n, h) for n, h, _ in GROUPS]
+        limit = formatter.width - 6 - max(len(n) for n, _ in rows)
+        with formatter.section("Commands"):
+            formatter.write_dl([(n, make_default_short_help(h, limit)) for n, h in rows])
+
+
+def build(name: str) -> Any:
+    """The click command (or group) ``name`` of the tables above; None if there is none."""
+    for cmd, spec, _ in COMMANDS:
+        if cmd == name:
+            info = CommandInfo(name=name, callback=load(spec))
+            return get_command_from_info(info, pretty_exceptions_short=False, rich_markup_mode=None)
+    for group, help, commands in GROUPS:
+        if group == name:
+            if isinstance(commands, str):
+                sub = load(commands)
+            else:
+                sub = typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+                for sub_name, spec in commands:
+                    sub.command(sub_name)(load(spec))
+            click_group = get_group(sub)
+            click_group.name = name
+            return click_group
+    return None
+
 
 app = typer.Typer(
     name="quill",
+    cls=LazyGroup,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
@@ -172,8 +191,6 @@ def _root(
 def _with_engine_options(fn: Command) -> Command:
     """The root callback, with the engine group as options (declared once, in
     :mod:`quill.cli.options`)."""
-    import inspect
-
     params = list(inspect.signature(fn, eval_str=True).parameters.values())[:-1]
     params += [
         inspect.Parameter(
@@ -187,14 +204,6 @@ def _with_engine_options(fn: Command) -> Command:
 
 
 app.callback()(_with_engine_options(_root))
-for _name, _fn in COMMANDS:
-    app.command(_name)(_fn)
-for _group, _help, _commands in GROUPS:
-    _sub = typer.Typer(help=_help, no_args_is_help=True, rich_markup_mode=None)
-    for _name, _fn in _commands:
-        _sub.command(_name)(_fn)
-    app.add_typer(_sub, name=_group)
-app.add_typer(style.style_app, name="style")
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

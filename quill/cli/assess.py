@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quill.cli.options import FileArg, command
+from quill.cli.options import FileArg
 from quill.cli.review import ask, emit
-from quill.cli.run import Run
+from quill.cli.run import Run, command
 from quill.engine.generation import generate
 from quill.errors import EXIT_FLAGGED, InputError
 from quill.writing import analyze as an

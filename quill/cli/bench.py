@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from quill.cli.options import JsonOpt, command
-from quill.cli.run import Run
+from quill.cli.options import JsonOpt
+from quill.cli.run import Run, command
 from quill.env import Environment
 from quill.errors import UsageError
 from quill.render.sanitize import sanitize

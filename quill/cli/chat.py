@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from quill.chat.session import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM, Chat
-from quill.cli.options import StyleOpt, command
-from quill.cli.run import Run
+from quill.cli.options import StyleOpt
+from quill.cli.run import Run, command
 from quill.engine.base import Engine
 from quill.env import EngineOptions, Environment
 from quill.errors import InputError, UsageError

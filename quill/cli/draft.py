@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from quill.cli.generate import text_source
-from quill.cli.options import StyleOpt, command
-from quill.cli.run import Run
+from quill.cli.options import StyleOpt
+from quill.cli.run import Run, command
 from quill.engine.base import Sampling
 from quill.engine.generation import Generation, generate
 from quill.writing import draft as drafting

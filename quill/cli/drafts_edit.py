@@ -14,9 +14,8 @@ import typer
 
 from quill.chat.commands import run_editor
 from quill.cli.generate import Keep
-from quill.cli.options import command
 from quill.cli.refs import RefArg, find_draft, find_version, open_store, parse_ref, short
-from quill.cli.run import Run
+from quill.cli.run import Run, command
 from quill.engine.generation import generate
 from quill.errors import InputError, QuillError, UsageError
 from quill.render.diff import print_word_diff

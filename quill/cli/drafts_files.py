@@ -11,9 +11,8 @@ import typer
 
 from quill.cli.generate import check_out
 from quill.cli.inputs import decode, hint_for, read_file_bytes, read_stdin_bytes
-from quill.cli.options import command
 from quill.cli.refs import find_draft, find_version, open_store, parse_ref
-from quill.cli.run import Run
+from quill.cli.run import Run, command
 from quill.env import Environment
 from quill.errors import InputError, OutputError, UsageError
 from quill.render.sanitize import sanitize

@@ -13,21 +13,19 @@ A command names the groups (or single options) it takes and the options it leave
     @command("engine", "sampling", "keep", "show", template="rewrite")
     def rewrite(run: Run, file: FileArg = None, …) -> None: …
 
-and receives one :class:`~quill.cli.run.Run` holding their values (``run.o``).
+(:func:`quill.cli.run.command`) and receives one :class:`~quill.cli.run.Run` holding
+their values (``run.o``, an :class:`Options`).
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-from quill.cli.run import Run
 from quill.config import SETTINGS, Setting
+from quill.env import EngineOptions
 
 
 @dataclass(frozen=True)
@@ -61,6 +59,8 @@ def from_setting(s: Setting, name: str | None = None) -> Opt:
 
 
 _ROWS = {s.name: s for s in SETTINGS}
+# the sampling values a template's [sampling] table may set (besides preset and max_tokens)
+TEMPLATE_KEYS = ("temperature", "top_p", "min_p", "repeat_penalty")
 ENGINE: tuple[Opt, ...] = tuple(
     from_setting(s, "n_ctx" if s.name == "ctx" else None) for s in SETTINGS if s.name != "preset"
 )
@@ -169,8 +169,6 @@ EncodingOpt = BY_NAME["encoding"].annotation()
 OutOpt = BY_NAME["out"].annotation()
 ForceOpt = BY_NAME["force"].annotation()
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 def pick(uses: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> list[Opt]:
     """The options of the groups (or single options) named in ``uses``."""
@@ -184,49 +182,59 @@ def pick(uses: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> list[Opt]:
     return chosen
 
 
-def command(
-    *uses: str,
-    leave_out: tuple[str, ...] = (),
-    helps: Mapping[str, str] | None = None,
-    verb: str | None = None,
-    template: str | None = None,
-) -> Callable[[F], F]:
-    """Give a command the options of ``uses`` (group names or option names), less
-    ``leave_out``, with the help ``helps`` changes. The command's first parameter is
-    ``run``: the :class:`~quill.cli.run.Run` built from those options; its own
-    parameters (arguments and the options only it has) follow."""
-    chosen = pick(uses, leave_out)
-    helps = helps or {}
-    assert set(helps) <= {o.name for o in chosen}, set(helps) - {o.name for o in chosen}
+@dataclass
+class Options:
+    """The value of every shared option; a command that does not take one sees its
+    default. The fields are the names in :mod:`quill.cli.options`."""
 
-    def wrap(fn: F) -> F:
-        own = list(inspect.signature(fn, eval_str=True).parameters.values())
-        assert own and own[0].name == "run", f"{fn.__name__}: the first parameter is run"
-        params = [
-            inspect.Parameter(
-                "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
-            ),
-            *own[1:],
-            *(
-                inspect.Parameter(
-                    o.name,
-                    inspect.Parameter.KEYWORD_ONLY,
-                    annotation=o.annotation(helps.get(o.name)),
-                    default=o.default,
-                )
-                for o in chosen
-            ),
-        ]
-        name = verb or fn.__name__.rstrip("_")
+    # engine
+    model: str | None = None
+    n_ctx: str | None = None
+    gpu_layers: str | None = None
+    threads: str | None = None
+    threads_batch: str | None = None
+    kv_cache: str | None = None
+    chat_template: str | None = None
+    backend: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    parallel: str | None = None
+    # sampling
+    preset: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    min_p: float | None = None
+    repeat_penalty: float | None = None
+    seed: int | None = None
+    max_tokens: int | None = None
+    # keep
+    out: str | None = None
+    force: bool = False
+    draft_id: int | None = None
+    title: str | None = None
+    no_save: bool = False
+    # show
+    stats: bool = False
+    plain: bool = False
+    verbose: bool = False
+    quiet: bool = False
+    encoding: str | None = None
 
-        @functools.wraps(fn)
-        def run_command(ctx: typer.Context, **kwargs: Any) -> Any:
-            values = {o.name: kwargs.pop(o.name) for o in chosen}
-            return fn(Run(ctx, values, verb=name, template=template), **kwargs)
+    def engine_options(self) -> EngineOptions:
+        return EngineOptions(
+            model=self.model,
+            ctx=self.n_ctx,
+            gpu_layers=self.gpu_layers,
+            threads=self.threads,  # type: ignore[arg-type]  # parsed by its settings row
+            threads_batch=self.threads_batch,  # type: ignore[arg-type]
+            kv_cache=self.kv_cache,
+            chat_template=self.chat_template,
+            backend=self.backend,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            parallel=self.parallel,  # type: ignore[arg-type]
+        )
 
-        run_command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        run_command.__annotations__ = {p.name: p.annotation for p in params}
-        run_command.options = tuple(chosen)  # type: ignore[attr-defined]
-        return run_command  # type: ignore[return-value]
-
-    return wrap
+    def sampling_flags(self) -> dict[str, Any]:
+        flags = {k: getattr(self, k) for k in (*TEMPLATE_KEYS, "seed")}
+        return {k: v for k, v in flags.items() if v is not None}

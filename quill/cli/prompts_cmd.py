@@ -14,8 +14,8 @@ import typer
 
 from quill import prompts
 from quill.cli.context import get_env
-from quill.cli.options import FileArg, command
-from quill.cli.run import Run
+from quill.cli.options import FileArg
+from quill.cli.run import Run, command
 from quill.engine.generation import generate
 from quill.errors import UsageError
 from quill.render.sanitize import sanitize

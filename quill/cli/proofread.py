@@ -4,18 +4,17 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from quill import prompts
-from quill.cli.options import FileArg, command
+from quill.cli.options import FileArg
 from quill.cli.review import finish_reviewed
-from quill.cli.run import Run, chain_parts
+from quill.cli.run import Run, command
 from quill.errors import UsageError
 from quill.writing.language import detect_language
-from quill.writing.proofread import english_like, harper_checker
-from quill.writing.verbs import messages
+from quill.writing.proofread import Proofreading, english_like, harper_checker
 
 if TYPE_CHECKING:
     from quill.writing.proofread import Fix
@@ -101,17 +100,9 @@ def proofread(
         checker = CheckerJob(src.text) if english and not no_checker else None
         engine = v.engine()
         params = v.sampling(1024)
-        gen = chain_parts(
-            engine,
-            params,
-            src.text,
-            lambda text: _messages(text, v),
-            expansion=1.3,
-            keep_code=True,
-            what="proofread text",
-            user_max=v.o.max_tokens,
-            commentary=False,
-        )
+        template = prompts.load("proofread", v.user_dir)
+        fixes = checker.result if checker is not None else None
+        gen = Proofreading(engine, params, src.text, template, fixes=fixes)
         interactive = not diff and not apply_all and v.env.stdin_tty and v.env.stdout_tty
         finish_reviewed(
             v,
@@ -127,8 +118,3 @@ def proofread(
             in_place=in_place,
             label="Proofreading…",
         )
-
-
-def _messages(text: str, v: Run) -> Any:
-    p = prompts.load("proofread", v.user_dir)
-    return messages(p["system"], prompts.render(p["user"], text=text))

@@ -121,8 +121,13 @@ def finish_reviewed(
         raise typer.Exit(result.exit_code or 130)
     original, model_text = src.text, result.text
     fixes = checker.result() if checker is not None else None
-    final = pr.merge(original, model_text, fixes)[0] if fixes else model_text
-    items = pr.edits(original, final, model_text, fixes or ())
+    own = getattr(gen, "edits", None)  # a proofreading run credits its own changes
+    if callable(own):
+        items = own()
+        final = pr.apply(original, items)
+    else:
+        final = pr.merge(original, model_text, fixes)[0] if fixes else model_text
+        items = pr.edits(original, final, model_text, fixes or ())
     notes = [pr.summary(items)]
     if checker is not None and checker.error:
         notes.append(f"the grammar checker failed: {checker.error}")

@@ -13,11 +13,13 @@ answer), else the template's max_tokens, else the command's default.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -26,6 +28,7 @@ from quill.cli.context import get_env
 from quill.cli.generate import Keep, check_out, conclude, fix_seed, start_draft, text_source
 from quill.cli.inputs import Source, check_encoding, read_sources, read_stdin_text, read_text
 from quill.cli.logs import setup_logging
+from quill.cli.options import TEMPLATE_KEYS, Options, pick
 from quill.engine.base import Engine, Result, Sampling
 from quill.engine.generation import generate
 from quill.env import EngineOptions, Environment
@@ -36,66 +39,6 @@ from quill.writing.style_check import CheckedDraft
 if TYPE_CHECKING:
     from quill.render.live import Streamable
     from quill.store.db import Store
-
-TEMPLATE_KEYS = ("temperature", "top_p", "min_p", "repeat_penalty")
-
-
-@dataclass
-class Options:
-    """The value of every shared option; a command that does not take one sees its
-    default. The fields are the names in :mod:`quill.cli.options`."""
-
-    # engine
-    model: str | None = None
-    n_ctx: str | None = None
-    gpu_layers: str | None = None
-    threads: str | None = None
-    threads_batch: str | None = None
-    kv_cache: str | None = None
-    chat_template: str | None = None
-    backend: str | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    parallel: str | None = None
-    # sampling
-    preset: str | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    min_p: float | None = None
-    repeat_penalty: float | None = None
-    seed: int | None = None
-    max_tokens: int | None = None
-    # keep
-    out: str | None = None
-    force: bool = False
-    draft_id: int | None = None
-    title: str | None = None
-    no_save: bool = False
-    # show
-    stats: bool = False
-    plain: bool = False
-    verbose: bool = False
-    quiet: bool = False
-    encoding: str | None = None
-
-    def engine_options(self) -> EngineOptions:
-        return EngineOptions(
-            model=self.model,
-            ctx=self.n_ctx,
-            gpu_layers=self.gpu_layers,
-            threads=self.threads,  # type: ignore[arg-type]  # parsed by its settings row
-            threads_batch=self.threads_batch,  # type: ignore[arg-type]
-            kv_cache=self.kv_cache,
-            chat_template=self.chat_template,
-            backend=self.backend,
-            base_url=self.base_url,
-            api_key=self.api_key,
-            parallel=self.parallel,  # type: ignore[arg-type]
-        )
-
-    def sampling_flags(self) -> dict[str, Any]:
-        flags = {k: getattr(self, k) for k in (*TEMPLATE_KEYS, "seed")}
-        return {k: v for k, v in flags.items() if v is not None}
 
 
 class Run:
@@ -326,3 +269,54 @@ def chain_parts(
         return generate(engine, build(part.core), p, transforms=tidy)
 
     return Chain(chained(parts, start), params, what=what)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(
+    *uses: str,
+    leave_out: tuple[str, ...] = (),
+    helps: Mapping[str, str] | None = None,
+    verb: str | None = None,
+    template: str | None = None,
+) -> Callable[[F], F]:
+    """Give a command the options of ``uses`` (group names or option names), less
+    ``leave_out``, with the help ``helps`` changes. The command's first parameter is
+    ``run``: the :class:`~quill.cli.run.Run` built from those options; its own
+    parameters (arguments and the options only it has) follow."""
+    chosen = pick(uses, leave_out)
+    helps = helps or {}
+    assert set(helps) <= {o.name for o in chosen}, set(helps) - {o.name for o in chosen}
+
+    def wrap(fn: F) -> F:
+        own = list(inspect.signature(fn, eval_str=True).parameters.values())
+        assert own and own[0].name == "run", f"{fn.__name__}: the first parameter is run"
+        params = [
+            inspect.Parameter(
+                "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+            ),
+            *own[1:],
+            *(
+                inspect.Parameter(
+                    o.name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=o.annotation(helps.get(o.name)),
+                    default=o.default,
+                )
+                for o in chosen
+            ),
+        ]
+        name = verb or fn.__name__.rstrip("_")
+
+        @functools.wraps(fn)
+        def run_command(ctx: typer.Context, **kwargs: Any) -> Any:
+            values = {o.name: kwargs.pop(o.name) for o in chosen}
+            return fn(Run(ctx, values, verb=name, template=template), **kwargs)
+
+        run_command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        run_command.__annotations__ = {p.name: p.annotation for p in params}
+        run_command.options = tuple(chosen)  # type: ignore[attr-defined]
+        return run_command  # type: ignore[return-value]
+
+    return wrap

@@ -12,9 +12,8 @@ import typer
 
 from quill.cli.generate import Keep, start_draft, text_source
 from quill.cli.inputs import Source, hint_for
-from quill.cli.options import command
 from quill.cli.report import left_out, report_line
-from quill.cli.run import Run
+from quill.cli.run import Run, command
 from quill.cli.summarize_many import run_parallel
 from quill.engine.generation import Generation
 from quill.env import Environment

@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-from quill.cli.options import FileArg, LangOpt, StyleOpt, command
+from quill.cli.options import FileArg, LangOpt, StyleOpt
 from quill.cli.review import finish_reviewed
-from quill.cli.run import Run
+from quill.cli.run import Run, command
 from quill.errors import UsageError
 from quill.writing.verbruns import rewrite_chain
 from quill.writing.verbs import RewriteOptions, rewrite_messages, with_style

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from quill.cli.options import FileArg, LangOpt, StyleOpt, command
-from quill.cli.run import Run, chain_parts
+from quill.cli.options import FileArg, LangOpt, StyleOpt
+from quill.cli.run import Run, chain_parts, command
 from quill.engine.generation import generate
 from quill.writing.cleanup import strip_commentary, unwrap_fence
 from quill.writing.draft import max_tokens_for
