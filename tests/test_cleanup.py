@@ -462,3 +462,50 @@ def test_a_summary_that_echoes_its_prompt_loses_the_header_and_the_tags() -> Non
     assert run_filter("I <3 tea.\n<b>Bold</b> stays.", strip_blocks()) == (
         "I <3 tea.\n<b>Bold</b> stays."
     )
+
+
+# -- a draft begun for the model (a prefill) -------------------------------------------
+
+
+def opened(reply: str, opening: str = "# ") -> Iterator[Piece]:
+    """What `quill draft` runs on an engine stream continuing ``opening``."""
+    pieces: Iterator[Piece] = FakeEngine(reply).stream(
+        [*ASK, Message("assistant", opening)], Sampling()
+    )
+    for f in draft_filters(opening):
+        pieces = f(pieces)
+    return pieces
+
+
+def test_an_opened_draft_starts_with_its_opening_and_streams_at_once() -> None:
+    f = opened(LINEN)
+    first = next(f)
+    assert first.text == "# Linen"  # the opening with the model's first word, not held
+    rest, _ = drain(f)
+    assert first.text + rest == LINEN
+
+
+def test_an_opened_draft_still_loses_closing_talk() -> None:
+    text, _ = drain(opened(LINEN + "\n\nI hope this helps! Let me know if you'd like changes."))
+    assert text.strip() == LINEN
+    text, _ = drain(opened("Subject: Tea on Saturday\n\nDear all,\n\nWe open.", "Subject: "))
+    assert text == "Subject: Tea on Saturday\n\nDear all,\n\nWe open."
+
+
+def test_an_opened_draft_keeps_a_stop_and_what_was_held() -> None:
+    reply = "# Title\n\nFirst paragraph here.\n\nSecond " + " ".join(f"w{i}" for i in range(40))
+    pieces: Iterator[Piece] = guarded(
+        FakeEngine(reply).stream([*ASK, Message("assistant", "# ")], Sampling())
+    )
+    for f in draft_filters("# "):
+        pieces = f(pieces)
+    got = [next(pieces).text for _ in range(3)]
+    final = pieces.throw(StopRequested("interrupted"))  # type: ignore[attr-defined]
+    assert final.finish == "interrupted"
+    assert "".join(got).startswith("# Title\n")
+    assert "".join(got) + final.text in reply
+
+
+def test_an_opening_is_not_shown_when_nothing_came() -> None:
+    text, last = drain(opened(""))
+    assert text == "" and last.finish == "stop"

@@ -16,8 +16,8 @@ def test_draft_streams_raw_text_when_piped(cli: Callable) -> None:
     assert r.exit_code == 0, r.stderr
     assert r.stdout == "# Linen shirt\n\nCool and **crisp**.\n"
     assert "\x1b" not in r.stdout + r.stderr
-    system, user = engine.calls[0]
-    assert system.role == "system"
+    system, user, opened = engine.calls[0]
+    assert system.role == "system" and opened == Message("assistant", "# ")  # a prefill
     assert "linen shirt" in user.content and "product page" in user.content
 
 
@@ -38,7 +38,7 @@ def test_stdin_is_material_and_argument_the_instruction(cli: Callable) -> None:
         stdin="notes: linen breathes\n",
     )
     assert r.exit_code == 0
-    user = engine.calls[0][-1].content
+    user = engine.calls[0][1].content
     assert "a blog post from these notes" in user
     assert "notes: linen breathes" in user
     assert "about 300 words" in user and "warm" in user and "French" in user
@@ -49,7 +49,7 @@ def test_stdin_alone_is_the_brief(cli: Callable) -> None:
     engine = FakeEngine("ok")
     r = cli(["draft"], engine=engine, stdin="a haiku about tea")
     assert r.exit_code == 0
-    assert "a haiku about tea" in engine.calls[0][-1].content
+    assert "a haiku about tea" in engine.calls[0][1].content
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_loop_is_stopped_and_text_before_it_kept(cli: Callable, tmp_path: Path) 
     assert r.exit_code == 0
     assert "repeating itself" in r.stderr
     kept = out.read_text()
-    assert kept.startswith("Once upon a time there was a lighthouse keeper.")
+    assert kept.startswith("# Once upon a time there was a lighthouse keeper.")
     assert kept.count("The sea was calm that night.") == 1
     assert len(r.stdout.split()) < 300  # stopped early, not at the 100000-token budget
 

@@ -1,5 +1,7 @@
 """The draft prompt says what to write and how it should read, and nothing about the
-reply itself (a small model repeats such instructions back at the end of the piece)."""
+reply itself (a small model repeats such instructions back at the end of the piece) or
+the parts of its shape (which come back as labels): the shape is shown by the reply's
+opening, written for the model (a prefill)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,27 @@ from pathlib import Path
 
 import pytest
 
-from quill.writing.draft import brief_language, build_messages
+from quill.engine.base import Message
+from quill.writing.draft import brief_language, build_messages, opening
 
 # Phrases a small model echoed back about its instructions.
 META = ("same language", "markdown", "code block", "output only", "requirements", "brief:")
+# Names of a piece's parts, which a small model writes back as labels.
+PARTS = (
+    "headline",
+    "first paragraph",
+    "lead paragraph",
+    "call to action",
+    "sign-off",
+    "greeting",
+    "bulleted",
+    "beginning, middle",
+    "标题",
+    "正文",
+    "第一段",
+    "下一步",
+    "落款",
+)
 
 
 @pytest.mark.parametrize(
@@ -30,9 +49,9 @@ META = ("same language", "markdown", "code block", "output only", "requirements"
 def test_english_prompt_has_no_instructions_about_the_reply(
     brief: str, form: str | None, words: int | None, tone: str | None
 ) -> None:
-    system, user = build_messages(brief, form=form, words=words, tone=tone)
+    system, user, *_ = build_messages(brief, form=form, words=words, tone=tone)
     text = (system.content + "\n" + user.content).lower()
-    for phrase in META:
+    for phrase in META + PARTS:
         assert phrase not in text, phrase
     assert user.content.startswith(f"Write {brief}.")
     assert "write it in" not in user.content.lower()  # English needs no language line
@@ -43,44 +62,45 @@ def test_english_prompt_has_no_instructions_about_the_reply(
 
 
 def test_chinese_brief_gets_a_chinese_prompt() -> None:
-    system, user = build_messages("写一首关于秋天的短诗", form="poem", words=40)
+    system, user, opened = build_messages("写一首关于秋天的短诗", form="poem", words=40)
+    assert opened == Message("assistant", "# ")  # a title line
     assert "作者" in system.content and "Write" not in user.content
     assert user.content.startswith("写一首关于秋天的短诗。")
     assert "一首意象生动的诗" in user.content
     assert "约 68 字" in user.content  # 40 words: about 68 characters
-    for phrase in ("简报", "同样的语言", "Markdown"):
+    for phrase in ("简报", "同样的语言", "Markdown", *PARTS):
         assert phrase not in system.content + user.content
 
 
 def test_language_line_only_where_it_says_something() -> None:
-    _, user = build_messages("eine kurze Geschichte über einen Leuchtturm und das Meer")
+    _, user, *_ = build_messages("eine kurze Geschichte über einen Leuchtturm und das Meer")
     assert "Write it in German." in user.content
-    _, user = build_messages("a haiku about tea", lang="French")
+    _, user, *_ = build_messages("a haiku about tea", lang="French")
     assert "Write it in French." in user.content
-    _, user = build_messages("写一首关于秋天的短诗", lang="English")
+    _, user, *_ = build_messages("写一首关于秋天的短诗", lang="English")
     assert "Write it in English." in user.content and "Write " in user.content
-    _, user = build_messages("a haiku about tea", lang="Chinese")
+    _, user, *_ = build_messages("a haiku about tea", lang="Chinese")
     assert user.content.startswith("写a haiku")  # the prompt in the piece's language
 
 
 def test_a_brief_with_a_verb_of_its_own_stays_as_it_is() -> None:
-    _, user = build_messages("tell our customers we moved to Mill Street", form="email")
+    _, user, *_ = build_messages("tell our customers we moved to Mill Street", form="email")
     assert user.content.startswith("tell our customers we moved to Mill Street.\n")
-    _, user = build_messages("为一款城市通勤电动自行车写一段产品介绍", words=100)
+    _, user, *_ = build_messages("为一款城市通勤电动自行车写一段产品介绍", words=100)
     assert user.content.startswith("为一款城市通勤电动自行车写一段产品介绍。")
-    _, user = build_messages("一首关于茶的诗")
+    _, user, *_ = build_messages("一首关于茶的诗")
     assert user.content.startswith("写一首关于茶的诗。\n")  # then the poem's shape
 
 
 def test_material_keeps_its_blank_lines_and_indents() -> None:
     material = "notes:\n\n\n\n    indented line"
-    _, user = build_messages("a blog post from these notes", material)
+    _, user, *_ = build_messages("a blog post from these notes", material)
     assert material in user.content
 
 
 def test_material_and_custom_forms(tmp_path: Path) -> None:
     (tmp_path / "draft.toml").write_text('[forms]\nlimerick = "a limerick"\n', encoding="utf-8")
-    _, user = build_messages(
+    _, user, *_ = build_messages(
         "a post from these notes", "linen breathes", form="limerick", user_dir=tmp_path
     )
     assert "Shape it as a limerick." in user.content and "linen breathes" in user.content
@@ -123,5 +143,141 @@ def test_the_form_a_brief_names_is_used_without_form(brief: str, form: str | Non
     assert infer_form(brief) == form
     if form is not None:
         assert build_messages(brief) == build_messages(brief, form=form)
-    _, user = build_messages(brief, form="article")
+    _, user, *_ = build_messages(brief, form="article")
     assert "article" in user.content or "文章" in user.content
+
+
+@pytest.mark.parametrize(
+    ("brief", "form", "start"),
+    [
+        ("the town library reopens", "news", "# "),
+        ("a linen shirt", "product", "# "),
+        ("our tea shop opens on Saturday", "email", "Subject: "),
+        ("给客户写一封邮件，为订单延迟发货道歉", None, "主题："),
+        ("为一款城市通勤电动自行车写一段产品介绍", None, "# "),
+        ("a haiku about tea", None, "# "),
+        ("three tips for working from home", None, ""),  # no form: no opening
+    ],
+)
+def test_the_form_is_shown_by_the_replys_opening(brief: str, form: str | None, start: str) -> None:
+    msgs = build_messages(brief, form=form)
+    assert opening(msgs) == start
+    if start:
+        assert msgs[-1] == Message("assistant", start) and msgs[-2].role == "user"
+    else:
+        assert msgs[-1].role == "user"
+
+
+def test_a_form_of_your_own_has_no_opening_unless_given(tmp_path: Path) -> None:
+    (tmp_path / "draft.toml").write_text(
+        '[forms]\nlimerick = "a limerick"\nhaiku = "a haiku"\n[openings]\nhaiku = "## "\n',
+        encoding="utf-8",
+    )
+    assert opening(build_messages("tea", form="limerick", user_dir=tmp_path)) == ""
+    assert opening(build_messages("tea", form="haiku", user_dir=tmp_path)) == "## "
+
+
+# -- shape labels and the check -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("# Night ferry\n\n**First Paragraph:** The ferry sails at ten.", "First Paragraph"),
+        ("The ferry sails.\n\n**Details:**\nIt stops twice.", "Details"),
+        ("正文：茶馆的评书专场每周六开讲。", "正文"),
+        ("下一步：立即预订座位。", "下一步"),
+        ("Headline: Night ferry starts in June", "Headline"),
+        ("- **Call to Action:** Book now.", "Call to Action"),
+        ("**Headline**\n\nNight ferry", "Headline"),
+    ],
+)
+def test_shape_labels_found(text: str, label: str) -> None:
+    from quill.writing.metrics import shape_labels
+
+    assert shape_labels(text) == [label]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Subject: Tea on Saturday\n\nDear all,",
+        "## Key Features\n\n- Folds flat",
+        "When: Saturday\nWhere: Mill Street",
+        "# Night Ferry\n\nThe details are simple: it sails at ten.",
+        "## Conclusion\n\nThe ferry is here.",
+    ],
+)
+def test_shape_labels_not_found(text: str) -> None:
+    from quill.writing.metrics import shape_labels
+
+    assert shape_labels(text) == []
+
+
+def test_shape_talk() -> None:
+    from quill.writing.metrics import shape_talk
+
+    assert shape_talk("This headline captures the essence of the news story: a ferry.")
+    assert shape_talk("通过标题、好处和结尾这样的格式，文案不仅能够吸引读者。")
+    assert not shape_talk("The ferry captures the evening light.")
+
+
+GOOD = "# Night ferry\n\nThe island ferry will sail at night every Friday from June. " * 1
+
+
+def test_check_passes_a_finished_piece_and_names_each_problem() -> None:
+    from quill.writing.draft import check
+
+    assert check(GOOD, "stop", lang="English") == []
+    assert check(GOOD + "\n\n**Details:** it stops twice.", "stop")[0].startswith("labels")
+    assert "no complete ending" in check("# Night ferry\n\nThe ferry will sail at", "length")
+    assert check(GOOD, "stop", lang="Chinese") == ["written in English, not Chinese"]
+    assert check(GOOD, "stop", words=200)[0].endswith("times the length asked")
+    talk = check(GOOD + "\n\nI hope this helps!", "stop")
+    assert talk and talk[0].startswith("talks about the brief")
+    assert check("", "stop") == ["empty"]
+
+
+def test_a_failing_draft_is_written_again_with_another_seed() -> None:
+    from quill.engine.base import Result, Sampling
+    from quill.writing.draft import next_seed, write_checked
+
+    replies = iter(["# Ferry\n\n**Details:** it sails.", "# Ferry\n\nIt sails at night."])
+    seeds: list[int | None] = []
+
+    def write(p: Sampling) -> Result:
+        seeds.append(p.seed)
+        return Result(next(replies), "stop")
+
+    got = write_checked(write, Sampling(seed=5), lang="English")
+    assert seeds == [5, next_seed(5, 1)] and seeds[1] != 5
+    assert got.result.text == "# Ferry\n\nIt sails at night." and got.kept == 1
+    assert "labels its parts" in got.note and "kept draft 2 of 2 (passed)" in got.note
+
+
+def test_retries_stop_at_two_and_keep_the_best() -> None:
+    from quill.engine.base import Result, Sampling
+    from quill.writing.draft import write_checked
+
+    replies = iter(["# A\n\n**Body:** x\n\nI hope this helps!", "# B\n\nCut off at", "# C\n\nEnds"])
+    got = write_checked(lambda p: Result(next(replies), "stop"), Sampling(seed=1))
+    assert len(got.attempts) == 3 and got.kept == 1  # one problem beats two; earliest wins
+    first = write_checked(lambda p: Result(GOOD, "stop"), Sampling(seed=1))
+    assert len(first.attempts) == 1 and first.note == ""
+    cut = write_checked(lambda p: Result("# A\n\nCut", "interrupted"), Sampling(seed=1))
+    assert len(cut.attempts) == 1  # a stop the writer asked for is never retried
+
+
+@pytest.mark.model
+def test_real_news_draft_opens_with_a_heading_and_names_no_parts(llama_engine: object) -> None:
+    from quill.engine.base import Sampling
+    from quill.writing.benchwriting import generate_text
+    from quill.writing.draft import filters
+    from quill.writing.metrics import shape_labels
+
+    msgs = build_messages("a news story: the island ferry will sail at night from June")
+    params = Sampling(temperature=0, seed=3, max_tokens=80)
+    text, _, _ = generate_text(llama_engine, msgs, params, filters(msgs))  # type: ignore[arg-type]
+    assert text.startswith("# ") and len(text.split("\n")[0].split()) <= 16
+    assert "\n\n" in text  # the heading, then the story
+    assert shape_labels(text) == []

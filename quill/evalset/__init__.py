@@ -48,6 +48,7 @@ class Brief:
     words: int | None = None
     tone: str | None = None
     lang: str = "English"  # the language the brief is written in
+    split: str = "tune"  # as for documents: "tune" or "report"
 
 
 def _root() -> Any:
@@ -89,8 +90,11 @@ def documents(names: list[str] | None = None, split: str | None = None) -> list[
     return out
 
 
-def briefs(ids: list[str] | None = None) -> list[Brief]:
-    """The draft briefs, in file order (only ``ids`` when given, in that order)."""
+def briefs(ids: list[str] | None = None, split: str | None = None) -> list[Brief]:
+    """The draft briefs, in file order (only ``ids`` when given, in that order; only
+    those of ``split`` when given)."""
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"no split named {split} (have {', '.join(SPLITS)})")
     raw = tomllib.loads((_root() / "briefs.toml").read_text(encoding="utf-8"))
     all_ = [
         Brief(
@@ -100,9 +104,15 @@ def briefs(ids: list[str] | None = None) -> list[Brief]:
             b.get("words"),
             b.get("tone"),
             b.get("lang", "English"),
+            b.get("split", "tune"),
         )
         for b in raw["briefs"]
     ]
+    bad = [b.id for b in all_ if b.split not in SPLITS]
+    if bad:
+        raise ValueError(f"briefs.toml: split must be one of {', '.join(SPLITS)} ({bad[0]})")
+    if split is not None:
+        all_ = [b for b in all_ if b.split == split]
     if ids is None:
         return all_
     by_id = {b.id: b for b in all_}

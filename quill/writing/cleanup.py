@@ -210,14 +210,17 @@ def _drop_closing(buf: str, keep_some: bool) -> str:
     return (buf[:a] + "\n".join(lines)).rstrip() + "\n"
 
 
-def strip_commentary(pieces: Iterator[Piece]) -> Iterator[Piece]:
+def strip_commentary(pieces: Iterator[Piece], opened: bool = False) -> Iterator[Piece]:
     """Drop a preamble line at the start of a draft and closing paragraphs about the
     writing at its end, and labels naming the parts of its shape ("Headline:"). While
     streaming, the first line is held until it is complete
     and, after that, only the last paragraph (with any talk-like paragraphs right
-    before it) is held back."""
+    before it) is held back. ``opened``: the reply was begun for the model (a prefill:
+    "# ", "Subject: "), so its first line is the piece's and streams straight through;
+    only the end is looked at."""
     head = ""
-    deciding = True
+    deciding = not opened
+    first_line = opened  # the opening's line, passed on as it comes
     dropped_head = 0
     held = ""
     released = False  # whether any text has gone out
@@ -258,6 +261,16 @@ def strip_commentary(pieces: Iterator[Piece]) -> Iterator[Piece]:
                 break
             if deciding:
                 continue
+        if first_line:
+            nl = text.find("\n")
+            first_line = nl < 0 and not final
+            line, text = (text, "") if nl < 0 else (text[: nl + 1], text[nl + 1 :])
+            if line and not final:
+                midline, released = nl < 0, True
+                if (yield from pass_on(Piece(line), pieces, text)):
+                    return
+            else:
+                text = line + text
         buf = held + text
         if final:
             out = unlabel_from(_drop_closing(buf, keep_some=not released), midline)
@@ -411,8 +424,35 @@ def drop_echoed_header(prompt: str, source: str) -> Transform:
     return drop
 
 
-def draft_filters() -> list[Transform]:
+def lead(opening: str) -> Transform:
+    """A transform that puts ``opening`` (the start of the reply written for the model,
+    which the engine's stream continues) before the stream's first text, so the draft
+    begins with it. It goes out with the model's first text, not before: a reply that
+    fails or stops before the model wrote anything leaves no lone heading mark."""
+
+    def put(pieces: Iterator[Piece]) -> Iterator[Piece]:
+        first = True
+        for piece in pieces:
+            if first and piece.text:
+                first = False
+                piece = Piece(opening + piece.text, piece.finish, piece.stats, piece.note)
+            if piece.finish is not None:
+                yield piece
+                return
+            if piece.text and (yield from pass_on(piece, pieces)):
+                return
+
+    return put
+
+
+def draft_filters(opening: str = "") -> list[Transform]:
     """The filters between the engine and the writer for a piece of writing (a draft, a
     revision): commentary about the brief is taken off first, then a code fence that
-    wraps the rest ("Here is the draft:" followed by a fenced block loses both)."""
+    wraps the rest ("Here is the draft:" followed by a fenced block loses both).
+
+    With an ``opening`` (the reply was begun for the model: "# ", "Subject: "), the
+    draft starts with it and has no room for a preamble or an opening fence: nothing
+    is held at the start, and only closing talk is looked for at the end."""
+    if opening:
+        return [lead(opening), partial(strip_commentary, opened=True)]
     return [strip_commentary, unwrap_fence]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from quill import prompts
-from quill.engine.base import Message
+from quill.engine.base import Message, Result, Sampling
 from quill.errors import InputError, UsageError
+from quill.writing.cleanup import Transform, draft_filters
 from quill.writing.language import detect_language, is_cjk
 
 DEFAULT_MAX_TOKENS = 1024
@@ -123,8 +126,12 @@ def build_messages(
     The prompt says what to write and how it should read, and nothing about the reply
     itself: a small model repeats such instructions back ("This piece is written in the
     same language as the brief…"), and a list of parts comes back as labels
-    ("Headline:"). It is written in the language of the piece where the prompt file
-    has that language (Chinese), so a Chinese brief gets a Chinese draft unasked."""
+    ("Headline:"). The form is shown rather than described: where the prompt file has
+    an opening for it ([openings]: "# ", "Subject: "), the messages end with an
+    assistant message holding it, the reply begun for the model to continue (see
+    :func:`opening`). The prompt is written in the language of the piece where the
+    prompt file has that language (Chinese), so a Chinese brief gets a Chinese draft
+    unasked."""
     brief = (brief or "").strip()
     material = (material or "").strip()
     if not brief and not material:
@@ -174,4 +181,132 @@ def build_messages(
     user = re.sub(r"\n{3,}", "\n\n", user).strip()
     if material:
         user = user.replace(mark, prompts.render(t["material"], text=material).strip())
-    return [Message("system", t["system"].strip()), Message("user", user)]
+    out = [Message("system", t["system"].strip()), Message("user", user)]
+    start = t.get("openings", {}).get(form, "") if form else ""
+    if start:  # the reply begun for the model: it continues the piece from its opening
+        out.append(Message("assistant", start))
+    return out
+
+
+def filters(messages: list[Message]) -> list[Transform]:
+    """The stream filters for a draft asked with ``messages``: the opening written for
+    the model goes first (see :func:`quill.writing.cleanup.draft_filters`)."""
+    return draft_filters(opening(messages))
+
+
+def opening(messages: list[Message]) -> str:
+    """The start of the reply written for the model (a prefill: "# ", "Subject: "), or
+    "": the printed draft begins with it, and the engine's stream continues it."""
+    return messages[-1].content if messages and messages[-1].role == "assistant" else ""
+
+
+# -- check, then retry ----------------------------------------------------------------
+
+RETRIES = 2  # a draft that fails its check is written again at most this many times
+LENGTH_RANGE = (0.5, 1.6)  # of the length asked: outside it, a draft fails its check
+REPEATED_4GRAMS = 0.2  # more of the draft's 4-grams already seen than this: it loops
+
+
+def check(
+    text: str, finish: str, *, lang: str | None = None, words: int | None = None
+) -> list[str]:
+    """What is wrong with a finished draft, by the project's own measures
+    (:mod:`quill.writing.metrics`), as short phrases for a report line; [] when nothing
+    is. ``lang`` is the language the piece was asked in, ``words`` its length."""
+    from quill.writing import metrics
+
+    if not text.strip():
+        return ["empty"]
+    problems = []
+    talk = metrics.leaked_phrases(text) + metrics.shape_talk(text)
+    if talk:
+        problems.append(f"talks about the brief ({_quote(talk[0])})")
+    labels = metrics.shape_labels(text)
+    if labels:
+        problems.append(f"labels its parts ({_quote(labels[0])})")
+    if finish in ("length", "context", "loop") or not metrics.ends_complete(text):
+        problems.append("no complete ending" if finish != "loop" else "repeats itself")
+    written = detect_language(text)
+    if lang and written and written != lang:
+        problems.append(f"written in {written}, not {lang}")
+    if words:
+        ratio = metrics.length_ratio(text, words, lang or written)
+        if not LENGTH_RANGE[0] <= ratio <= LENGTH_RANGE[1]:
+            problems.append(f"{ratio:.1f} times the length asked")
+    if finish != "loop" and metrics.repeated_ngram_rate(text, 4) > REPEATED_4GRAMS:
+        problems.append("repeats itself")
+    return problems
+
+
+def _quote(phrase: str) -> str:
+    phrase = " ".join(phrase.split())
+    return f"“{phrase[:40]}…”" if len(phrase) > 40 else f"“{phrase}”"
+
+
+@dataclass
+class Attempt:
+    seed: int | None
+    result: Result
+    problems: list[str]
+
+
+@dataclass
+class Checked:
+    """A draft written, checked, and written again while it failed (at most RETRIES
+    more times, each with another seed): the attempts in order and the one kept (the
+    first with no problems, else the one with the fewest)."""
+
+    attempts: list[Attempt] = field(default_factory=list)
+    kept: int = 0
+
+    @property
+    def result(self) -> Result:
+        return self.attempts[self.kept].result
+
+    @property
+    def note(self) -> str:
+        """The report line's part: "" when the first draft passed its check."""
+        first = self.attempts[0]
+        if not first.problems:
+            return ""
+        if len(self.attempts) == 1:
+            return "check: " + "; ".join(first.problems)
+        seeds = ", ".join(str(a.seed) for a in self.attempts[1:])
+        kept = self.attempts[self.kept]
+        how = "passed" if not kept.problems else "; ".join(kept.problems)
+        return (
+            f"check: the first draft {'; '.join(first.problems)}; written again with seed "
+            f"{seeds}; kept draft {self.kept + 1} of {len(self.attempts)} ({how})"
+        )
+
+
+def next_seed(seed: int | None, attempt: int) -> int:
+    """The seed of the ``attempt``-th retry (1, 2…) of a draft first written with ``seed``."""
+    return ((seed if seed is not None else 0) + 7919 * attempt) & 0xFFFFFFFF
+
+
+def write_checked(
+    write: Callable[[Sampling], Result],
+    params: Sampling,
+    *,
+    lang: str | None = None,
+    words: int | None = None,
+    retries: int = RETRIES,
+) -> Checked:
+    """Write a draft with ``write(params)`` and :func:`check` it; one that fails is
+    written again with another seed, at most ``retries`` times. An interrupted draft
+    is never retried."""
+    out = Checked()
+    for i in range(retries + 1):
+        p = params if i == 0 else params.with_(seed=next_seed(params.seed, i))
+        result = write(p)
+        problems = (
+            []
+            if result.finish == "interrupted"
+            else check(result.text, result.finish, lang=lang, words=words)
+        )
+        out.attempts.append(Attempt(p.seed, result, problems))
+        if not problems:
+            break
+    out.kept = min(range(len(out.attempts)), key=lambda k: (len(out.attempts[k].problems), k))
+    return out

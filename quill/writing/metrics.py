@@ -395,3 +395,69 @@ def heading_echo(summary: str, source: str) -> float:
         return 0.0
     lines = {_heading_key(ln) for ln in summary.splitlines() if ln.strip()}
     return len(heads & lines) / len(heads)
+
+
+# -- shape labels -----------------------------------------------------------------------
+
+# Names of the parts of a piece ("headline", "first paragraph", "正文"): written as a label
+# at the start of a line ("**Details:**", "Headline: …", "正文：") they name the shape the
+# piece was asked in instead of being it. "Subject:" opens an email and is not one.
+_PART_EN = (
+    r"(?:sub-?)?headline|(?:sub)?title|lead(?: paragraph)?|lede|hook|tagline|slogan|"
+    r"(?:(?:first|second|third|fourth|fifth|final|last|opening|closing|main|body) )?"
+    r"paragraph(?: \d+)?|paragraph (?:one|two|three|four|five)|intro(?:duction)?|body|"
+    r"(?:main )?body text|details|(?:the )?summary|conclusion|closing|ending|opening|"
+    r"beginning|middle|end|call[- ]to[- ]action|cta|sign-?off|signature|greeting|"
+    r"salutation|subject line|short (?:persuasive )?description|persuasive description|"
+    r"product (?:title|name|description)|(?:page|post|blog|article) title|next steps?|"
+    r"stanza(?: \d+| one| two| three)?|verse(?: \d+)?"
+)
+_PART_ZH = (
+    r"副?标题|导语|正文|主体|开头|开篇|结尾|结语|总结|摘要|引言|简介|下一步|行动号召|称呼|"
+    r"落款|签名|第[一二三四五六七八九十\d]+(?:段|节|部分)|段落[一二三四五\d]*|产品名称|产品描述"
+)
+_SHAPE_LABEL = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]+)?(?:>[ \t]*)?(?:[-*+][ \t]+|\d{1,2}[.)][ \t]+)?[*_]{0,3}"
+    rf"(?P<label>(?:{_PART_EN})|(?:{_PART_ZH}))"
+    r"[ \t]*(?:\([^)\n]{0,20}\))?[*_]{0,3}[ \t]*[:：]",
+    re.I | re.M,
+)
+# A line that is a part's name alone, as a bold line or a heading ("**Headline**",
+# "## Call to Action"): only names that no piece uses as a heading of its own.
+_BARE_PART = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]+|[*_]{2})(?P<label>headline|sub-?headline|lead paragraph|"
+    r"(?:first|second|third|final|closing|opening) paragraph|body(?: text)?|"
+    r"call[- ]to[- ]action|sign-?off|greeting|subject line|标题|副标题|导语|正文|结尾|落款)"
+    r"[*_]{0,2}[ \t]*$",
+    re.I | re.M,
+)
+
+
+def shape_labels(text: str) -> list[str]:
+    """Lines that name a part of the piece instead of writing it: a label with a colon
+    at the start of a line ("**Details:**", "Headline: Night ferry", "正文：", "下一步：",
+    "**First Paragraph:**"), or a bold line or heading that is only a part's name
+    ("**Headline**", "## Call to Action"). An email's "Subject:" is its form, not a
+    label. Returns the labels found, in order."""
+    text = text.translate(_PLAIN)
+    found = [(m.start(), m.group("label")) for m in _SHAPE_LABEL.finditer(text)]
+    found += [(m.start(), m.group("label")) for m in _BARE_PART.finditer(text)]
+    return [label for _, label in sorted(found)]
+
+
+# A sentence about what a part of the piece does ("This headline captures the essence of
+# the story", "The first paragraph says who, what, when…"): talk about the shape.
+_SHAPE_TALK = re.compile(
+    r"\b(?:this|the|that|our) (?:headline|title|first paragraph|opening paragraph|"
+    r"lead paragraph|opening line|closing line|closing paragraph|call[- ]to[- ]action|"
+    r"structure|format)s? (?:captures?|says|summari[sz]es|introduces|highlights|sets|"
+    r"grabs|answers|covers|gives|provides|tells|explains|follows|is designed|serves)\b"
+    r"|(?:通过|以)(?:标题|导语|正文|开头|结尾|好处)[^。！？\n]{0,20}(?:格式|结构|这样)",
+    re.I,
+)
+
+
+def shape_talk(text: str) -> list[str]:
+    """Sentences that explain the piece's own shape instead of being the piece ("This
+    headline captures the essence of the news story", "通过标题、好处和结尾这样的格式…")."""
+    return [m.group(0) for m in _SHAPE_TALK.finditer(text.translate(_PLAIN))]

@@ -1,0 +1,248 @@
+"""quill's drafts against a plain baseline on the same model, in one run.
+
+For each model, seed and brief (quill/evalset/briefs.toml, one split):
+
+- quill: what `quill draft` does: ``quill.writing.draft.build_messages`` (the system
+  prompt, the form shown by the reply's opening, length and language), the draft's
+  stream filters, and the check that writes a failing draft again with another seed
+  (``write_checked``, at most twice). Its first attempt is scored too ("first try"),
+  so the check's share of the result shows.
+- baseline: what a writer does without quill: the brief alone as the user message, no
+  system prompt, the same sampling and token budget, no filters.
+
+Scored with quill.writing.metrics: talk about the brief (a preamble, closing remarks,
+sentences about the piece's own shape), shape labels ("**Details:**", "正文："), a
+complete ending, length within ±35% of the words asked, and the language asked.
+Each figure is the mean over seeds of the per-seed share; ``±`` is the spread (largest
+minus smallest per-seed figure). Markdown on stdout, progress on stderr, every text and
+score in ``--json FILE``.
+
+    .venv/bin/python benchmarks/draft_eval.py --split report --seeds 0,1
+    .venv/bin/python benchmarks/draft_eval.py --model qwen2.5-coder-1.5b --model default \\
+        --split tune --briefs night-ferry-news --show
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from quill import evalset  # noqa: E402
+from quill.engine.base import Engine, Message, Result, Sampling  # noqa: E402
+from quill.writing import draft as drafting  # noqa: E402
+from quill.writing import metrics  # noqa: E402
+from quill.writing.benchwriting import generate_text  # noqa: E402
+from quill.writing.language import detect_language  # noqa: E402
+from quill.writing.presets import sampling  # noqa: E402
+
+PRESET = "balanced"  # what `quill draft` uses
+
+
+def score(text: str, finish: str, brief: evalset.Brief) -> dict[str, Any]:
+    talk = metrics.leaked_phrases(text) + metrics.shape_talk(text)
+    labels = metrics.shape_labels(text)
+    rec: dict[str, Any] = {
+        "talk": talk,
+        "labels": labels,
+        "talked": float(bool(talk)),
+        "labelled": float(bool(labels)),
+        "complete": float(finish == "stop" and metrics.ends_complete(text)),
+        "language": float(detect_language(text) == brief.lang),
+        "repeated4": metrics.repeated_ngram_rate(text, 4),
+    }
+    if brief.words:
+        rec["length"] = metrics.length_ratio(text, brief.words, brief.lang) if text else 0.0
+        rec["length_ok"] = float(bool(text) and metrics.length_ok(text, brief.words, brief.lang))
+    rec["clean"] = float(not talk and not labels and rec["complete"] == 1.0)
+    return rec
+
+
+def run(engine: Engine, messages: list[Message], params: Sampling, filters: list[Any]) -> Result:
+    text, finish, stats = generate_text(engine, messages, params, filters)
+    return Result(text, finish, stats)
+
+
+def quill_draft(
+    engine: Engine, brief: evalset.Brief, params: Sampling, retries: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    msgs = drafting.build_messages(brief.brief, form=brief.form, tone=brief.tone, words=brief.words)
+    t0 = time.perf_counter()
+    checked = drafting.write_checked(
+        lambda p: run(engine, msgs, p, drafting.filters(msgs)),
+        params,
+        lang=brief.lang,
+        words=brief.words,
+        retries=retries,
+    )
+    seconds = time.perf_counter() - t0
+    kept, first = checked.result, checked.attempts[0].result
+    rec = {
+        "text": kept.text,
+        "finish": kept.finish,
+        "attempts": len(checked.attempts),
+        "kept": checked.kept,
+        "problems": [a.problems for a in checked.attempts],
+        "note": checked.note,
+        "seconds": seconds,
+        "generated": sum(a.result.stats.generated_tokens for a in checked.attempts),
+        "opening": drafting.opening(msgs),
+    }
+    rec.update(score(kept.text, kept.finish, brief))
+    first_rec = {"text": first.text, "finish": first.finish, "attempts": 1}
+    first_rec["generated"] = first.stats.generated_tokens
+    first_rec.update(score(first.text, first.finish, brief))
+    return rec, first_rec
+
+
+def baseline_draft(engine: Engine, brief: evalset.Brief, params: Sampling) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    r = run(engine, [Message("user", brief.brief)], params, [])
+    rec = {"text": r.text, "finish": r.finish, "attempts": 1, "seconds": time.perf_counter() - t0}
+    rec["generated"] = r.stats.generated_tokens
+    rec.update(score(r.text, r.finish, brief))
+    return rec
+
+
+# -- tables ---------------------------------------------------------------------------
+
+FIGURES = [
+    ("talks about the brief", "talked", "share; lower is better"),
+    ("shape labels", "labelled", "share; lower is better"),
+    ("complete ending (stopped by itself)", "complete", "share"),
+    ("length within ±35% of the words asked", "length_ok", "share"),
+    ("length / asked", "length", "1.00 is on target"),
+    ("in the language asked", "language", "share"),
+    ("clean (no talk, no labels, complete)", "clean", "share"),
+    ("attempts", "attempts", "drafts written per brief"),
+    ("tokens generated", "generated", "all attempts"),
+]
+SYSTEMS = ("quill", "quill first try", "baseline")
+
+
+def stat(recs: list[dict[str, Any]], key: str) -> tuple[float, float] | None:
+    per = []
+    for s in sorted({r["seed"] for r in recs}):
+        vals = [r[key] for r in recs if r["seed"] == s and key in r]
+        if vals:
+            per.append(mean(vals))
+    return (mean(per), max(per) - min(per)) if per else None
+
+
+def fmt(v: tuple[float, float] | None) -> str:
+    return "-" if v is None else f"{v[0]:.2f} ±{v[1]:.2f}"
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def report(model: str, recs: list[dict[str, Any]]) -> str:
+    by = {s: [r for r in recs if r["system"] == s] for s in SYSTEMS}
+    rows = []
+    for label, key, note in FIGURES:
+        vals = [stat(by[s], key) for s in SYSTEMS]
+        q, b = vals[0], vals[2]
+        diff = f"{q[0] - b[0]:+.2f}" if q is not None and b is not None else "-"
+        rows.append([label, *(fmt(v) for v in vals), diff, note])
+    n = len({r["brief"] for r in recs})
+    seeds = ",".join(str(s) for s in sorted({r["seed"] for r in recs}))
+    out = [f"## {model}", "", f"{n} briefs, seeds {seeds}", ""]
+    out += [table(rows, ["figure", *SYSTEMS, "quill − baseline", "note"]), ""]
+    rows = []
+    for r in sorted(recs, key=lambda r: (r["brief"], r["seed"], SYSTEMS.index(r["system"]))):
+        rows.append(
+            [
+                r["brief"],
+                str(r["seed"]),
+                r["system"],
+                r["finish"],
+                str(r["attempts"]),
+                f"{r['length']:.2f}" if "length" in r else "-",
+                "; ".join(x[:30] for x in r["labels"] + r["talk"]) or "-",
+            ]
+        )
+    out += [table(rows, ["brief", "seed", "system", "finish", "tries", "length", "found"]), ""]
+    return "\n".join(out)
+
+
+# -- main -----------------------------------------------------------------------------
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_model(spec: str | None, args: argparse.Namespace) -> tuple[str, list[dict[str, Any]]]:
+    from quill.env import EngineOptions, Environment
+
+    env = Environment()
+    engine = env.engine(EngineOptions(spec, args.ctx, None, args.threads))
+    name = f"{engine.info.name} (ctx {engine.info.n_ctx}, {engine.info.threads} threads)"
+    log(f"model {name}")
+    recs: list[dict[str, Any]] = []
+    for seed in args.seed_list:
+        for brief in args.brief_list:
+            budget = args.max_tokens or drafting.max_tokens_for(brief.words)
+            params = sampling(PRESET, budget, seed=seed)
+            q, first = quill_draft(engine, brief, params, args.retries)
+            b = baseline_draft(engine, brief, params)
+            for system, r in (("quill", q), ("quill first try", first), ("baseline", b)):
+                r.update(system=system, seed=seed, brief=brief.id, lang=brief.lang)
+                recs.append(r)
+            log(
+                f"  {brief.id} seed {seed}: quill {q['attempts']} tries, clean {q['clean']:.0f}"
+                f" ({q['note'] or 'passed'}); baseline clean {b['clean']:.0f}"
+            )
+            if args.show:
+                for system, r in (("quill", q), ("baseline", b)):
+                    log(f"----- {brief.id} seed {seed} {system} ({r['finish']})\n{r['text']}\n")
+    env.close()
+    return name, recs
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", action="append", metavar="PATH|NAME", help="repeatable")
+    ap.add_argument("--ctx", type=int, default=2048, help="context size (default 2048)")
+    ap.add_argument("--threads", type=int, help="CPU threads (default: all usable)")
+    ap.add_argument("--seeds", default="0,1", help="comma-separated seeds (default 0,1)")
+    ap.add_argument("--split", choices=["tune", "report", "all"], default="report")
+    ap.add_argument("--briefs", help="comma-separated brief ids (within the split)")
+    ap.add_argument("--retries", type=int, default=drafting.RETRIES, help="quill's retries")
+    ap.add_argument("--max-tokens", type=int, help="cap every draft's budget (smoke runs)")
+    ap.add_argument("--show", action="store_true", help="print every draft on stderr")
+    ap.add_argument("--json", metavar="FILE", help="write every text and score here")
+    args = ap.parse_args(argv)
+    args.seed_list = [int(s) for s in args.seeds.split(",") if s.strip()]
+    ids = [b.strip() for b in args.briefs.split(",")] if args.briefs else None
+    args.brief_list = evalset.briefs(ids, None if args.split == "all" else args.split)
+    t0 = time.perf_counter()
+    results = []
+    for spec in args.model or [None]:
+        name, recs = run_model(spec, args)
+        results.append({"model": name, "spec": spec, "records": recs})
+    print("# quill drafts against the brief alone\n")
+    print(
+        f"split {args.split}, {len(args.brief_list)} briefs, seeds {args.seeds}, "
+        f"{time.perf_counter() - t0:.0f} s in all\n"
+    )
+    for res in results:
+        print(report(res["model"], res["records"]))
+    if args.json:
+        kept = {k: v for k, v in vars(args).items() if k != "brief_list"}
+        payload: dict[str, Any] = {"args": kept, "models": results}
+        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+        log(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
