@@ -14,6 +14,7 @@ import pexpect
 import pytest
 from conftest import Run, Streams
 
+from quill.engine.base import Message
 from quill.engine.fake import FakeEngine
 from quill.env import Environment
 from quill.errors import UsageError
@@ -21,6 +22,19 @@ from quill.writing import proofread as pr
 
 TEXT = "Teh cat sat on the mat. It was realy happy.\n\nThe dog barked.\n"
 FIXED = "The cat sat on the mat. It was really happy.\n\nThe dog barked.\n"
+SLIPS = {"Teh": "The", "realy": "really"}
+
+
+def fixer(pairs: dict[str, str]) -> Callable[[list[Message]], str]:
+    """A model that reads one sentence and corrects the words in ``pairs``."""
+
+    def reply(messages: list[Message]) -> str:
+        text = messages[-1].content
+        for old, new in pairs.items():
+            text = text.replace(old, new)
+        return text
+
+    return reply
 
 
 # -- changes ------------------------------------------------------------------------------------
@@ -103,13 +117,20 @@ def test_harper_catches_plain_slips_and_leaves_technical_words_alone() -> None:
 
 
 def test_piped_text_comes_back_corrected(cli: Callable[..., Run]) -> None:
-    engine = FakeEngine(FIXED.rstrip("\n"))
+    engine = FakeEngine(fixer(SLIPS))
     r = cli(["proofread", "--no-checker", "--no-save"], engine=engine, stdin=TEXT)
     assert r.exit_code == 0, r.stderr
     assert r.stdout == FIXED
     assert "2 changes" in r.stderr
     assert engine.params[0].temperature == 0
-    assert "spelling, grammar and punctuation" in engine.calls[0][0].content
+    assert "spelling and grammar" in engine.calls[0][0].content
+    # one sentence at a time, after the template's examples
+    assert [c[-1].content for c in engine.calls] == [
+        "Teh cat sat on the mat.",
+        "It was realy happy.",
+        "The dog barked.",
+    ]
+    assert engine.calls[0][1].role == "user" and engine.calls[0][2].role == "assistant"
 
 
 def test_diff_prints_a_unified_diff_and_keeps_the_source(
@@ -117,7 +138,7 @@ def test_diff_prints_a_unified_diff_and_keeps_the_source(
 ) -> None:
     src = tmp_path / "post.md"
     src.write_text(TEXT, encoding="utf-8")
-    r = cli(["proofread", str(src), "--diff", "--no-checker"], engine=FakeEngine(FIXED))
+    r = cli(["proofread", str(src), "--diff", "--no-checker"], engine=FakeEngine(fixer(SLIPS)))
     assert r.exit_code == 0, r.stderr
     assert r.stdout.startswith(f"--- {src}\n+++ {src}\n")
     assert "-Teh cat sat on the mat. It was realy happy." in r.stdout
@@ -130,7 +151,8 @@ def test_in_place_keeps_a_backup(cli: Callable[..., Run], tmp_path: Path) -> Non
     src = tmp_path / "post.md"
     src.write_text(TEXT, encoding="utf-8")
     r = cli(
-        ["proofread", str(src), "--apply", "--in-place", "--no-checker"], engine=FakeEngine(FIXED)
+        ["proofread", str(src), "--apply", "--in-place", "--no-checker"],
+        engine=FakeEngine(fixer(SLIPS)),
     )
     assert r.exit_code == 0, r.stderr
     assert src.read_text() == FIXED
@@ -151,11 +173,11 @@ def test_contradictions_and_in_place_without_a_file(
 
 def test_code_blocks_are_not_sent_to_the_model(cli: Callable[..., Run]) -> None:
     text = "Teh intro.\n\n```\nteh code\n```\n"
-    engine = FakeEngine("The intro.")
+    engine = FakeEngine(fixer({"Teh": "The", "teh": "the"}))
     r = cli(["proofread", "--no-checker", "--no-save"], engine=engine, stdin=text)
     assert r.exit_code == 0
     assert r.stdout == "The intro.\n\n```\nteh code\n```\n"
-    assert all("teh code" not in m.content for m in engine.calls[0])
+    assert all("teh code" not in m.content for call in engine.calls for m in call)
 
 
 def test_the_checker_catches_a_slip_the_model_missed(cli: Callable[..., Run]) -> None:
@@ -200,7 +222,7 @@ def test_review_takes_what_the_writer_accepts(
     src = tmp_path / "post.md"
     src.write_text(TEXT, encoding="utf-8")
     out = tmp_path / "fixed.md"
-    env = _tty_env(answers, FakeEngine(FIXED))
+    env = _tty_env(answers, FakeEngine(fixer(SLIPS)))
     r = cli(["proofread", str(src), "--out", str(out), "--no-checker"], env=env)
     assert r.exit_code == 0, r.stderr
     assert out.read_text() == expected
@@ -233,14 +255,15 @@ def test_rewrite_review_uses_the_same_machinery(cli: Callable[..., Run], tmp_pat
 
 
 def test_review_in_a_real_terminal(quill_home: Path, tmp_path: Path) -> None:
+    text = "Teh cat was realy happy.\n"  # one sentence: the fake gives one reply to all
     src = tmp_path / "post.md"
-    src.write_text(TEXT, encoding="utf-8")
+    src.write_text(text, encoding="utf-8")
     out = tmp_path / "fixed.md"
     env = {
         **os.environ,
         "QUILL_HOME": str(quill_home),
         "QUILL_ENGINE": "fake",
-        "QUILL_FAKE_REPLY": FIXED,
+        "QUILL_FAKE_REPLY": "The cat was really happy.",
         "TERM": "xterm-256color",
     }
     env.pop("NO_COLOR", None)
@@ -266,5 +289,5 @@ def test_review_in_a_real_terminal(quill_home: Path, tmp_path: Path) -> None:
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
-    assert out.read_text() == TEXT.replace("realy", "really")
-    assert src.read_text() == TEXT
+    assert out.read_text() == text.replace("realy", "really")
+    assert src.read_text() == text

@@ -14,10 +14,17 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from quill.engine.base import Finish, Message, Result, Sampling
 from quill.writing.diffing import Change, Op, changes
+from quill.writing.minimal import Hunk, apply_hunks, hunks, rewritten, spelling_variant, verdict
+
+if TYPE_CHECKING:
+    from quill.engine.base import Engine
+    from quill.engine.generation import Generation
 
 MODEL = "model"
 CHECKER = "checker"
@@ -33,6 +40,7 @@ class Fix:
     replacement: str
     rule: str = ""  # the checker's kind of problem, e.g. "Spelling"
     message: str = ""
+    sure: bool = True  # its only suggestion, or the only one that reads as a slip
 
 
 @dataclass(frozen=True)
@@ -189,7 +197,7 @@ def _worth_it(kind: str, problem: str, replacement: str, before: str, after: str
         ratio = difflib.SequenceMatcher(None, problem.lower(), replacement.lower()).ratio()
         if ratio < 0.75:
             return False
-    return True
+    return not spelling_variant(problem, replacement)  # colour, catalogue: never "fixed"
 
 
 def _case_like(problem: str, replacement: str) -> str:
@@ -199,6 +207,27 @@ def _case_like(problem: str, replacement: str) -> str:
             return replacement[:1] + replacement[1:].lower()
         return replacement.lower()
     return replacement
+
+
+def _slip(problem: str, option: str) -> bool:
+    """Whether ``option`` differs from ``problem`` only by letters left out, doubled or
+    added, or by letters swapped ("realy", "recieved", "wich", "fourty")."""
+    a, b = problem.lower(), option.lower()
+    if sorted(a) == sorted(b):
+        return True
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    it = iter(long_)
+    return len(short) < len(long_) and all(c in it for c in short)
+
+
+def _likeliest(problem: str, options: Sequence[str]) -> tuple[str, bool]:
+    """The checker's suggestion to make (its first that reads as a slip of the hand,
+    else its first), and whether it is a sure one: the only suggestion, the first and a
+    slip, or the only slip."""
+    if len(options) == 1:
+        return options[0], True
+    slips = [o for o in options if _slip(problem, o)]
+    return (slips or list(options))[0], bool(slips) and (slips[0] == options[0] or len(slips) == 1)
 
 
 def english_like(text: str) -> bool:
@@ -220,21 +249,23 @@ def harper_checker() -> Checker | None:
     def check(text: str) -> list[Fix]:
         out: list[Fix] = []
         for lint in linter.lint(text):
-            if not lint.suggestions:
-                continue
-            s = lint.suggestions[0]
             start, end = lint.span.start, lint.span.end
             problem = text[start:end]
-            if s.kind == harper.SuggestionKind.REPLACE:
-                new = s.replacement_text
-            elif s.kind == harper.SuggestionKind.REMOVE:
-                new = ""
-            else:  # INSERT_AFTER
-                new = problem + s.replacement_text
-            new = _case_like(problem, new)
+            options = []
+            for s in lint.suggestions:
+                if s.kind == harper.SuggestionKind.REPLACE:
+                    new = s.replacement_text
+                elif s.kind == harper.SuggestionKind.REMOVE:
+                    new = ""
+                else:  # INSERT_AFTER
+                    new = problem + s.replacement_text
+                options.append(_case_like(problem, new))
+            if not options:
+                continue
+            new, sure = _likeliest(problem, options)
             before, after = text[max(0, start - 1) : start], text[end : end + 1]
             if _worth_it(lint.lint_kind, problem, new, before, after):
-                out.append(Fix(start, end, new, lint.lint_kind, lint.message))
+                out.append(Fix(start, end, new, lint.lint_kind, lint.message, sure))
         return out
 
     return check
@@ -255,3 +286,309 @@ def summary(items: Sequence[Edit]) -> str:
         parts.append(f"{counts[BOTH]} by both")
     head = f"{n} change{'s' if n != 1 else ''}"
     return head + (f" ({', '.join(parts)})" if counts[CHECKER] or counts[BOTH] else "")
+
+
+# -- sentence by sentence, each change gated ----------------------------------------------------
+
+_PREFIX = re.compile(r"[ \t]*(?:(?:#{1,6}|[-*+]|\d{1,9}[.)]|>)[ \t]+(?:\[[ xX]\][ \t]+)?)*")
+_SKIP = re.compile(r"[ \t]*(?:\||<|\[[^\]]*\]:|(?:[-*_=][ \t]*){3,}$)")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence of prose at ``start`` in the text (what is sent to the model)."""
+
+    start: int
+    text: str
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+
+def units(text: str) -> list[Unit]:
+    """The sentences of ``text`` to proofread, line by line: fenced code, tables, HTML
+    and rules are left out, and a line's Markdown marker (heading, list item, quote) is
+    never sent. Everything between units comes back as it is."""
+    from quill.writing.diffing import sentences
+    from quill.writing.verbs import split_code
+
+    out: list[Unit] = []
+    pos = 0
+    for is_code, run in split_code(text):
+        if is_code:
+            pos += len(run)
+            continue
+        for line in run.splitlines(keepends=True):
+            body = line.rstrip("\r\n")
+            if body.strip() and not _SKIP.match(body):
+                at = _PREFIX.match(body)
+                offset = at.end() if at else 0
+                for sentence in sentences(body[offset:]):
+                    core = sentence.strip()
+                    if core and any(c.isalpha() for c in core):
+                        lead = len(sentence) - len(sentence.lstrip())
+                        out.append(Unit(pos + offset + lead, core))
+                    offset += len(sentence)
+            pos += len(line)
+    return out
+
+
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def unit_messages(prompt: Mapping[str, Any], sentence: str) -> list[Message]:
+    """The model's messages for one sentence: the system text, the template's examples
+    in the sentence's script (an input and the corrected output, shown rather than
+    described), then the sentence."""
+    from quill import prompts
+
+    cjk = bool(_CJK_CHAR.search(sentence))
+    out = [Message("system", str(prompt.get("system", "")).strip())]
+    for ex in prompt.get("examples", []):
+        if bool(ex.get("cjk", False)) == cjk:
+            out += [Message("user", ex["input"]), Message("assistant", ex["output"])]
+    out.append(Message("user", prompts.render(str(prompt.get("user", "$text")), text=sentence)))
+    return [m for m in out if m.content]
+
+
+def _tidy(reply: str) -> str:
+    text = reply.strip()
+    for tag in ("<text>", "</text>"):
+        text = text.replace(tag, "")
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
+        text = text[1:-1]
+    return text.strip()
+
+
+@dataclass
+class UnitResult:
+    unit: Unit
+    sent: str  # what the model read (the sentence, with the checker's sure fixes made)
+    reply: str
+    kept: list[Hunk]  # the model's changes that passed the gate, in ``sent``'s coordinates
+    rejected: list[tuple[Hunk, str]]  # the others, with why
+    checked: list[Hunk]  # the checker's fixes made, in the sentence's coordinates
+    text: str = ""  # the sentence as it comes back
+    tries: int = 1
+
+
+class Proofreading:
+    """Proofread ``text`` sentence by sentence: a Streamable (iterate it, ``stop()``,
+    ``close()``) whose result is the corrected text.
+
+    The checker's fixes (``fixes()``, called when the work starts) that are sure ones
+    (a single suggestion, passing the gate) are made first and the model reads the
+    sentence with them (``checker_first``; else they are added afterwards where the
+    model changed nothing). Each reply is compared with what the model read token by
+    token and only minimal edits are kept (:func:`quill.writing.minimal.verdict`); a
+    reply that is a rewrite is retried once with another seed, then the sentence keeps
+    only the checker's fixes. ``edits()`` gives the changes, each credited."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        params: Sampling,
+        text: str,
+        prompt: Mapping[str, Any],
+        *,
+        fixes: Callable[[], Sequence[Fix] | None] | None = None,
+        checker_first: bool = True,
+        retry: bool = True,
+        unsure: bool = False,
+    ) -> None:
+        self.engine, self.params, self.text, self.prompt = engine, params, text, prompt
+        self._fixes = fixes
+        self.checker_first = checker_first
+        self.retry = retry
+        self.unsure = unsure  # also make a checker's fix that had several suggestions
+        self.units = units(text)
+        self.done_units: list[UnitResult] = []
+        self.results: list[Result] = []
+        self.current: Generation | None = None
+        self.finish: Finish | None = None
+        self.result: Result | None = None
+        self.fixes: list[Fix] = []
+
+    def _generate(self, sentence: str, params: Sampling) -> Iterator[str]:
+        from quill.engine.generation import generate
+
+        budget = int(self.engine.count(sentence) * 1.5) + 24
+        p = params.with_(max_tokens=min(params.max_tokens, budget))
+        gen = generate(self.engine, unit_messages(self.prompt, sentence), p)
+        self.current = gen
+        yield from gen
+        self.current = None
+        r = gen.close()
+        self.results.append(r)
+        if r.finish == "interrupted":
+            self.finish = "interrupted"
+
+    def _checker_hunks(self, unit: Unit) -> tuple[list[Hunk], list[Hunk]]:
+        """The checker's fixes inside ``unit`` that pass the gate: (sure, unsure)."""
+        sure: list[Hunk] = []
+        unsure: list[Hunk] = []
+        for f in self.fixes:
+            if unit.start <= f.start and f.end <= unit.end:
+                h = _hunk(unit, f)
+                if not verdict(unit.text, h):
+                    (sure if f.sure else unsure).append(h)
+        return sure, unsure
+
+    def _one(self, unit: Unit) -> Iterator[str]:
+        sure, unsure = self._checker_hunks(unit)
+        first = self.checker_first and bool(sure)
+        sent = apply_hunks(unit.text, sure) if first else unit.text
+        done = UnitResult(unit, sent, "", [], [], sure if first else [])
+        for attempt in range(2 if self.retry else 1):
+            params = self.params
+            if attempt:
+                params = self.params.with_(temperature=0.3, seed=(self.params.seed or 0) + 1)
+            yield from self._generate(sent, params)
+            if self.finish is not None:
+                return
+            reply = _tidy(self.results[-1].text)
+            found = hunks(sent, reply)
+            checked = [(h, verdict(sent, h) or _undoes(unit.text, sent, h)) for h in found]
+            done.reply, done.tries = reply, attempt + 1
+            done.kept = [h for h, why in checked if not why]
+            done.rejected = [(h, why) for h, why in checked if why]
+            if not rewritten(sent, found, len(done.rejected)):
+                break
+            done.kept, done.rejected = [], [(h, why or "part of a rewrite") for h, why in checked]
+            if "\n" in reply:
+                break  # a reply of several lines is not a sentence: no retry
+        done.text = apply_hunks(sent, done.kept)
+        if not first:  # the checker's fixes where the model changed nothing
+            extra = [
+                h for h in sure + (unsure if self.unsure else []) if not _touches(h, done.kept)
+            ]
+            done.checked = extra
+            done.text = apply_hunks(sent, done.kept + extra)
+        self.done_units.append(done)
+
+    def __iter__(self) -> Iterator[str]:
+        if self.finish is not None:
+            return
+        self.fixes = list((self._fixes() if self._fixes is not None else None) or ())
+        pos = 0
+        for unit in self.units:
+            yield self.text[pos : unit.start]
+            yield from self._one(unit)
+            if self.finish is not None:
+                return
+            yield self.done_units[-1].text
+            pos = unit.end
+        yield self.text[pos:]
+        self.finish = "stop"
+
+    def stop(self, reason: str = "interrupted") -> None:
+        if self.finish is None:
+            self.finish = reason  # type: ignore[assignment]
+        if self.current is not None:
+            self.current.stop(reason)
+
+    def corrected(self) -> str:
+        """The text with every finished sentence as it comes back (the others as
+        they were)."""
+        out, pos = [], 0
+        for u in self.done_units:
+            out += [self.text[pos : u.unit.start], u.text]
+            pos = u.unit.end
+        out.append(self.text[pos:])
+        return "".join(out)
+
+    def edits(self) -> list[Edit]:
+        """The changes, each credited to the model, the checker or both."""
+        model: list[tuple[int, int, str]] = []
+        fixes: list[Fix] = []
+        for u in self.done_units:
+            base = u.unit.start
+            shift = _shifts(u.unit.text, u.sent)
+            for h in u.kept:
+                model.append((base + shift(h.start, False), base + shift(h.end, True), h.new))
+            fixes += [Fix(base + h.start, base + h.end, h.new, "checker") for h in u.checked]
+        out, pos = [], 0
+        for a, b, new in sorted(model):
+            if a >= pos:
+                out += [self.text[pos:a], new]
+                pos = b
+        out.append(self.text[pos:])
+        found = {(f.start, f.end, f.replacement): f for f in self.fixes}
+        fixes = [found.get((f.start, f.end, f.replacement), f) for f in fixes]
+        return edits(self.text, self.corrected(), "".join(out), fixes)
+
+    def close(self) -> Result:
+        from quill.engine.generation import finish_note
+        from quill.writing.chain import sum_stats
+
+        if self.result is not None:
+            return self.result
+        if self.finish is None:
+            self.stop("interrupted")
+        if self.current is not None:
+            self.results.append(self.current.close())
+            self.current = None
+        finish: Finish = self.finish or "interrupted"
+        note = finish_note(finish, self.params.max_tokens, what="proofread text")
+        stats = sum_stats(r.stats for r in self.results)
+        self.result = Result(self.corrected(), finish, stats, note)
+        return self.result
+
+
+def _undoes(original: str, sent: str, h: Hunk) -> str:
+    """Why ``h`` may not be made: it puts back what a checker's fix changed."""
+    if original == sent:
+        return ""
+    shift = _shifts(original, sent)
+    a, b = shift(h.start, False), shift(h.end, True)
+    return "undoes the checker's fix" if original[a:b] == h.new else ""
+
+
+def _touches(h: Hunk, others: Sequence[Hunk]) -> bool:
+    return any(_overlaps(h.start, h.end, o.start, o.end) for o in others)
+
+
+def _hunk(unit: Unit, f: Fix) -> Hunk:
+    a, b = f.start - unit.start, f.end - unit.start
+    return Hunk(a, b, unit.text[a:b], f.replacement, (unit.text[a:b],), (f.replacement,))
+
+
+def _shifts(original: str, sent: str) -> Callable[[int, bool], int]:
+    """Map a position in ``sent`` (``original`` with some fixes made) back to
+    ``original``; inside a changed run, to its start (or its end, with ``end``)."""
+    runs = []
+    pos_a = pos_b = 0
+    for c in changes(original, sent):
+        runs.append((pos_b, pos_b + len(c.new), pos_a, pos_a + len(c.old), c.op == "equal"))
+        pos_a += len(c.old)
+        pos_b += len(c.new)
+
+    def shift(p: int, end: bool) -> int:
+        for b0, b1, a0, a1, equal in runs:
+            if b0 <= p <= b1:
+                if equal:
+                    return a0 + (p - b0)
+                if p not in (b0, b1) or (end and p == b1) or (not end and p == b0):
+                    return a1 if end else a0
+        return len(original)
+
+    return shift
+
+
+def proofread_text(
+    engine: Engine,
+    params: Sampling,
+    text: str,
+    prompt: Mapping[str, Any],
+    checker: Checker | None = None,
+    **kw: Any,
+) -> tuple[str, list[Edit], Proofreading]:
+    """Proofread ``text`` to the end without a terminal: the corrected text, its edits
+    (each credited to the model, the checker or both) and the run."""
+    fixes = list(checker(text)) if checker is not None else []
+    run = Proofreading(engine, params, text, prompt, fixes=lambda: fixes, **kw)
+    for _ in run:
+        pass
+    final = run.close().text
+    return final, run.edits(), run
