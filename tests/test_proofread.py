@@ -14,11 +14,14 @@ import pexpect
 import pytest
 from conftest import Run, Streams
 
+from quill import prompts
 from quill.engine.base import Message
 from quill.engine.fake import FakeEngine
 from quill.env import Environment
 from quill.errors import UsageError
+from quill.writing import minimal
 from quill.writing import proofread as pr
+from quill.writing.presets import sampling
 
 TEXT = "Teh cat sat on the mat. It was realy happy.\n\nThe dog barked.\n"
 FIXED = "The cat sat on the mat. It was really happy.\n\nThe dog barked.\n"
@@ -111,6 +114,176 @@ def test_harper_catches_plain_slips_and_leaves_technical_words_alone() -> None:
     tech = "We load GGUF files with llama.cpp and Qwen2.5 on a small GPU.\n"
     assert check(tech) == []
     assert all(f.replacement != "wet her" for f in check("I wonder wether it works.\n"))
+
+
+# -- the minimal-edit gate ---------------------------------------------------------------------
+
+
+def test_a_change_keeps_the_sentences_own_spacing_and_says_what_it_took() -> None:
+    text = "We baked  loaf, and the the kitchen smelled."
+    found = minimal.hunks(text, "We baked a loaf, and the kitchen smelled.")
+    assert [(h.old, h.new) for h in found] == [("baked", "baked a"), ("the the", "the")]
+    assert all(not minimal.verdict(text, h) for h in found)
+    assert minimal.apply_hunks(text, found) == "We baked a  loaf, and the kitchen smelled."
+    assert minimal.hunks("One line.", "One\n  line.") == []  # spacing is the text's own
+
+
+@pytest.mark.parametrize(
+    ("text", "reply", "why"),
+    [
+        ("The cat sat on the mat today.", "The cat sat.", "changes too many words"),
+        ("The cat sat on the old mat.", "The cat sat on the mat.", "deletes words"),
+        ("It cost 12 pounds.", "It cost 15 pounds.", "changes a number"),
+        ("Ask Priya or me.", "Ask Maria or me.", "changes a name"),
+        ("Run `teh` now.", "Run `the` now.", "touches Markdown or code"),
+        ("It was a quiet evening.", "It was a calm evening.", "another word, not a fix"),
+        ("A bright colour.", "A bright color.", "spelling variant"),
+        ("The new catalogue.", "The new catalog's.", "spelling variant"),
+        ("We travelled far.", "We traveled far.", "spelling variant"),
+        ("One line.", "One\nnew line.", "joins or splits lines"),
+    ],
+)
+def test_the_gate_refuses_what_is_not_a_minimal_correction(text: str, reply: str, why: str) -> None:
+    found = minimal.hunks(text, reply)
+    assert found and all(minimal.verdict(text, h) == why for h in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        ("We was tired.", "We were tired."),
+        ("We buyed a cup.", "We bought a cup."),
+        ("Its a small boat.", "It's a small boat."),
+        ("It is better then before.", "It is better than before."),
+        ("Go to the the car.", "Go to the car."),
+        ("She bought new bicycle.", "She bought a new bicycle."),
+        ("我们高兴的唱歌。", "我们高兴地唱歌。"),
+    ],
+)
+def test_the_gate_keeps_real_corrections(text: str, reply: str) -> None:
+    found = minimal.hunks(text, reply)
+    assert found and all(minimal.verdict(text, h) == "" for h in found)
+
+
+def test_british_and_american_spellings_are_variants_not_mistakes() -> None:
+    for old, new in [("neighbour", "neighbor"), ("organise", "organize"), ("centre", "center")]:
+        assert minimal.spelling_variant(old, new)
+        assert minimal.spelling_variant(new, old)
+    for old, new in [("their", "there"), ("four", "for"), ("caled", "called"), ("then", "than")]:
+        assert not minimal.spelling_variant(old, new)
+
+
+def test_prose_is_cut_into_sentences_and_markdown_is_never_sent() -> None:
+    text = (
+        "# Teh title\n\n- first item. Second sentence!\n> a quote\n\n"
+        "| a | b |\n|---|---|\n\n```\ncode here.\n```\n---\n"
+    )
+    found = pr.units(text)
+    assert [u.text for u in found] == [
+        "Teh title",
+        "first item.",
+        "Second sentence!",
+        "a quote",
+    ]
+    assert all(text[u.start : u.end] == u.text for u in found)
+
+
+def test_a_rewrite_is_retried_once_with_another_seed_then_left() -> None:
+    replies = iter(["A completely different sentence about dogs.", "The cat was really happy."])
+    engine = FakeEngine(lambda messages: next(replies))
+    params = sampling("precise", 256, temperature=0.0, seed=7)
+    text = "The cat was realy happy.\n"
+    final, items, run = pr.proofread_text(engine, params, text, prompts.load("proofread"))
+    assert final == "The cat was really happy.\n"
+    assert run.done_units[0].tries == 2
+    assert engine.params[1].seed == 8 and engine.params[1].temperature > 0
+    engine = FakeEngine("A completely different sentence about dogs.")
+    final, items, run = pr.proofread_text(engine, params, text, prompts.load("proofread"))
+    assert final == text and items == [] and len(engine.calls) == 2
+
+
+# A document of three sections, 30 lines: the reply that once came back for it was the
+# first four lines, a "correction" that deleted 26 lines.
+SECTIONS = (
+    "# Notes from the harbour\n\nThe ferry leaves at seven. It carries bikes and dogs.\n\n"
+    + "".join(
+        f"## Part {n}\n\n- the first point of part {n}\n- the second point\n- a third\n\n"
+        f"A paragraph that closes part {n}. It has two sentences.\n\n"
+        for n in (1, 2, 3)
+    )
+    + "```sh\nquill proofread notes.md\n```\n"
+)
+
+
+def test_a_reply_that_drops_lines_is_never_applied(cli: Callable[..., Run], tmp_path: Path) -> None:
+    assert SECTIONS.count("\n") == 31
+    cut = "\n".join(SECTIONS.split("\n")[:5])  # 26 lines fewer
+    src = tmp_path / "notes.md"
+    src.write_text(SECTIONS, encoding="utf-8")
+    r = cli(
+        ["proofread", str(src), "--apply", "--in-place", "--no-checker"],
+        engine=FakeEngine(cut),
+    )
+    assert r.exit_code == 0, r.stderr
+    assert src.read_text(encoding="utf-8") == SECTIONS  # nothing lost, nothing written
+    assert "no changes" in r.stderr
+    # and piped, every word comes back
+    r = cli(
+        ["proofread", "--apply", "--no-checker", "--no-save"],
+        engine=FakeEngine(cut),
+        stdin=SECTIONS,
+    )
+    assert r.stdout == SECTIONS
+
+
+def test_markdown_and_british_spellings_come_back_byte_for_byte(cli: Callable[..., Run]) -> None:
+    text = (
+        "## The neighbour's garden\n\n"
+        "Our neighbour painted the fence a bright colour. Teh catalogue was realy late.\n\n"
+        "1. Organise the  tools\n2. Mow the lawn\n\n"
+        "> We travelled far.\n\n"
+        "```python\nprint('teh colour')\n```\n"
+    )
+    american = {
+        "neighbour": "neighbor",
+        "colour": "color",
+        "catalogue": "catalog's",
+        "Organise": "Organize",
+        "travelled": "traveled",
+        "Teh": "The",
+        "realy": "really",
+    }
+    engine = FakeEngine(fixer(american))
+    r = cli(["proofread", "--apply", "--no-save"], engine=engine, stdin=text)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == text.replace("Teh catalogue was realy", "The catalogue was really")
+    assert "2 changes" in r.stderr
+
+
+def test_the_checker_leaves_british_spellings_alone() -> None:
+    pytest.importorskip("harper")
+    check = pr.harper_checker()
+    assert check is not None
+    text = "Our neighbour's catalogue is grey; we organised the centre's colour scheme.\n"
+    assert check(text) == []
+
+
+# -- the real model --------------------------------------------------------------------------
+
+
+@pytest.mark.model
+def test_the_model_fixes_a_planted_their_and_changes_nothing_else(llama_engine: object) -> None:
+    text = "## Ferry\n\nThe ferry leaves the harbour at seven. Their is always a queue.\n"
+    params = sampling("precise", 64, temperature=0.0, seed=0)
+    final, items, _ = pr.proofread_text(
+        llama_engine,  # type: ignore[arg-type]
+        params,
+        text,
+        prompts.load("proofread"),
+        pr.harper_checker(),
+    )
+    assert final == text.replace("Their is", "There is")
+    assert [(e.old, e.new) for e in items] == [("Their", "There")]
 
 
 # -- the command ------------------------------------------------------------------------------

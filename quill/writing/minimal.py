@@ -202,6 +202,14 @@ def _name(token: str) -> bool:
     return token[:1].isupper() and token.lower() != token and token not in ("I",)
 
 
+# Inline code, links' targets, autolinks and HTML tags, URLs and paths: never edited.
+_PROTECTED = re.compile(r"(`+).+?\1|\]\([^)]*\)|<[^>\n]*>|\S*(?:://|www\.)\S*|\S+[/\\]\S*")
+
+
+def _in_code(text: str, h: Hunk) -> bool:
+    return any(m.start() < h.end and h.start < m.end() for m in _PROTECTED.finditer(text))
+
+
 def verdict(text: str, h: Hunk) -> str:
     """Why ``h`` is not a minimal correction of ``text`` ("" when it is one)."""
     if "\n" in h.old or "\n" in h.new:
@@ -212,7 +220,7 @@ def verdict(text: str, h: Hunk) -> str:
     limit = 4 if cjk else MAX_WORDS  # a Chinese word is often two characters
     if _words(h.removed) > limit or _words(h.added) > limit:
         return "changes too many words"
-    if _MARKUP.search(h.old) or _MARKUP.search(h.new):
+    if _MARKUP.search(h.old) or _MARKUP.search(h.new) or _in_code(text, h):
         return "touches Markdown or code"
     if re.sub(r"\D", "", h.old) != re.sub(r"\D", "", h.new):
         return "changes a number"
