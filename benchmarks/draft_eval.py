@@ -49,12 +49,13 @@ PRESET = "balanced"  # what `quill draft` uses
 def score(text: str, finish: str, brief: evalset.Brief) -> dict[str, Any]:
     talk = metrics.leaked_phrases(text) + metrics.shape_talk(text)
     labels = metrics.shape_labels(text)
+    ends = metrics.ends_complete_verse if brief.form == "poem" else metrics.ends_complete
     rec: dict[str, Any] = {
         "talk": talk,
         "labels": labels,
         "talked": float(bool(talk)),
         "labelled": float(bool(labels)),
-        "complete": float(finish == "stop" and metrics.ends_complete(text)),
+        "complete": float(finish == "stop" and ends(text)),
         "language": float(detect_language(text) == brief.lang),
         "repeated4": metrics.repeated_ngram_rate(text, 4),
     }
@@ -75,24 +76,25 @@ def quill_draft(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     msgs = drafting.build_messages(brief.brief, form=brief.form, tone=brief.tone, words=brief.words)
     t0 = time.perf_counter()
-    checked = drafting.write_checked(
+    outcome = drafting.write_checked(
         lambda p: run(engine, msgs, p, drafting.filters(msgs)),
         params,
         lang=brief.lang,
         words=brief.words,
+        form=brief.form,
         retries=retries,
     )
     seconds = time.perf_counter() - t0
-    kept, first = checked.result, checked.attempts[0].result
+    kept, first = outcome.chosen.result, outcome.attempts[0].result
     rec = {
         "text": kept.text,
         "finish": kept.finish,
-        "attempts": len(checked.attempts),
-        "kept": checked.kept,
-        "problems": [a.problems for a in checked.attempts],
-        "note": checked.note,
+        "attempts": outcome.tries,
+        "kept": outcome.attempts.index(outcome.chosen),
+        "problems": [list(a.verdict.problems) for a in outcome.attempts],
+        "note": outcome.note(),
         "seconds": seconds,
-        "generated": sum(a.result.stats.generated_tokens for a in checked.attempts),
+        "generated": sum(a.result.stats.generated_tokens for a in outcome.attempts),
         "opening": drafting.opening(msgs),
     }
     rec.update(score(kept.text, kept.finish, brief))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from quill.engine.base import Message
+from quill.engine.fake import FakeEngine
 from quill.writing.draft import brief_language, build_messages, opening
 
 # Phrases a small model echoed back about its instructions.
@@ -228,19 +229,19 @@ GOOD = "# Night ferry\n\nThe island ferry will sail at night every Friday from J
 def test_check_passes_a_finished_piece_and_names_each_problem() -> None:
     from quill.writing.draft import check
 
-    assert check(GOOD, "stop", lang="English") == []
-    assert check(GOOD + "\n\n**Details:** it stops twice.", "stop")[0].startswith("labels")
-    assert "no complete ending" in check("# Night ferry\n\nThe ferry will sail at", "length")
-    assert check(GOOD, "stop", lang="Chinese") == ["written in English, not Chinese"]
-    assert check(GOOD, "stop", words=200)[0].endswith("times the length asked")
-    talk = check(GOOD + "\n\nI hope this helps!", "stop")
+    assert check(GOOD, lang="English") == []
+    assert check(GOOD + "\n\n**Details:** it stops twice.")[0].startswith("labels its parts")
+    assert "has no complete ending" in check("# Night ferry\n\nThe ferry will sail at")
+    assert check(GOOD, lang="Chinese") == ["is in English, not Chinese"]
+    assert check(GOOD, words=200)[0].endswith("times the length asked")
+    talk = check(GOOD + "\n\nI hope this helps!")
     assert talk and talk[0].startswith("talks about the brief")
-    assert check("", "stop") == ["empty"]
+    assert check("") == ["is empty"]
 
 
 def test_a_failing_draft_is_written_again_with_another_seed() -> None:
     from quill.engine.base import Result, Sampling
-    from quill.writing.draft import next_seed, write_checked
+    from quill.writing.draft import write_checked
 
     replies = iter(["# Ferry\n\n**Details:** it sails.", "# Ferry\n\nIt sails at night."])
     seeds: list[int | None] = []
@@ -250,9 +251,9 @@ def test_a_failing_draft_is_written_again_with_another_seed() -> None:
         return Result(next(replies), "stop")
 
     got = write_checked(write, Sampling(seed=5), lang="English")
-    assert seeds == [5, next_seed(5, 1)] and seeds[1] != 5
-    assert got.result.text == "# Ferry\n\nIt sails at night." and got.kept == 1
-    assert "labels its parts" in got.note and "kept draft 2 of 2 (passed)" in got.note
+    assert len(seeds) == 2 and seeds[0] == 5 and seeds[1] != 5
+    assert got.text == "# Ferry\n\nIt sails at night." and got.action == "retried"
+    assert "labels its parts" in got.note() and str(seeds[1]) in got.note()
 
 
 def test_retries_stop_at_two_and_keep_the_best() -> None:
@@ -261,11 +262,30 @@ def test_retries_stop_at_two_and_keep_the_best() -> None:
 
     replies = iter(["# A\n\n**Body:** x\n\nI hope this helps!", "# B\n\nCut off at", "# C\n\nEnds"])
     got = write_checked(lambda p: Result(next(replies), "stop"), Sampling(seed=1))
-    assert len(got.attempts) == 3 and got.kept == 1  # one problem beats two; earliest wins
+    assert got.tries == 3 and got.text == "# B\n\nCut off at"  # fewest problems, earliest
     first = write_checked(lambda p: Result(GOOD, "stop"), Sampling(seed=1))
-    assert len(first.attempts) == 1 and first.note == ""
+    assert first.tries == 1 and first.note() == ""
     cut = write_checked(lambda p: Result("# A\n\nCut", "interrupted"), Sampling(seed=1))
-    assert len(cut.attempts) == 1  # a stop the writer asked for is never retried
+    assert cut.tries == 1  # a stop the writer asked for is never retried
+
+
+def test_a_checked_draft_generation_comes_out_whole_with_its_note() -> None:
+    from quill.engine.base import Sampling
+    from quill.engine.generation import generate
+    from quill.writing.draft import checked_generation, filters
+
+    msgs = build_messages("a news story: the ferry sails at night", words=20)
+    replies = iter(["# Ferry\n\n**Details:** it sails.", "# Ferry\n\nIt sails at night now."])
+    engine = FakeEngine(lambda m: next(replies))
+    gen = checked_generation(
+        lambda p: generate(engine, msgs, p, transforms=filters(msgs)),
+        Sampling(seed=2),
+        lang="English",
+    )
+    text = "".join(gen)
+    result = gen.close()
+    assert text == "# Ferry\n\nIt sails at night now." == result.text
+    assert "labels its parts" in result.note and len(engine.calls) == 2
 
 
 @pytest.mark.model

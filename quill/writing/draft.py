@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from quill import prompts
 from quill.engine.base import Message, Result, Sampling
+from quill.engine.generation import Generation
 from quill.errors import InputError, UsageError
 from quill.writing.cleanup import Transform, draft_filters
 from quill.writing.language import detect_language, is_cjk
+from quill.writing.retry import RETRIES, Check, Outcome, Verdict, best_of, checked
 
 DEFAULT_MAX_TOKENS = 1024
 CJK_CHARS_PER_WORD = 1.7  # a piece of N words reads like ~1.7·N CJK characters
@@ -202,21 +203,23 @@ def opening(messages: list[Message]) -> str:
 
 # -- check, then retry ----------------------------------------------------------------
 
-RETRIES = 2  # a draft that fails its check is written again at most this many times
 LENGTH_RANGE = (0.5, 1.6)  # of the length asked: outside it, a draft fails its check
 REPEATED_4GRAMS = 0.2  # more of the draft's 4-grams already seen than this: it loops
 
 
 def check(
-    text: str, finish: str, *, lang: str | None = None, words: int | None = None
+    text: str, *, lang: str | None = None, words: int | None = None, form: str | None = None
 ) -> list[str]:
     """What is wrong with a finished draft, by the project's own measures
     (:mod:`quill.writing.metrics`), as short phrases for a report line; [] when nothing
-    is. ``lang`` is the language the piece was asked in, ``words`` its length."""
+    is: talk about the brief or about the piece's own shape, labels naming its parts,
+    no complete ending (cut at the token limit, or in a loop), another language than
+    ``lang``, a length far from ``words``, repetition. A poem (``form``) may end its
+    last line without a full stop."""
     from quill.writing import metrics
 
     if not text.strip():
-        return ["empty"]
+        return ["is empty"]
     problems = []
     talk = metrics.leaked_phrases(text) + metrics.shape_talk(text)
     if talk:
@@ -224,16 +227,17 @@ def check(
     labels = metrics.shape_labels(text)
     if labels:
         problems.append(f"labels its parts ({_quote(labels[0])})")
-    if finish in ("length", "context", "loop") or not metrics.ends_complete(text):
-        problems.append("no complete ending" if finish != "loop" else "repeats itself")
+    ends = metrics.ends_complete_verse if form == "poem" else metrics.ends_complete
+    if not ends(text):
+        problems.append("has no complete ending")
     written = detect_language(text)
     if lang and written and written != lang:
-        problems.append(f"written in {written}, not {lang}")
+        problems.append(f"is in {written}, not {lang}")
     if words:
         ratio = metrics.length_ratio(text, words, lang or written)
         if not LENGTH_RANGE[0] <= ratio <= LENGTH_RANGE[1]:
-            problems.append(f"{ratio:.1f} times the length asked")
-    if finish != "loop" and metrics.repeated_ngram_rate(text, 4) > REPEATED_4GRAMS:
+            problems.append(f"is {ratio:.1f} times the length asked")
+    if metrics.repeated_ngram_rate(text, 4) > REPEATED_4GRAMS:
         problems.append("repeats itself")
     return problems
 
@@ -243,46 +247,16 @@ def _quote(phrase: str) -> str:
     return f"“{phrase[:40]}…”" if len(phrase) > 40 else f"“{phrase}”"
 
 
-@dataclass
-class Attempt:
-    seed: int | None
-    result: Result
-    problems: list[str]
+def checker(lang: str | None = None, words: int | None = None, form: str | None = None) -> Check:
+    """:func:`check` as a :mod:`quill.writing.retry` check: a draft with problems fails
+    and is written again with the next seed (at most twice; see
+    :func:`quill.writing.retry.best_of`)."""
 
+    def verdict(text: str) -> Verdict:
+        problems = check(text, lang=lang, words=words, form=form)
+        return Verdict(tuple(problems), float(len(problems)))
 
-@dataclass
-class Checked:
-    """A draft written, checked, and written again while it failed (at most RETRIES
-    more times, each with another seed): the attempts in order and the one kept (the
-    first with no problems, else the one with the fewest)."""
-
-    attempts: list[Attempt] = field(default_factory=list)
-    kept: int = 0
-
-    @property
-    def result(self) -> Result:
-        return self.attempts[self.kept].result
-
-    @property
-    def note(self) -> str:
-        """The report line's part: "" when the first draft passed its check."""
-        first = self.attempts[0]
-        if not first.problems:
-            return ""
-        if len(self.attempts) == 1:
-            return "check: " + "; ".join(first.problems)
-        seeds = ", ".join(str(a.seed) for a in self.attempts[1:])
-        kept = self.attempts[self.kept]
-        how = "passed" if not kept.problems else "; ".join(kept.problems)
-        return (
-            f"check: the first draft {'; '.join(first.problems)}; written again with seed "
-            f"{seeds}; kept draft {self.kept + 1} of {len(self.attempts)} ({how})"
-        )
-
-
-def next_seed(seed: int | None, attempt: int) -> int:
-    """The seed of the ``attempt``-th retry (1, 2…) of a draft first written with ``seed``."""
-    return ((seed if seed is not None else 0) + 7919 * attempt) & 0xFFFFFFFF
+    return verdict
 
 
 def write_checked(
@@ -291,22 +265,25 @@ def write_checked(
     *,
     lang: str | None = None,
     words: int | None = None,
+    form: str | None = None,
+    n: int = 1,
     retries: int = RETRIES,
-) -> Checked:
-    """Write a draft with ``write(params)`` and :func:`check` it; one that fails is
-    written again with another seed, at most ``retries`` times. An interrupted draft
-    is never retried."""
-    out = Checked()
-    for i in range(retries + 1):
-        p = params if i == 0 else params.with_(seed=next_seed(params.seed, i))
-        result = write(p)
-        problems = (
-            []
-            if result.finish == "interrupted"
-            else check(result.text, result.finish, lang=lang, words=words)
-        )
-        out.attempts.append(Attempt(p.seed, result, problems))
-        if not problems:
-            break
-    out.kept = min(range(len(out.attempts)), key=lambda k: (len(out.attempts[k].problems), k))
-    return out
+) -> Outcome:
+    """Write a draft with ``write(params)`` and check it; one that fails is written
+    again with the next seed, at most ``retries`` times (``n`` > 1: the best of n).
+    The outcome holds every try, the one kept, and the report line (``note()``)."""
+    return best_of(write, checker(lang, words, form), params, n=n, retries=retries)
+
+
+def checked_generation(
+    start: Callable[[Sampling], Generation],
+    params: Sampling,
+    *,
+    lang: str | None = None,
+    words: int | None = None,
+    form: str | None = None,
+    n: int = 1,
+) -> Generation:
+    """A draft that is checked (and written again while it fails) before it is shown:
+    a Generation whose text comes out whole once chosen, its note the report line."""
+    return checked(start, checker(lang, words, form), params, n=n, what="draft")

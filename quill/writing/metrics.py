@@ -461,3 +461,12 @@ def shape_talk(text: str) -> list[str]:
     """Sentences that explain the piece's own shape instead of being the piece ("This
     headline captures the essence of the news story", "通过标题、好处和结尾这样的格式…")."""
     return [m.group(0) for m in _SHAPE_TALK.finditer(text.translate(_PLAIN))]
+
+
+def ends_complete_verse(text: str) -> bool:
+    """Whether a poem ends where a poem can end: as :func:`ends_complete`, or on a last
+    line that stops on no dangling word or mark (a verse line needs no full stop)."""
+    if ends_complete(text):
+        return True
+    lines = [ln for ln in _strip_symbols(text).splitlines() if ln.strip()]
+    return bool(lines) and _line_complete(lines[-1])
