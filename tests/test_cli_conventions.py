@@ -25,6 +25,8 @@ from quill.env import Environment
         ["models", "show", "default", "--json"],
         ["config", "show", "--json"],
         ["drafts", "list", "--json"],
+        ["sessions", "list", "--json"],
+        ["prompts", "list", "--json"],
     ],
 )
 def test_json_outputs_parse(cli: Callable[..., Run], args: list[str]) -> None:
@@ -160,3 +162,32 @@ def test_quiet_silences_the_report(cli: Callable[..., Run]) -> None:
     loud = cli(["draft", "x", "--no-save", "--stats"])
     quiet = cli(["draft", "x", "--no-save", "-q"])
     assert loud.stderr and quiet.stderr == "" and quiet.stdout == loud.stdout
+
+
+def test_doctor_json_parses(quill_home: Path) -> None:
+    import os
+
+    r = subprocess.run(
+        [sys.executable, "-m", "quill", "doctor", "--json"],
+        env={**os.environ, "QUILL_HOME": str(quill_home)},
+        capture_output=True,
+        text=True,
+    )
+    data = json.loads(r.stdout)
+    assert {c["name"] for c in data["checks"]} >= {"quill", "python", "default model"}
+    assert data["ok"] is (r.returncode == 0)
+
+
+def test_listings_are_tab_separated_when_piped(cli: Callable[..., Run]) -> None:
+    rows = [line.split("\t") for line in cli(["prompts", "list"]).stdout.splitlines()]
+    assert rows and all(len(row) == 3 for row in rows)
+    assert any(row[0] == "rewrite" and row[1] == "built-in" for row in rows)
+
+
+def test_quiet_on_commands_that_report(cli: Callable[..., Run], tmp_path: Path) -> None:
+    f = tmp_path / "a.md"
+    f.write_text("# A title\n\nSome text.\n")
+    assert "imported" in cli(["drafts", "import", str(f)]).stderr
+    r = cli(["drafts", "import", str(f), "-q"])
+    assert r.exit_code == 0 and r.stderr == ""
+    assert cli(["config", "set", "ctx", "1024", "--quiet"]).stderr == ""

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from quill.cli.context import get_env
 from quill.cli.options import JsonOpt
+from quill.cli.run import Run, command
 from quill.config import (
     SETTINGS,
     edit_config_text,
@@ -31,10 +31,11 @@ def _shown(value: Any, secret: bool) -> str:
     return "(set)" if secret else str(value)
 
 
-def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+@command("quiet")
+def show(run: Run, as_json: JsonOpt = False) -> None:
     """Every setting: its value for the next command, and where the value comes from
     (a variable, the config file, or the default); the variable and flag that set it."""
-    env = get_env(ctx)
+    env = run.env
     rows = []
     for s in SETTINGS:
         value, source = resolve_setting(s, None, env.environ, env.settings)
@@ -65,16 +66,18 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     env.stdout.flush()
 
 
-def path(ctx: typer.Context) -> None:
+@command("quiet")
+def path(run: Run) -> None:
     """Print the config file's path (it may not exist yet)."""
-    env = get_env(ctx)
+    env = run.env
     env.stdout.write(f"{env.paths.config_file}\n")
 
 
-def get(ctx: typer.Context, key: KeyArg) -> None:
+@command("quiet")
+def get(run: Run, key: KeyArg) -> None:
     """Print one setting's value for the next command (flag > variable > config >
     default); nothing, and exit 1, when it has none."""
-    env = get_env(ctx)
+    env = run.env
     row = find_setting(key)
     value, _ = resolve_setting(row, None, env.environ, env.settings)
     if value is None:
@@ -82,8 +85,9 @@ def get(ctx: typer.Context, key: KeyArg) -> None:
     env.stdout.write(f"{value}\n")
 
 
+@command("quiet")
 def set_value(
-    ctx: typer.Context,
+    run: Run,
     key: KeyArg,
     value: Annotated[str, typer.Argument(metavar="VALUE", help="The value (checked first).")],
 ) -> None:
@@ -95,7 +99,7 @@ def set_value(
 
       quill config set model qwen2.5-coder-1.5b
     """
-    env = get_env(ctx)
+    env = run.env
     row = find_setting(key)
     config = env.paths.config_file
     read_config(config)  # a broken file is refused before it is changed
@@ -107,9 +111,10 @@ def set_value(
         env.ui.warn(f"{row.env} is set and wins over the config file")
 
 
-def unset(ctx: typer.Context, key: KeyArg) -> None:
+@command("quiet")
+def unset(run: Run, key: KeyArg) -> None:
     """Remove a setting from config.toml (its default applies again)."""
-    env = get_env(ctx)
+    env = run.env
     row = find_setting(key)
     config = env.paths.config_file
     if not config.exists():

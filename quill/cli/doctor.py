@@ -11,6 +11,8 @@ import typer
 
 from quill import __version__
 from quill.cli.context import get_env
+from quill.cli.options import JsonOpt
+from quill.cli.report import print_json
 from quill.engine import memory
 from quill.engine.describe import describe
 from quill.engine.llama import default_threads, import_llama_cpp, use_extra_buffers
@@ -20,14 +22,19 @@ from quill.errors import QuillError
 from quill.models import default, registry
 
 
-def doctor(ctx: typer.Context) -> None:
-    """Check the installation: versions, GPU offload, the default model, folders."""
+def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Check the installation: versions, GPU offload, the default model, folders.
+
+    Exits with 1 when something needs fixing; --json gives every check and problem."""
     env = get_env(ctx)
     out = env.stdout
     problems: list[tuple[str, str]] = []
+    checks: list[tuple[str, str]] = []
 
     def row(key: str, value: str) -> None:
-        out.write(f"{key:<16} {value}\n")
+        checks.append((key, value))
+        if not as_json:
+            out.write(f"{key:<16} {value}\n")
 
     row("quill", __version__)
     row("python", f"{platform.python_version()} ({sys.executable})")
@@ -38,16 +45,18 @@ def doctor(ctx: typer.Context) -> None:
         backends = _backends(lc)
         row("gpu offload", ("yes" if gpu else "no") + (f" ({backends})" if backends else ""))
         if not gpu:
-            out.write(
-                f"{'':<16} CPU only: rebuild llama-cpp-python with CMAKE_ARGS="
-                '"-DGGML_CUDA=on" for an NVIDIA GPU (see README)\n'
+            row(
+                "",
+                'CPU only: rebuild llama-cpp-python with CMAKE_ARGS="-DGGML_CUDA=on" for an '
+                "NVIDIA GPU (see README)",
             )
     except Exception as exc:  # a broken native library must be reported, not crash
         row("llama-cpp-python", f"BROKEN: {exc}")
         problems.append(
             (
                 "llama-cpp-python does not import",
-                "reinstall it: uv sync --reinstall-package llama-cpp-python",
+                "reinstall it: pip install --force-reinstall llama-cpp-python (from a clone: "
+                "python3 -m uv sync --frozen --reinstall-package llama-cpp-python)",
             )
         )
     row(
@@ -88,11 +97,19 @@ def doctor(ctx: typer.Context) -> None:
                     "fix its permissions or set QUILL_HOME",
                 )
             )
-    if problems:
+    if as_json:
+        print_json(env, {
+            "ok": not problems,
+            "checks": [{"name": k, "value": v} for k, v in checks],
+            "problems": [{"message": m, "hint": h} for m, h in problems],
+        })  # fmt: skip
+    elif problems:
         for message, hint in problems:
             env.ui.error(message, hint)
+    else:
+        env.ui.note("everything looks fine")
+    if problems:
         raise typer.Exit(1)
-    env.ui.note("everything looks fine")
 
 
 def _model_rows(

@@ -19,6 +19,7 @@ from quill.cli.refs import (
     print_json,
     short,
 )
+from quill.cli.run import Run, command
 from quill.env import Environment
 from quill.errors import UsageError
 from quill.render.sanitize import sanitize
@@ -102,8 +103,9 @@ def version_json(d: Draft, v: DraftVersion, *, content: bool) -> dict[str, Any]:
 # -- list, show, search ----------------------------------------------------------------
 
 
+@command("quiet")
 def list_drafts(
-    ctx: typer.Context,
+    run: Run,
     limit: Annotated[
         int | None, typer.Option("--limit", "-n", min=1, help="Show only the N newest.")
     ] = None,
@@ -115,7 +117,7 @@ def list_drafts(
     version that did not finish (interrupted, cut at the token limit) is marked.
     """
 
-    env, store = open_store(ctx)
+    env, store = open_store(run.env)
     with store:
         rows = store.drafts(limit)
     if as_json:
@@ -154,8 +156,9 @@ def _header(ui: UI, d: Draft, v: DraftVersion) -> None:
         ui.note(line)
 
 
+@command("quiet")
 def show(
-    ctx: typer.Context,
+    run: Run,
     ref: RefArg,
     meta: Annotated[
         bool, typer.Option("--meta", help="Print the full provenance as JSON instead.")
@@ -168,7 +171,7 @@ def show(
     The text goes to stdout: raw when piped, rendered Markdown on a terminal. A header
     on stderr gives the title, version, length, reading time, status and provenance.
     """
-    env, store = open_store(ctx)
+    env, store = open_store(run.env)
     did, vn = parse_ref(ref)
     with store:
         d = find_draft(store, did)
@@ -201,8 +204,9 @@ def snippet(content: str, query: str, width: int = 40) -> tuple[str, str, str]:
     return before, _flat(content[at : at + len(query)]), after
 
 
+@command("quiet")
 def search(
-    ctx: typer.Context,
+    run: Run,
     text: Annotated[str, typer.Argument(help="Words to find (any script, any case).")],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N drafts.")] = 20,
     as_json: JsonOpt = False,
@@ -213,7 +217,7 @@ def search(
     (highlighted on a terminal). Any script, any case; no special query syntax.
     """
 
-    env, store = open_store(ctx)
+    env, store = open_store(run.env)
     found: dict[int, list[int]] = {}
     titles: dict[int, str] = {}
     with store:
@@ -276,14 +280,15 @@ def _ask(env: Environment, question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+@command("quiet")
 def remove(
-    ctx: typer.Context,
+    run: Run,
     refs: Annotated[list[str], typer.Argument(metavar="ID...", help="Drafts to remove.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Remove drafts with all their versions (asks first, unless --yes)."""
 
-    env, store = open_store(ctx)
+    env, store = open_store(run.env)
     with store:
         targets: list[Draft] = []
         for ref in refs:

@@ -25,7 +25,8 @@ from quill.writing.cleanup import draft_filters
 from quill.writing.diffing import changes, unified, words_changed
 
 
-def open_draft(ctx: typer.Context, ref: RefArg) -> None:
+@command("quiet")
+def open_draft(run: Run, ref: RefArg) -> None:
     """Edit a draft in your editor ($VISUAL, else $EDITOR).
 
     The latest version (or ID@VERSION) opens in a temporary file; what you save
@@ -33,7 +34,7 @@ def open_draft(ctx: typer.Context, ref: RefArg) -> None:
     no version.
     """
 
-    env, store = open_store(ctx)
+    env, store = open_store(run.env)
     did, vn = parse_ref(ref)
     with store:
         d = find_draft(store, did)
@@ -80,7 +81,7 @@ def open_draft(ctx: typer.Context, ref: RefArg) -> None:
         env.ui.note(f"{what}: draft {did} keeps its versions, nothing saved{exited}")
         return
     try:
-        _, store = open_store(ctx)
+        _, store = open_store(run.env)
         with store:
             new = store.add_draft_version(
                 did,
@@ -166,8 +167,9 @@ def _other(text: str, did: int) -> tuple[int, int | None]:
     return (did, parse_ref(text[1:])[0]) if text.strip().startswith("@") else parse_ref(text)
 
 
+@command("quiet")
 def diff(
-    ctx: typer.Context,
+    run: Run,
     ref: Annotated[
         str,
         typer.Argument(
@@ -213,7 +215,7 @@ def diff(
 
     if unified_diff and word_diff:
         raise UsageError("--unified and --word contradict each other")
-    env, store = open_store(ctx)
+    env, store = open_store(run.env)
     did, a = parse_ref(ref)
     with store:
         d = find_draft(store, did)

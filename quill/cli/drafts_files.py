@@ -28,8 +28,9 @@ def slug(title: str, width: int = 48) -> str:
     return s[:width].rstrip("-") or "draft"
 
 
+@command("quiet")
 def export(
-    ctx: typer.Context,
+    run: Run,
     ref: Annotated[
         str | None,
         typer.Argument(
@@ -61,7 +62,7 @@ def export(
     `quill drafts import` reads the files back, with the same text and provenance.
     """
 
-    env, store = open_store(ctx)
+    env, store = open_store(run.env)
     if all_dir is not None:
         if ref is not None or out is not None or version is not None:
             raise UsageError(

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from quill.cli.context import get_env
 from quill.cli.options import JsonOpt
 from quill.cli.report import print_json, print_rows
+from quill.cli.run import Run, command
 from quill.config import edit_config_text, read_config, toml_value
 from quill.engine.describe import check, describe
 from quill.env import EngineOptions, Environment
@@ -53,7 +53,8 @@ def _current(env: Environment) -> str | None:
     return env.resolve_options(EngineOptions()).model
 
 
-def list_models(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+@command("quiet")
+def list_models(run: Run, as_json: JsonOpt = False) -> None:
     """List known models: name, size, quantization, trained context, chat template.
 
     TEMPLATE is the chat template quill uses: llama.cpp's built-in copy where it renders
@@ -61,7 +62,7 @@ def list_models(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     sandbox, "none" for a model without one (plain completion). Piped, the columns are
     separated by tabs; --json gives every field.
     """
-    env = get_env(ctx)
+    env = run.env
     current = _current(env)
     rows = [_row(env, e, current) for e in registry.load(env.paths).values()]
     if as_json:
@@ -88,14 +89,15 @@ def list_models(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         env.stdout.write("\n* = the model used when --model is not given\n")
 
 
+@command("quiet")
 def show_model(
-    ctx: typer.Context,
+    run: Run,
     name: Annotated[str, typer.Argument(help="A model name or a GGUF path.")],
     as_json: JsonOpt = False,
 ) -> None:
     """Show one model: file, architecture, parameters, quantization, trained context,
     and the chat template quill uses for it (and where that template comes from)."""
-    env = get_env(ctx)
+    env = run.env
     entry = registry.resolve(env.paths, name)
     row = _row(env, entry, _current(env))
     if as_json:
@@ -125,13 +127,14 @@ def show_model(
     env.stdout.flush()
 
 
+@command("quiet")
 def set_default(
-    ctx: typer.Context,
+    run: Run,
     name: Annotated[str, typer.Argument(help="A model name (see quill models list).")],
 ) -> None:
     """Make NAME the model every command uses when --model is not given (the config's
     `model`, as `quill config set model NAME` does)."""
-    env = get_env(ctx)
+    env = run.env
     entry = registry.resolve(env.paths, name)  # an unknown name is refused here
     config = env.paths.config_file
     read_config(config)
@@ -154,8 +157,9 @@ def check_name(name: str) -> None:
         )
 
 
+@command("quiet")
 def add(
-    ctx: typer.Context,
+    run: Run,
     path: Annotated[str, typer.Argument(help="Path to a GGUF file.")],
     name: Annotated[str | None, typer.Option("--name", help="Name to use with --model.")] = None,
 ) -> None:
@@ -166,7 +170,7 @@ def add(
     reason. The weights are not loaded.
     """
 
-    env = get_env(ctx)
+    env = run.env
     if name is not None:
         check_name(name)
     d = check(path)
@@ -176,11 +180,10 @@ def add(
     env.ui.note(f"added `{e.name}` → {e.path}  (use: quill draft --model {e.name} …)")
 
 
-def rm(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Name of an added model.")]
-) -> None:
+@command("quiet")
+def rm(run: Run, name: Annotated[str, typer.Argument(help="Name of an added model.")]) -> None:
     """Forget an added model (the file itself is left alone)."""
 
-    env = get_env(ctx)
+    env = run.env
     registry.remove(env.paths, name)
     env.ui.note(f"removed `{name}`")

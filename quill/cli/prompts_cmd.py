@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 
 from quill import prompts
-from quill.cli.context import get_env
-from quill.cli.options import FileArg
+from quill.cli.options import FileArg, JsonOpt
+from quill.cli.report import print_json, print_rows
 from quill.cli.run import Run, command
 from quill.engine.generation import generate
 from quill.errors import UsageError
@@ -23,30 +23,32 @@ from quill.writing.cleanup import unwrap_fence
 from quill.writing.verbs import run_messages
 
 
-def list_prompts(ctx: typer.Context) -> None:
+@command("quiet")
+def list_prompts(run: Run, as_json: JsonOpt = False) -> None:
     """List templates: name, where it comes from, what it does."""
-
-    env = get_env(ctx)
+    env = run.env
     user_dir = env.paths.config_dir / "prompts"
     rows = []
     for name in prompts.names(user_dir):
+        runnable = False
         try:
             data = prompts.load(name, user_dir)
             about = str(data.get("description", "")) or f"used by quill {name}"
-            if "user" not in data:
-                about += " (not runnable with quill run)"
+            runnable = "user" in data
+            about += "" if runnable else " (not runnable with quill run)"
         except UsageError as exc:
             about = f"cannot be read: {exc.message}"
-        rows.append((name, prompts.origin(name, user_dir), about))
-    w1 = max(len(r[0]) for r in rows)
-    w2 = max(len(r[1]) for r in rows)
-    for name, origin, about in rows:
-        env.stdout.write(sanitize(f"{name:<{w1}}  {origin:<{w2}}  {about}") + "\n")
-    env.stdout.flush()
+        rows.append((name, prompts.origin(name, user_dir), about, runnable))
+    if as_json:
+        keys = ("name", "origin", "description", "runnable")
+        print_json(env, [dict(zip(keys, r, strict=True)) for r in rows])
+        return
+    print_rows(env, ("NAME", "ORIGIN", "WHAT IT DOES"), [r[:3] for r in rows])
 
 
+@command("quiet")
 def show_prompt(
-    ctx: typer.Context,
+    run: Run,
     name: Annotated[str, typer.Argument(help="Template name (see quill prompts list).")],
 ) -> None:
     """Print a template: the built-in file, then your changes to it (if any).
@@ -56,7 +58,7 @@ def show_prompt(
       quill prompts show rewrite > "$(quill prompts path rewrite)"
     """
 
-    env = get_env(ctx)
+    env = run.env
     user_dir = env.paths.config_dir / "prompts"
     builtin = prompts.builtin_text(name)
     user = user_dir / f"{name}.toml"
@@ -76,15 +78,16 @@ def show_prompt(
     env.stdout.flush()
 
 
+@command("quiet")
 def prompt_path(
-    ctx: typer.Context,
+    run: Run,
     name: Annotated[
         str | None, typer.Argument(help="A template name: the path of your file for it.")
     ] = None,
 ) -> None:
     """Print the folder of your templates (or the file for template NAME)."""
 
-    env = get_env(ctx)
+    env = run.env
     user_dir = env.paths.config_dir / "prompts"
     env.stdout.write(f"{user_dir / f'{name}.toml' if name else user_dir}\n")
     env.stdout.flush()

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quill.cli.context import get_env
 from quill.env import Environment
 from quill.errors import UsageError
 from quill.store.db import Store
@@ -36,8 +35,7 @@ def parse_ref(text: str) -> tuple[int, int | None]:
     return int(m.group(1)), int(m.group(2)) if m.group(2) else None
 
 
-def open_store(ctx: typer.Context) -> tuple[Environment, Store]:
-    env = get_env(ctx)
+def open_store(env: Environment) -> tuple[Environment, Store]:
     return env, Store(env.paths.db_file)
 
 

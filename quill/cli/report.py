@@ -62,7 +62,7 @@ def print_rows(env: Environment, header: tuple[str, ...], rows: Sequence[tuple[s
     out = env.stdout
     if not env.stdout_tty:
         for r in rows:
-            out.write("\t".join(c.replace("\t", " ").replace("\n", " ") for c in r) + "\n")
+            out.write(sanitize("\t".join(" ".join(c.split()) for c in r)) + "\n")
         out.flush()
         return
     table = [header, *rows]

@@ -7,13 +7,15 @@ from typing import Annotated
 import typer
 
 from quill.chat.export import first_line, session_markdown, when
-from quill.cli.context import get_env
 from quill.cli.generate import check_out
-from quill.cli.options import ForceOpt, OutOpt, PlainOpt
+from quill.cli.options import ForceOpt, JsonOpt, OutOpt, PlainOpt
+from quill.cli.report import print_json, print_rows
+from quill.cli.run import Run, command
 from quill.env import Environment
 from quill.errors import InputError, UsageError
 from quill.render.sanitize import sanitize
 from quill.store.db import Session, Store
+from quill.store.export import iso_time
 from quill.store.files import atomic_write_text
 
 NameArg = Annotated[
@@ -22,9 +24,7 @@ NameArg = Annotated[
 ]
 
 
-def _open(ctx: typer.Context) -> tuple[Environment, Store]:
-
-    env = get_env(ctx)
+def _open(env: Environment) -> tuple[Environment, Store]:
     return env, Store(env.paths.db_file)
 
 
@@ -39,31 +39,35 @@ def _find(store: Store, name: str | None) -> Session:
     return s
 
 
-def list_sessions(ctx: typer.Context) -> None:
+@command("quiet")
+def list_sessions(run: Run, as_json: JsonOpt = False) -> None:
     """List sessions, most recent first: name, turns, last change, first message."""
-
-    env, store = _open(ctx)
+    env, store = _open(run.env)
     with store:
         rows = store.sessions()
+    if as_json:
+        print_json(env, [
+            {"name": r.session.name, "turns": r.turns, "updated": iso_time(r.session.updated_at),
+             "first_message": r.first_message}
+            for r in rows
+        ])  # fmt: skip
+        return
     if not rows:
         env.ui.note("no sessions yet: start one with `quill chat`")
         return
-    width = max(len(r.session.name) for r in rows)
-    out = env.stdout
-    for r in rows:
-        s = r.session
-        line = (
-            f"{s.name:<{width}}  {r.turns:>4} turns  {when(s.updated_at)}  "
-            f"{first_line(r.first_message, 50)}"
-        )
-        out.write(sanitize(line.rstrip()) + "\n")
-    out.flush()
+    table = [
+        (r.session.name, f"{r.turns} turns", when(r.session.updated_at),
+         first_line(r.first_message, 50))
+        for r in rows
+    ]  # fmt: skip
+    print_rows(env, ("NAME", "TURNS", "UPDATED", "FIRST MESSAGE"), table)
 
 
-def show(ctx: typer.Context, name: NameArg = None, plain: PlainOpt = False) -> None:
+@command("quiet")
+def show(run: Run, name: NameArg = None, plain: PlainOpt = False) -> None:
     """Print a session as Markdown (rendered on a terminal unless --plain)."""
 
-    env, store = _open(ctx)
+    env, store = _open(run.env)
     with store:
         s = _find(store, name)
         text = session_markdown(s, store.turns(s.id))
@@ -72,15 +76,16 @@ def show(ctx: typer.Context, name: NameArg = None, plain: PlainOpt = False) -> N
     sink.close()
 
 
+@command("quiet")
 def export(
-    ctx: typer.Context,
+    run: Run,
     name: NameArg = None,
     out: OutOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Write a session as Markdown to stdout, or to --out FILE (atomically)."""
 
-    env, store = _open(ctx)
+    env, store = _open(run.env)
     out_path = check_out(out, force)
     with store:
         s = _find(store, name)
@@ -93,14 +98,15 @@ def export(
     env.ui.note(f"saved to {out_path}")
 
 
+@command("quiet")
 def remove(
-    ctx: typer.Context,
+    run: Run,
     name: Annotated[str, typer.Argument(metavar="NAME", help="Session to remove.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Remove a session and its turns."""
 
-    env, store = _open(ctx)
+    env, store = _open(run.env)
     with store:
         s = _find(store, name)
         n = len(store.turns(s.id, include_dropped=True))
