@@ -183,3 +183,13 @@ def test_unwrap_keeps_code_and_inline_fences() -> None:
     assert run(["```python\nx = 1\n```"]) == "```python\nx = 1\n```"
     assert run(["Use ```a``` here.\n", "more"]) == "Use ```a``` here.\nmore"
     assert run(["Hi"]) == "Hi"
+
+
+def test_best_of_checks_the_draft_and_writes_a_failing_one_again(cli: Callable) -> None:
+    replies = iter(["# Ferry\n\n**Details:** it sails.", "# Ferry\n\nIt sails at night now."])
+    engine = FakeEngine(lambda m: next(replies))
+    r = cli(["draft", "a news story: the ferry", "--best-of", "1", "--seed", "4"], engine=engine)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "# Ferry\n\nIt sails at night now.\n"
+    assert len(engine.calls) == 2 and engine.params[1].seed != 4
+    assert "retried with seed" in r.stderr and "labels its parts" in r.stderr

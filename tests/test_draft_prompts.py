@@ -272,20 +272,43 @@ def test_retries_stop_at_two_and_keep_the_best() -> None:
 def test_a_checked_draft_generation_comes_out_whole_with_its_note() -> None:
     from quill.engine.base import Sampling
     from quill.engine.generation import generate
-    from quill.writing.draft import checked_generation, filters
+    from quill.writing.draft import checked_generation, filters, piece_check
 
-    msgs = build_messages("a news story: the ferry sails at night", words=20)
+    brief = "a news story: the ferry sails at night"
+    msgs = build_messages(brief, words=20)
     replies = iter(["# Ferry\n\n**Details:** it sails.", "# Ferry\n\nIt sails at night now."])
     engine = FakeEngine(lambda m: next(replies))
     gen = checked_generation(
         lambda p: generate(engine, msgs, p, transforms=filters(msgs)),
         Sampling(seed=2),
-        lang="English",
+        piece_check(brief),
     )
     text = "".join(gen)
     result = gen.close()
     assert text == "# Ferry\n\nIt sails at night now." == result.text
     assert "labels its parts" in result.note and len(engine.calls) == 2
+
+
+def test_a_streamed_draft_is_checked_as_it_ends_and_trimmed_at_its_limit() -> None:
+    from quill.engine.base import Sampling
+    from quill.engine.generation import generate
+    from quill.writing.draft import filters, piece_check
+
+    brief = "a news story: the ferry sails at night"
+    msgs = build_messages(brief)
+    engine = FakeEngine("# Ferry\n\n**Details:** it sails at night. It stops at two")
+    gen = generate(
+        engine, msgs, Sampling(max_tokens=60), transforms=filters(msgs, 60, piece_check(brief))
+    )
+    pieces = iter(gen)
+    assert next(pieces) == "# Ferry"  # streams at once, the opening with the first word
+    "".join(pieces)
+    result = gen.close()
+    assert "labels its parts" in result.note and "complete ending" in result.note
+    cut = FakeEngine("# Ferry\n\nIt sails at night. It stops at two and then")
+    gen = generate(cut, msgs, Sampling(max_tokens=9), transforms=filters(msgs, 9))
+    "".join(gen)
+    assert gen.close().text == "# Ferry\n\nIt sails at night."
 
 
 @pytest.mark.model

@@ -37,6 +37,16 @@ def draft(
         str | None, typer.Option("--lang", help="Language to write in (default: the brief's).")
     ] = None,
     style: StyleOpt = None,
+    best_of: Annotated[
+        int,
+        typer.Option(
+            "--best-of",
+            metavar="N",
+            min=0,
+            help="Check the draft before showing it: write N, keep the best, and write a "
+            "failing one again (at most twice). 0 (default): stream it as it is written.",
+        ),
+    ] = 0,
 ) -> None:
     """Write a first draft from a brief.
 
@@ -56,11 +66,21 @@ def draft(
     with run:
         engine = run.engine()
 
+        check = drafting.piece_check(
+            brief or material or "", form=form, lang=lang, words=words, user_dir=run.user_dir
+        )
+
         def start(p: Sampling) -> Generation:
-            return generate(engine, messages, p, transforms=drafting.filters(messages))
+            tidy = drafting.filters(messages, p.max_tokens, check)
+            return generate(engine, messages, p, transforms=tidy)
 
         # --style: the draft is measured against the voice before it is shown
-        gen = run.style_checked(style, start, params) if style else start(params)
+        if style:
+            gen = run.style_checked(style, start, params)
+        elif best_of:  # checked (written again while it fails), shown whole
+            gen = drafting.checked_generation(start, params, check, n=best_of)
+        else:  # streamed as it is written; the check's findings go in the report
+            gen = start(params)
         request: dict[str, object] = {
             "brief": brief if brief is not None else (material or ""),
             "form": form,

@@ -82,13 +82,15 @@ TRIMMED = "trimmed back to the last complete sentence"
 _CONTEXT = 64  # characters of released text kept to see a sentence end across a join
 
 
-def sentence_gate(max_tokens: int, hold: int = 48) -> Transform:
+def sentence_gate(max_tokens: int, hold: int = 48, keep_lone: bool = False) -> Transform:
     """A transform for a generation limited to ``max_tokens`` (engines yield about one
     piece per token): pieces pass straight through until the generation is within
     ``hold`` pieces of the limit; from there on, text after the last complete sentence
     (see :func:`quill.writing.chunk.complete_prefix`) is held back. If the stream ends
     at its limit (finish "length"), the held tail is dropped and the final piece's
-    ``note`` says so; if it ends otherwise, the held text comes out with it."""
+    ``note`` says so; if it ends otherwise, the held text comes out with it. With
+    ``keep_lone``, a text with no complete sentence at all is kept as it is (a draft is
+    better cut than empty)."""
     start = max(max_tokens - hold, 0)
 
     def gate(pieces: Iterator[Piece]) -> Iterator[Piece]:
@@ -101,7 +103,8 @@ def sentence_gate(max_tokens: int, hold: int = 48) -> Transform:
                 if piece.finish in ("length", "context"):
                     cut = complete_prefix(context + text, closed=True) - len(context)
                     cut = max(cut, 0)
-                    if text[cut:].strip():
+                    lone = keep_lone and cut == 0 and not context.strip()
+                    if text[cut:].strip() and not lone:
                         text, note = text[:cut], _join_notes(note, TRIMMED)
                 yield Piece(text, finish=piece.finish, stats=piece.stats, note=note)
                 return

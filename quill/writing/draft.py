@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from quill import prompts
-from quill.engine.base import Message, Result, Sampling
+from quill.engine.base import Message, Piece, Result, Sampling
 from quill.engine.generation import Generation
+from quill.engine.loop import pass_on
 from quill.errors import InputError, UsageError
-from quill.writing.cleanup import Transform, draft_filters
+from quill.writing.cleanup import Transform, draft_filters, sentence_gate
 from quill.writing.language import detect_language, is_cjk
 from quill.writing.retry import RETRIES, Check, Outcome, Verdict, best_of, checked
 
@@ -189,10 +190,41 @@ def build_messages(
     return out
 
 
-def filters(messages: list[Message]) -> list[Transform]:
+def filters(
+    messages: list[Message], max_tokens: int | None = None, check: Check | None = None
+) -> list[Transform]:
     """The stream filters for a draft asked with ``messages``: the opening written for
-    the model goes first (see :func:`quill.writing.cleanup.draft_filters`)."""
-    return draft_filters(opening(messages))
+    the model goes first (see :func:`quill.writing.cleanup.draft_filters`). With
+    ``max_tokens``, a draft that reaches it is trimmed back to its last complete
+    sentence; with ``check``, the final piece's note says what the check found (the
+    draft streams as it is written: nothing is held for it)."""
+    out = [sentence_gate(max_tokens, keep_lone=True)] if max_tokens else []
+    out += draft_filters(opening(messages))
+    if check is not None:
+        out.append(noting(check))
+    return out
+
+
+def noting(check: Check) -> Transform:
+    """A transform that passes a stream on as it comes and, on its final piece, notes
+    the problems ``check`` finds in the whole text (for the closing report)."""
+
+    def note(pieces: Iterator[Piece]) -> Iterator[Piece]:
+        seen: list[str] = []
+        for piece in pieces:
+            seen.append(piece.text)
+            if piece.finish is not None:
+                problems = check("".join(seen)).problems
+                if problems and piece.finish != "interrupted":
+                    line = "check: the draft " + "; ".join(problems)
+                    note = f"{piece.note}; {line}" if piece.note else line
+                    piece = Piece(piece.text, piece.finish, piece.stats, note)
+                yield piece
+                return
+            if piece.text and (yield from pass_on(piece, pieces)):
+                return
+
+    return note
 
 
 def opening(messages: list[Message]) -> str:
@@ -275,15 +307,24 @@ def write_checked(
     return best_of(write, checker(lang, words, form), params, n=n, retries=retries)
 
 
-def checked_generation(
-    start: Callable[[Sampling], Generation],
-    params: Sampling,
+def piece_check(
+    brief: str,
     *,
+    form: str | None = None,
     lang: str | None = None,
     words: int | None = None,
-    form: str | None = None,
-    n: int = 1,
+    user_dir: Path | None = None,
+) -> Check:
+    """The check of a draft of ``brief`` asked as :func:`build_messages` asks it (the
+    form the brief names, the language it is written in, unless given)."""
+    form = form or infer_form(brief, forms(user_dir))
+    return checker(lang or brief_language(brief), words, form)
+
+
+def checked_generation(
+    start: Callable[[Sampling], Generation], params: Sampling, check: Check, *, n: int = 1
 ) -> Generation:
-    """A draft that is checked (and written again while it fails) before it is shown:
-    a Generation whose text comes out whole once chosen, its note the report line."""
-    return checked(start, checker(lang, words, form), params, n=n, what="draft")
+    """A draft that is checked (and written again while it fails, or the best of
+    ``n``) before it is shown: a Generation whose text comes out whole once chosen,
+    its note the report line."""
+    return checked(start, check, params, n=n, what="draft")
