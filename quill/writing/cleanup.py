@@ -30,7 +30,6 @@ from quill.writing.commentary import (
     HEAD_CHARS,
     SEPARATOR,
     all_comment,
-    announcing_tail,
     comment_line,
     is_commentary,
     is_preamble,
@@ -254,13 +253,8 @@ def strip_commentary(pieces: Iterator[Piece], opened: bool = False) -> Iterator[
                 if drop and dropped_head < 3 and (rest.strip() or not final):
                     head, dropped_head = rest, dropped_head + 1
                     continue
-                cut = announcing_tail(line)  # "…for your needs. Here's a product page:"
-                if cut > 0 and not rest.strip() and not final:
-                    break  # dropped only if something follows it: wait for that
                 deciding = False
                 text = stripped if dropped_head else head
-                if cut > 0 and rest.strip():
-                    text = line[:cut].rstrip() + stripped[len(line) :]
                 break
             if deciding:
                 continue

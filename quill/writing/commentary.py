@@ -1,8 +1,10 @@
 """What a small model says about its writing instead of writing: the patterns that
 :func:`quill.writing.cleanup.strip_commentary` drops from a draft.
 
-A preamble line ("Sure! Here is a product page for a linen shirt:"), a closing paragraph
-about the writing ("This piece is written in the same language as the brief. It follows
+A preamble line ("Sure! Here is a product page for a linen shirt:") where the reply was not
+begun for the model (a draft in a form of its own, a verb's answer: a draft in a known
+form starts with its opening, written for the model, and has no room for one), a closing
+paragraph about the writing ("This piece is written in the same language as the brief. It follows
 the structure provided…", "I hope this helps!") and labels naming the parts of the shape
 asked for ("**Headline:**"). The patterns are narrow on purpose: a closing paragraph is
 talk only when every sentence in it is, so a call to action, a poem's last stanza, an
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-HEAD_CHARS = 240  # a first line longer than this is content, not a preamble
+HEAD_CHARS = 160  # a first line longer than this is content, not a preamble
 _PREAMBLE = [
     re.compile(p, re.I)
     for p in (
@@ -109,30 +111,7 @@ FOLLOW = re.compile(
 
 def is_preamble(line: str) -> bool:
     s = line.strip().strip("*_").strip().translate(_QUOTES)
-    return bool(s) and len(s) <= 200 and any(rx.match(s) for rx in _PREAMBLE)
-
-
-# The last sentence of a first line that announces the piece: "A linen shirt is a
-# versatile item. Here's a product page for it that will help you choose:".
-_PIECE_WORDS = (
-    r"draft|piece|version|page|post|email|poem|story|script|article|copy|description|"
-    r"letter|announcement|news story"
-)
-_ANNOUNCE = re.compile(
-    r"(?:(?<=[.!?])\s+|(?<=[。！？]))("
-    r"(?:here(?:'s| is| are)|below (?:is|are)) (?:a|an|the|your|my|some)(?:\s+[\w-]+){0,3}?"
-    r"\s+(?:" + _PIECE_WORDS + r")\b[^.!?:]{0,100}:"
-    r"|(?:以下是|下面是)[^。！？：:]{0,60}(?:文章|诗|邮件|草稿|页面|文案|故事|剧本|博客|新闻|介绍)"
-    r"[^。！？：:]{0,30}[:：])\s*$",
-    re.I,
-)
-
-
-def announcing_tail(line: str) -> int:
-    """Where a closing sentence that announces the piece starts in ``line`` (a first
-    line whose earlier sentences are kept), or -1 when there is none."""
-    m = _ANNOUNCE.search(line.translate(_QUOTES))
-    return m.start(1) if m and m.start(1) > 0 else -1
+    return bool(s) and len(s) <= HEAD_CHARS and any(rx.match(s) for rx in _PREAMBLE)
 
 
 def sentences(line: str) -> list[str]:
