@@ -63,7 +63,7 @@ SAMPLING_ARGS = {  # option: (flag, value, Sampling field, expected)
     "min_p": ("--min-p", "0.11", "min_p", 0.11),
     "repeat_penalty": ("--repeat-penalty", "1.3", "repeat_penalty", 1.3),
     "seed": ("--seed", "7", "seed", 7),
-    "max_tokens": ("--max-tokens", "55", "max_tokens", 55),
+    "max_tokens": ("--max-tokens", "20", "max_tokens", 20),  # under every computed budget
 }
 
 

@@ -65,7 +65,6 @@ def analyze(
 
       quill analyze post.md --json | jq .sentiment
     """
-
     with run as v:
         src = v.read(file)
         parts = an.sentences(src.text)
@@ -106,7 +105,6 @@ def classify(
 
       cat review.txt | quill classify -l positive,negative --json
     """
-
     names = an.parse_labels(labels)
     with run as v:
         src = v.read(file)
@@ -147,7 +145,6 @@ def moderate(
 
       quill moderate --json < post.md
     """
-
     with run as v:
         src = v.read(file)
         engine = v.engine()

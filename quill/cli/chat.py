@@ -152,7 +152,6 @@ def _switch_model(
     """Load model ``name`` in place of the current one (one model in memory at a time).
     If it cannot be loaded, the previous model is loaded again and the chat keeps it.
     On a server backend ``name`` is the server's model name, passed as it is."""
-
     local = env.resolve_options(opts).backend == "local"
     if local and env.engine_factory is None and env.environ.get("QUILL_ENGINE", "llama") == "llama":
         registry.resolve(env.paths, name)  # an unknown name fails before anything unloads

@@ -120,7 +120,6 @@ def _model_rows(
 ) -> None:
     """The selected model's chat template (and how it was chosen), and what fits in
     memory: context size and GPU layers as the engine would choose them."""
-
     try:
         entry = registry.resolve(env.paths, opts.model)
         if not entry.path.exists():
@@ -164,7 +163,6 @@ def _server_rows(
 ) -> None:
     """--backend openai: the server reachable, the model present, its context size and
     parallel slots where it reports them, and how tokens are counted."""
-
     row("backend", f"openai, {opts.base_url or '(no --base-url)'}")
     if not opts.base_url:
         problems.append(("--backend openai needs --base-url", "or set QUILL_BASE_URL"))

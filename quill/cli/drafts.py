@@ -116,7 +116,6 @@ def list_drafts(
     Each line: id, last change, versions, words of the latest version, title; a latest
     version that did not finish (interrupted, cut at the token limit) is marked.
     """
-
     env, store = open_store(run.env)
     with store:
         rows = store.drafts(limit)
@@ -216,7 +215,6 @@ def search(
     Newest first, each with the version that matched and a snippet around the match
     (highlighted on a terminal). Any script, any case; no special query syntax.
     """
-
     env, store = open_store(run.env)
     found: dict[int, list[int]] = {}
     titles: dict[int, str] = {}
@@ -287,7 +285,6 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Remove drafts with all their versions (asks first, unless --yes)."""
-
     env, store = open_store(run.env)
     with store:
         targets: list[Draft] = []

@@ -33,7 +33,6 @@ def open_draft(run: Run, ref: RefArg) -> None:
     becomes the draft's next version, noted "edited". Leaving the file unchanged makes
     no version.
     """
-
     env, store = open_store(run.env)
     did, vn = parse_ref(ref)
     with store:
@@ -212,7 +211,6 @@ def diff(
 
       quill drafts diff 12@1 > changes.diff
     """
-
     if unified_diff and word_diff:
         raise UsageError("--unified and --word contradict each other")
     env, store = open_store(run.env)

@@ -61,7 +61,6 @@ def export(
 
     `quill drafts import` reads the files back, with the same text and provenance.
     """
-
     env, store = open_store(run.env)
     if all_dir is not None:
         if ref is not None or out is not None or version is not None:
@@ -112,7 +111,6 @@ def _export_all(env: Environment, store: Store, folder: Path, force: bool) -> No
 def _read(env: Environment, name: str, encoding: str | None) -> tuple[str, str | None]:
     """(text, problem) of a file to import; "-" is stdin. Read as every input is (size
     bound, UTF-8 or a BOM, or the encoding --encoding names)."""
-
     try:
         if name == "-":
             data = read_stdin_bytes(env)
@@ -132,7 +130,6 @@ def _read(env: Environment, name: str, encoding: str | None) -> tuple[str, str |
 def draft_from_file(text: str, origin: str) -> dict[str, Any]:
     """The arguments of ``Store.create_draft`` for an imported file: quill's own export
     keeps its title, status and provenance; other Markdown is titled from its text."""
-
     front, body = parse_markdown(text)
     if front is not None and is_quill_front(front):
         title = front.get("title")
@@ -174,7 +171,6 @@ def import_files(
     provenance (plus where it was imported from); any other Markdown or text file
     becomes a draft titled from its first heading or line.
     """
-
     env = run.env
     store = Store(env.paths.db_file)
     imported = 0

@@ -9,24 +9,23 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from quill import __version__
 from quill.engine.base import Engine, Result, Sampling
 from quill.env import Environment
 from quill.errors import OutputError, UsageError
-
-if TYPE_CHECKING:
-    from quill.store.db import Store
-    from quill.store.journal import DraftJournal
+from quill.models.fingerprint import Fingerprint
+from quill.render.live import report
+from quill.store.db import Store
+from quill.store.files import atomic_write_text, check_target
+from quill.store.journal import DraftJournal
 
 
 def check_out(out: str | None, force: bool) -> Path | None:
     """Refuse an existing --out before any work is done."""
     if out is None:
         return None
-    from quill.store.files import check_target
-
     p = Path(out).expanduser()
     check_target(p)
     if p.exists() and not force:
@@ -63,8 +62,6 @@ class Keep:
             if self.draft_id is not None:
                 raise UsageError("--draft and --no-save contradict each other")
             return None
-        from quill.store.db import Store
-
         store = Store(env.paths.db_file)
         if self.draft_id is not None and store.draft(self.draft_id) is None:
             store.close()
@@ -79,8 +76,6 @@ class _ModelHash:
     hashed in the background while the model writes (once per file, then cached)."""
 
     def __init__(self, env: Environment, engine: Engine, journal: DraftJournal) -> None:
-        from quill.models.fingerprint import Fingerprint
-
         self.journal = journal
         path = Path(engine.info.path)
         self.fp = Fingerprint(path, env.paths.cache_dir) if path.is_file() else None
@@ -109,8 +104,6 @@ def start_draft(
     token is generated; returns the journal and the listeners to attach."""
     if store is None:
         return None, []
-    from quill.store.journal import DraftJournal
-
     meta = {
         "command": kind,
         **request,
@@ -147,8 +140,6 @@ def conclude(
 ) -> int:
     """After the text: write --out (atomically; partial text too, on Ctrl-C), then the
     one closing report. Returns the exit code (128 + signal when one ended it)."""
-    from quill.render.live import report
-    from quill.store.files import atomic_write_text
 
     saved: list[str] = []
     if out_path is not None and result.text.strip():

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from quill.errors import InputError, UsageError
+
 if TYPE_CHECKING:
     from quill.env import Environment
     from quill.store.db import Store
@@ -36,8 +38,6 @@ def check_encoding(encoding: str | None) -> str | None:
     try:
         return codecs.lookup(encoding).name
     except LookupError:
-        from quill.errors import UsageError
-
         raise UsageError(
             f"--encoding: unknown encoding `{encoding}`",
             hint="e.g. utf-8, gbk, big5, shift_jis, latin-1, cp1252",
@@ -120,8 +120,6 @@ def hint_for(problem: str) -> str:
 def read_stdin_bytes(env: Environment) -> bytes | None:
     """All of stdin (at most MAX_INPUT_BYTES: more is InputError), or None when stdin is
     a terminal."""
-    from quill.errors import InputError
-
     if env.stdin_tty:
         return None
     buf = getattr(env.stdin, "buffer", None)
@@ -143,8 +141,6 @@ def read_stdin_text(
 ) -> str | None:
     """Stdin decoded as :func:`decode` does (None when it is a terminal); binary or
     undecodable input is InputError (exit 3) with the reason."""
-    from quill.errors import InputError
-
     data = read_stdin_bytes(env)
     if data is None:
         return None
@@ -158,8 +154,6 @@ def read_sources(
     env: Environment, files: list[str], verb: str = "summarize", encoding: str | None = None
 ) -> list[Source]:
     """Each file (``-`` is stdin, the default), with the reason it cannot be used, if any."""
-    from quill.errors import InputError, UsageError
-
     if not files:
         files = ["-"]
     if files.count("-") > 1:
@@ -190,8 +184,6 @@ def read_sources(
 
 def read_file_bytes(f: str, p: Path) -> bytes:
     """The bytes of file ``f`` (shown as given), refused before reading when too large."""
-    from quill.errors import InputError
-
     try:
         with open(p, "rb") as fh:
             st = os.fstat(fh.fileno())
@@ -229,8 +221,6 @@ def read_text(
 ) -> Source:
     """The one input of a single-text command: FILE, stdin, or (with no FILE and nothing
     piped) the latest version of draft ``draft_id``. Refuses empty and binary input."""
-    from quill.errors import InputError
-
     if file is None and env.stdin_tty and draft_id is not None and store is not None:
         version = store.draft_version(draft_id)
         if version is None or not version.content.strip():

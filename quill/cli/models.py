@@ -169,7 +169,6 @@ def add(
     llama.cpp reads the vocabulary; a file quill could not run is refused, with the
     reason. The weights are not loaded.
     """
-
     env = run.env
     if name is not None:
         check_name(name)
@@ -183,7 +182,6 @@ def add(
 @command("quiet")
 def rm(run: Run, name: Annotated[str, typer.Argument(help="Name of an added model.")]) -> None:
     """Forget an added model (the file itself is left alone)."""
-
     env = run.env
     registry.remove(env.paths, name)
     env.ui.note(f"removed `{name}`")

@@ -64,75 +64,38 @@ TEMPLATE_KEYS = ("temperature", "top_p", "min_p", "repeat_penalty")
 ENGINE: tuple[Opt, ...] = tuple(
     from_setting(s, "n_ctx" if s.name == "ctx" else None) for s in SETTINGS if s.name != "preset"
 )
+# name, flags, type, default, help, metavar
 SAMPLING: tuple[Opt, ...] = (
     from_setting(_ROWS["preset"]),
-    Opt(
-        "temperature",
-        ("--temperature", "-t"),
-        float | None,
-        None,
-        "Sampling temperature; 0 is deterministic.",
-    ),
+    Opt("temperature", ("--temperature", "-t"), float | None, None,
+        "Sampling temperature; 0 is deterministic."),
     Opt("top_p", ("--top-p",), float | None, None, "Nucleus sampling threshold."),
     Opt("min_p", ("--min-p",), float | None, None, "Minimum token probability."),
-    Opt(
-        "repeat_penalty",
-        ("--repeat-penalty",),
-        float | None,
-        None,
-        "Penalty for repeated tokens (1 = off).",
-    ),
+    Opt("repeat_penalty", ("--repeat-penalty",), float | None, None,
+        "Penalty for repeated tokens (1 = off)."),
     Opt("seed", ("--seed",), int | None, None, "Random seed, for repeatable output."),
     Opt("max_tokens", ("--max-tokens",), int | None, None, "Most tokens to generate."),
-)
+)  # fmt: skip
 KEEP: tuple[Opt, ...] = (
-    Opt(
-        "out",
-        ("--out", "-o"),
-        str | None,
-        None,
-        "Also write the text to FILE (atomically).",
-        "FILE",
-    ),
+    Opt("out", ("--out", "-o"), str | None, None, "Also write the text to FILE (atomically).",
+        "FILE"),
     Opt("force", ("--force", "-f"), bool, False, "Overwrite --out if it exists."),
-    Opt(
-        "draft_id",
-        ("--draft",),
-        int | None,
-        None,
-        "Save the result as the next version of draft ID.",
-        "ID",
-    ),
-    Opt(
-        "title",
-        ("--title",),
-        str | None,
-        None,
-        "Title of the new draft (default: derived from the text).",
-    ),
+    Opt("draft_id", ("--draft",), int | None, None,
+        "Save the result as the next version of draft ID.", "ID"),
+    Opt("title", ("--title",), str | None, None,
+        "Title of the new draft (default: derived from the text)."),
     Opt("no_save", ("--no-save",), bool, False, "Do not keep the result as a draft."),
-)
+)  # fmt: skip
 SHOW: tuple[Opt, ...] = (
     Opt("stats", ("--stats",), bool, False, "Print token counts and speed on stderr."),
     Opt("plain", ("--plain",), bool, False, "Raw text, no Markdown rendering."),
     Opt("verbose", ("--verbose", "-v"), bool, False, "Show llama.cpp's log."),
     Opt("quiet", ("--quiet", "-q"), bool, False, "No notes, progress or report on stderr."),
-    Opt(
-        "encoding",
-        ("--encoding",),
-        str | None,
-        None,
+    Opt("encoding", ("--encoding",), str | None, None,
         "The input's text encoding when it is not UTF-8 (gbk, latin-1, cp1252…); UTF-8 "
-        "and UTF-16/32 with a BOM are recognised without it.",
-        "NAME",
-    ),
-)
-GROUPS: dict[str, tuple[Opt, ...]] = {
-    "engine": ENGINE,
-    "sampling": SAMPLING,
-    "keep": KEEP,
-    "show": SHOW,
-}
+        "and UTF-16/32 with a BOM are recognised without it.", "NAME"),
+)  # fmt: skip
+GROUPS = {"engine": ENGINE, "sampling": SAMPLING, "keep": KEEP, "show": SHOW}
 BY_NAME: dict[str, Opt] = {o.name: o for group in GROUPS.values() for o in group}
 
 # Arguments and options several commands declare alike.

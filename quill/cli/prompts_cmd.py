@@ -57,7 +57,6 @@ def show_prompt(
 
       quill prompts show rewrite > "$(quill prompts path rewrite)"
     """
-
     env = run.env
     user_dir = env.paths.config_dir / "prompts"
     builtin = prompts.builtin_text(name)
@@ -86,7 +85,6 @@ def prompt_path(
     ] = None,
 ) -> None:
     """Print the folder of your templates (or the file for template NAME)."""
-
     env = run.env
     user_dir = env.paths.config_dir / "prompts"
     env.stdout.write(f"{user_dir / f'{name}.toml' if name else user_dir}\n")
@@ -124,7 +122,6 @@ def run_template(
 
       quill run haiku --var topic="autumn rain"
     """
-
     values = _vars(var or [])
     run.template = name
     with run as v:

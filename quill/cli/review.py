@@ -17,6 +17,7 @@ from quill.engine.base import Engine, Result, Sampling
 from quill.env import Environment
 from quill.errors import UsageError
 from quill.render.live import report, stream_live
+from quill.render.review import Reviewer
 from quill.render.sanitize import sanitize
 from quill.render.ui import UI
 from quill.store.files import atomic_write_text
@@ -70,8 +71,6 @@ def emit(env: Environment, text: str) -> None:
 
 def review_edits(env: Environment, original: str, items: list[Edit]) -> list[Edit]:
     """Ask about each edit in turn (y/n/a/q); returns the accepted ones."""
-    from quill.render.review import Reviewer
-
     reviewer = Reviewer(env.ui, env.stdin)
     chosen: list[Edit] = []
     for k, e in enumerate(items, 1):

@@ -32,9 +32,12 @@ from quill.cli.options import TEMPLATE_KEYS, Options, pick
 from quill.engine.base import Engine, Result, Sampling
 from quill.engine.generation import generate
 from quill.env import EngineOptions, Environment
+from quill.render.live import stream_live
 from quill.writing import style
+from quill.writing.cleanup import strip_commentary, unwrap_fence
 from quill.writing.presets import sampling as preset_sampling
 from quill.writing.style_check import CheckedDraft
+from quill.writing.verbs import Chain, chained, part_budget, plan_parts, trim, untag
 
 if TYPE_CHECKING:
     from quill.render.live import Streamable
@@ -192,8 +195,6 @@ class Run:
         """Stream ``gen`` to the terminal, kept as a draft (and --out); ``prefix`` is
         text the kept version starts with but that is not shown (the draft a
         continuation follows)."""
-        from quill.render.live import stream_live
-
         journal, listeners = self.start(engine, params, src, kind, request, prefix, note)
         for listener in listeners:
             gen.add_listener(listener)  # type: ignore[attr-defined]
@@ -252,8 +253,6 @@ def chain_parts(
     """A Chain over the parts of ``text``: ``build(part_text)`` gives a part's messages;
     each part's budget is ``cap(part_tokens)`` unless --max-tokens was given. With
     ``commentary``, a preamble or closing remark of the model's is dropped."""
-    from quill.writing.cleanup import strip_commentary, unwrap_fence
-    from quill.writing.verbs import Chain, chained, part_budget, plan_parts, trim, untag
 
     overhead = engine.count_messages(build(""))
     parts = plan_parts(

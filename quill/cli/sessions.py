@@ -66,7 +66,6 @@ def list_sessions(run: Run, as_json: JsonOpt = False) -> None:
 @command("quiet")
 def show(run: Run, name: NameArg = None, plain: PlainOpt = False) -> None:
     """Print a session as Markdown (rendered on a terminal unless --plain)."""
-
     env, store = _open(run.env)
     with store:
         s = _find(store, name)
@@ -84,7 +83,6 @@ def export(
     force: ForceOpt = False,
 ) -> None:
     """Write a session as Markdown to stdout, or to --out FILE (atomically)."""
-
     env, store = _open(run.env)
     out_path = check_out(out, force)
     with store:
@@ -105,7 +103,6 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Remove a session and its turns."""
-
     env, store = _open(run.env)
     with store:
         s = _find(store, name)

@@ -105,7 +105,6 @@ def summarize(
 
       quill summarize ch1.md ch2.md --focus "the budget" --out summary.md
     """
-
     env, o = run.env, run.o
     ui = env.ui
     opts = SummaryOptions(
@@ -162,7 +161,6 @@ def _run(
 ) -> int:
     """Summarize each file in turn: notes (map, combine), then the streamed summary, each
     kept as a draft; one report at the end."""
-
     ui, engine, opts = env.ui, summarizer.engine, summarizer.opts
     t0 = time.perf_counter()
     done: list[Job] = []

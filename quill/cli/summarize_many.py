@@ -170,7 +170,6 @@ def _stopped(names: list[str], saved: Path | None, drafts: list[str]) -> str:
 
 def _work(summarizer: Summarizer, f: _File, stop: threading.Event) -> None:
     """One file in a worker thread: its notes, then its summary (not streamed)."""
-
     gen: Generation | None = None
     try:
         for _ in summarizer.run(f.job, stop=stop.is_set):

@@ -57,7 +57,6 @@ def translate(
 
       echo "Bonjour tout le monde" | quill translate --to English
     """
-
     target = language_name(to)
     with run as v:
         src = v.read(file)
@@ -90,7 +89,6 @@ def outline(
 
       echo "a guide to brewing green tea" | quill outline
     """
-
     with run as v:
         src = v.read(file)
         engine = v.engine()
@@ -130,7 +128,6 @@ def titles(
 
       quill titles -n 10 chapter.md > ideas.txt
     """
-
     with run as v:
         src = v.read(file)
         engine = v.engine()
@@ -145,7 +142,6 @@ def titles(
 def _fit(text: str, engine: Any, what: str, *, head: bool) -> tuple[str, str]:
     """The part of a long text the model is shown (its start, or its end), and a note
     saying so ("" when all of it fits)."""
-
     total = engine.count(text)
     budget = min(CONTEXT_TOKENS, max(64, engine.info.n_ctx // 3))
     if total <= budget:
@@ -181,7 +177,6 @@ def continue_(
 
       quill continue --draft 12
     """
-
     with run as v:
         src = v.read(file)
         voice = v.style(style, src.text)
