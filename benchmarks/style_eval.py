@@ -179,21 +179,6 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def copy_share(text: str, samples: tuple[str, ...], script: str) -> float:
-    """The share of the draft's 6-word (8-character) shingles found in the samples."""
-
-    def shingles(t: str) -> set[str]:
-        if script == sm.ZH:
-            han = "".join(sm._HAN.findall(t))
-            return {han[i : i + 8] for i in range(len(han) - 7)}
-        w = [x.lower() for x in sm.words(t)]
-        return {" ".join(w[i : i + 6]) for i in range(len(w) - 5)}
-
-    mine = shingles(text)
-    theirs = set().union(*(shingles(s) for s in samples))
-    return round(len(mine & theirs) / len(mine), 3) if mine else 0.0
-
-
 def score(profile: style.Profile, text: str, samples: tuple[str, ...]) -> dict[str, Any]:
     fig = sm.measure(text, profile.script)
     rows = sm.compare(profile.figures, fig, profile.script)
@@ -203,7 +188,7 @@ def score(profile: style.Profile, text: str, samples: tuple[str, ...]) -> dict[s
         "sentence": fig.get(key, 0.0),
         "headings": fig.get("headings_per_100", 0.0),
         "strays": sm.strays(profile.figures, fig, profile.script),
-        "copy": copy_share(text, samples, profile.script),
+        "copy": sm.copy_share(text, samples, profile.script),
         "figures": fig,
     }
 
@@ -271,6 +256,9 @@ def run_model(spec: str | None, args: argparse.Namespace) -> dict[str, Any]:
                 for arm in ("plain", "first", "styled"):
                     rec[f"score_{arm}"] = score(profile, r[arm], voice.samples)
                 recs.append(rec)
+                if args.json:  # kept as it comes: a long run can be read while it runs
+                    partial = {"args": vars(args), "models": [{"model": name, "records": recs}]}
+                    Path(args.json).write_text(json.dumps(partial, ensure_ascii=False, indent=1))
                 log(
                     f"    {brief[:40]!r} seed {seed}: distance plain "
                     f"{rec['score_plain']['distance']:.2f}, styled "

@@ -112,6 +112,8 @@ def test_a_tone_line_that_runs_on_is_not_kept() -> None:
     assert style.tone_line("Tone: warm, playful") == "warm, playful"
     assert style.tone_line("- **dry, wry**\n") == "dry, wry"
     assert style.tone_line("The writer uses the passive voice, such as " + "x " * 30) == ""
+    said = "Old, chalky, bell sticks, wry, baking bread on Saturdays"  # the 0.5B, once
+    assert style.tone_line(said, [BIKE, BREAD]) == "wry"  # the samples' words are content
 
 
 def test_too_little_text_is_refused_with_the_amount_needed() -> None:
@@ -168,9 +170,11 @@ def test_a_draft_sees_the_passages_closest_to_its_brief() -> None:
     first = style.closest_passages(p, "a note about the roof and the rain")[0]
     assert "roof" in first or "rained" in first
     text = style.system_text(p, "a note about bread")
-    assert text.startswith("Write the way I write. Here are passages I wrote")
+    assert text.startswith("Write the way I write. Here are passages I wrote")  # for chat
     assert "<<<\n" in text and "How I write: sentences of 3-7 words;" in text
-    assert text.headings is False
+    assert text.headings is False and len(text.turns) == 2 * len(style.closest_passages(p, "bread"))
+    assert text.turns[0].role == "user" and "bread" in text.turns[0].content
+    assert text.turns[1].role == "assistant" and "<<<" not in text.system
 
 
 def test_a_heading_begun_for_the_model_is_taken_back_for_a_voice_without_headings() -> None:
@@ -181,6 +185,7 @@ def test_a_heading_begun_for_the_model_is_taken_back_for_a_voice_without_heading
     voice = style.system_text(profile(), "morning walks")
     styled = with_style(msgs, voice)
     assert styled[-1].role == "user" and "How I write" in styled[0].content
+    assert [m.role for m in styled[1:-1]] == ["user", "assistant"] * (len(voice.turns) // 2)
     if msgs[-1].role == "assistant":  # the blog form opens with "# "
         assert msgs[-1].content.startswith("#")
     plain = with_style(msgs, "Write plainly.")  # a str: nothing known of headings
@@ -272,11 +277,20 @@ def test_style_joins_the_system_prompt(
     engine = FakeEngine(TERSE)
     r = cli([*args, "--no-save"], engine=engine, stdin=stdin)
     assert r.exit_code == 0, r.stderr
-    system = engine.calls[0][0].content
-    assert "Here are passages I wrote" in system and "<<<\n" in system
-    assert "sentences of 3-7 words" in system and "My tone: dry, wry." in system
+    sent = engine.calls[0]
+    system = sent[0].content
+    assert "your earlier replies here are passages I wrote" in system
+    assert "How I write: sentences of 3-7 words;" in system and "My tone: dry, wry." in system
+    # the writer's passages, shown as the model's own earlier replies
+    shown = [m.content for m in sent[1:-1] if m.role == "assistant"]
+    asked = [m.content for m in sent[1:-1] if m.role == "user"]
+    assert 1 <= len(shown) <= style.SHOWN and len(asked) == len(shown)
+    assert all(a.startswith("Write a short piece about ") for a in asked)
+    flat = " ".join((BIKE + BREAD + RAIN).split())
+    assert all(" ".join(x.split()) in flat for x in shown)
+    assert sent[-1].role == "user" and "<<<" not in system
     if "bread" in " ".join(args) + (stdin or ""):
-        assert system.index("bread") < system.index("How I write")  # the closest passage
+        assert "bread" in shown[0].lower()  # the closest passage first
 
 
 def test_a_styled_draft_that_strays_is_written_again_and_the_closer_kept(
@@ -340,3 +354,35 @@ def test_a_styled_draft_has_no_headings_when_the_samples_have_none(
     text = r.stdout
     assert sm.blocks(text).headings == 0 and "#" not in text, text
     assert sm.measure(text)["first_singular"] > 0, text  # the writer's person
+
+
+def test_ctrl_c_while_a_styled_draft_is_written_keeps_what_was_written() -> None:
+    from quill.engine.generation import generate
+    from quill.signals import ABORT
+    from quill.writing.presets import sampling
+    from quill.writing.style_check import CheckedDraft
+
+    engine = FakeEngine(LISTICLE)
+    heard: list[str] = []
+
+    class Keep:
+        def on_text(self, text: str) -> None:
+            heard.append(text)
+
+        def on_done(self, result: object) -> None:
+            heard.append("<done>")
+
+    draft = CheckedDraft(
+        lambda p: generate(engine, [], p), sampling("balanced", 200, seed=3), profile()
+    )
+    draft.add_listener(Keep())
+    ABORT.raised = True  # as a first Ctrl-C leaves it while nothing is shown yet
+    try:
+        shown = "".join(draft)
+    finally:
+        ABORT.raised = False
+    result = draft.close()
+    assert len(engine.calls) == 1  # no retry after Ctrl-C
+    assert result.finish == "interrupted" and result.text == shown
+    assert 0 < len(shown) < len(LISTICLE) and LISTICLE.startswith(shown)
+    assert "".join(heard[:-1]) == shown and heard[-1] == "<done>"

@@ -17,6 +17,7 @@ import re
 import statistics
 import time
 import tomllib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,14 +152,29 @@ def learn_messages(
     return [Message("system", p["system"].strip()), Message("user", user.strip())]
 
 
-def tone_line(text: str) -> str:
+def tone_line(text: str, samples: Sequence[str] = ()) -> str:
     """The model's answer as one short tone line ("dry, wry, quiet"), or "" if it is not
-    one (an answer that runs on describes the samples instead)."""
+    one. An answer that runs on describes the samples instead, and a term made of the
+    samples' own words ("chalky, bell sticks") names their content, not their tone:
+    such terms are left out."""
     line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
     line = re.sub(r"^[\s*_#>-]*(?:tone\s*[:：]\s*)?", "", line, flags=re.I).strip(" *_.。")
     if not line or len(line) > 80 or len(sm.words(line)) > 10:
         return ""
-    return line
+    used = {w.lower() for s in samples for w in sm.words(s)}
+    joined = "\n".join(samples)
+    terms = [t.strip(" *_") for t in re.split(r"[,，、;；/]|\band\b", line) if t.strip(" *_")]
+    kept = [
+        t
+        for t in terms
+        if len(sm.words(t)) <= 2
+        and not any(w.lower() in used for w in sm.words(t))
+        and not (sm._HAN.search(t) and t in joined)
+    ]
+    if not kept or (re.search(r"[\u4e00-\u9fff]", line) and len(kept) < len(terms)):
+        return ""
+    sep = "、" if re.search(r"[\u4e00-\u9fff]", line) else ", "
+    return sep.join(kept)
 
 
 def new_profile(
@@ -170,7 +186,7 @@ def new_profile(
         script=script,
         figures=sm.measure(samples, script),
         habits=sm.characteristic(samples, script),
-        tone=tone_line(tone),
+        tone=tone_line(tone, samples),
         passages=split_passages(samples, script),
         sources=list(sources),
         samples=len(samples),
@@ -394,30 +410,60 @@ def instructions(profile: Profile, user_dir: Path | None = None) -> list[str]:
 
 
 class VoiceText(str):
-    """The text ``--style`` adds to a system prompt; ``headings`` is False for a writer
-    who uses none (:func:`quill.writing.verbs.with_style` then takes back a "# " begun
-    for the model)."""
+    """What ``--style`` adds to a system prompt (the passages quoted, the habits, the
+    tone), with what :func:`quill.writing.verbs.with_style` uses instead where it can:
+    ``turns``, the passages as the model's own earlier replies (a small model copies
+    the voice of its earlier replies better than that of a quoted block), and
+    ``system``, the habits and tone alone. ``headings`` is False for a writer who uses
+    none (a "# " begun for the model is then taken back)."""
 
     headings: bool = True
+    system: str = ""
+    turns: tuple[Message, ...] = ()
+
+
+def topic_of(passage: str, script: str) -> str:
+    """What a passage is about, in a few of its own words ("bread, oven, loaf")."""
+    if script == sm.ZH:
+        han = [r for r in re.findall(r"[\u4e00-\u9fff]+", passage)]
+        grams = Counter(
+            run[i : i + 2]
+            for run in han
+            for i in range(len(run) - 1)
+            if not set(run[i : i + 2]) & sm._ZH_FUNCTION
+        )
+        return "、".join(g for g, _ in grams.most_common(2))
+    words = Counter(
+        w.lower()
+        for w in sm.words(passage)
+        if len(w) > 3 and w[0].isalpha() and w.lower() not in sm._STOP | sm.COMMON
+    )
+    return ", ".join(w for w, _ in words.most_common(3))
 
 
 def system_text(
     profile: Profile, brief: str | None = None, user_dir: Path | None = None
 ) -> VoiceText:
-    """What ``--style`` adds to the system prompt: a few of the writer's own passages
-    (the closest to ``brief``), then their habits as plain instructions, then the tone."""
+    """The voice for a draft about ``brief``: the writer's passages closest to it, their
+    habits as plain instructions, and the tone (see :class:`VoiceText`)."""
     p = prompts.load("style", user_dir)["profile"]
     table = {**p, **p.get("zh", {})} if profile.script == sm.ZH else p
-    parts = [table["intro"].strip()]
-    parts += [f"<<<\n{x}\n>>>" for x in closest_passages(profile, brief)]
+    passages = closest_passages(profile, brief)
     sep = "；" if profile.script == sm.ZH else "; "
     habits = instructions(profile, user_dir)
-    if habits:
-        parts.append(prompts.render(table["habits"], habits=sep.join(habits)))
+    tail = [prompts.render(table["habits"], habits=sep.join(habits))] if habits else []
     if profile.tone:
-        parts.append(prompts.render(table["tone"], tone=profile.tone))
-    text = VoiceText("\n\n".join(parts))
+        tail.append(prompts.render(table["tone"], tone=profile.tone))
+    quoted = [table["intro"].strip(), *(f"<<<\n{x}\n>>>" for x in passages)]
+    text = VoiceText("\n\n".join(quoted + tail))
     text.headings = profile.figures.get("headings_per_100", 0.0) >= 1
+    text.system = "\n\n".join([table["shown"].strip(), *tail])
+    turns: list[Message] = []
+    for x in passages:
+        topic = topic_of(x, profile.script)
+        ask = prompts.render(table["ask"], topic=topic) if topic else table["ask_any"]
+        turns += [Message("user", ask), Message("assistant", x)]
+    text.turns = tuple(turns)
     return text
 
 

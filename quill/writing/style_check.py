@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quill.engine.base import Result, Sampling
+from quill.signals import ABORT
 from quill.writing import stylometry as sm
 from quill.writing.style import Profile, num
 
@@ -25,12 +26,18 @@ class Attempt:
     strays: list[str]
 
 
+COPY_LIMIT = 0.2  # a draft with more of its word runs taken from the passages copies them
+
+
 def check(profile: Profile, text: str) -> tuple[float, list[str]]:
-    """How far ``text`` is from the voice (one number) and how it strays far, if it does."""
+    """How far ``text`` is from the voice (one number: the figures' distance, plus the
+    share of the draft copied from the writer's passages) and how it strays far."""
     fig = sm.measure(text, profile.script)
-    return sm.overall(sm.compare(profile.figures, fig, profile.script)), sm.strays(
-        profile.figures, fig, profile.script
-    )
+    why = sm.strays(profile.figures, fig, profile.script)
+    copied = sm.copy_share(text, profile.passages, profile.script)
+    if copied > COPY_LIMIT:
+        why.append(f"copies the passages it was shown ({copied:.0%} of its word runs)")
+    return round(sm.overall(sm.compare(profile.figures, fig, profile.script)) + copied, 3), why
 
 
 class CheckedDraft:
@@ -61,7 +68,9 @@ class CheckedDraft:
         gen = self.start(params)
         self.current = gen
         for _ in gen:
-            if self.stopped:
+            if self.stopped or ABORT.raised:  # Ctrl-C: nothing is shown yet to notice it
+                self.stopped = True
+                gen.stop("interrupted")
                 break
         result = gen.close()
         d, why = check(self.profile, result.text)

@@ -520,6 +520,22 @@ _PERSON_NAMES = {
 }
 
 
+def copy_share(text: str, sources: Sequence[str], lang: str) -> float:
+    """The share of the text's 6-word runs (8 characters in Chinese) found in
+    ``sources``: 0 for a text in its own words."""
+
+    def runs(t: str) -> set[str]:
+        if lang == ZH:
+            han = "".join(_HAN.findall(t))
+            return {han[i : i + 8] for i in range(len(han) - 7)}
+        w = [x.lower() for x in words(t)]
+        return {" ".join(w[i : i + 6]) for i in range(len(w) - 5)}
+
+    mine = runs(text)
+    theirs: set[str] = set().union(*(runs(s) for s in sources)) if sources else set()
+    return round(len(mine & theirs) / len(mine), 3) if mine else 0.0
+
+
 def spread_range(mean: float, sd: float) -> tuple[int, int]:
     """A range of lengths around ``mean`` that a typical sentence falls in."""
     half = max(min(sd * 0.6, mean * 0.45), mean * 0.2, 1.0)

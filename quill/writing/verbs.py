@@ -152,16 +152,19 @@ def template_sampling(
 
 
 def with_style(messages: list[Message], style: str | None) -> list[Message]:
-    """Add a voice profile (see :mod:`quill.writing.style`) to the system prompt; a
-    heading begun for the model ("# ") is taken back when the voice has no headings."""
+    """Add a voice (see :mod:`quill.writing.style`): to the system prompt, and as
+    earlier turns where it has them; a heading begun for the model ("# ") is taken
+    back when the voice has no headings."""
     if not style:
         return messages
     last = messages[-1] if messages else None
     if not getattr(style, "headings", True) and last and last.role == "assistant":
         messages = messages[:-1] if last.content.lstrip().startswith("#") else messages
+    turns = list(getattr(style, "turns", ()))  # the writer's passages as earlier replies
+    text = str(getattr(style, "system", "") or style) if turns else str(style)
     if messages and messages[0].role == "system":
-        return [Message("system", messages[0].content + "\n\n" + style), *messages[1:]]
-    return [Message("system", style), *messages]
+        return [Message("system", messages[0].content + "\n\n" + text), *turns, *messages[1:]]
+    return [Message("system", text), *turns, *messages]
 
 
 def messages(system: str, user: str) -> list[Message]:
