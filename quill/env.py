@@ -108,6 +108,10 @@ class Environment:
         return self.environ.get("TERM") != "dumb"
 
     @property
+    def force_color(self) -> bool:
+        return self.color and self.environ.get("FORCE_COLOR", "") not in ("", "0")
+
+    @property
     def ui(self) -> UI:
         if self._ui is None:
             from quill.render.ui import UI
@@ -119,6 +123,7 @@ class Environment:
                 stderr_tty=self.stderr_tty,
                 color=self.color,
                 quiet=self.quiet,
+                force_color=self.force_color,
             )
         return self._ui
 

@@ -191,3 +191,23 @@ def test_quiet_on_commands_that_report(cli: Callable[..., Run], tmp_path: Path) 
     r = cli(["drafts", "import", str(f), "-q"])
     assert r.exit_code == 0 and r.stderr == ""
     assert cli(["config", "set", "ctx", "1024", "--quiet"]).stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("environ", "ansi"),
+    [({}, False), ({"FORCE_COLOR": "1"}, True), ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False)],
+)
+def test_force_color_colours_the_error_line_when_piped(
+    quill_home: Path, environ: dict[str, str], ansi: bool
+) -> None:
+    import os
+
+    base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    r = subprocess.run(
+        [sys.executable, "-m", "quill", "drafts", "show", "99"],
+        env={**base, "QUILL_HOME": str(quill_home), "TERM": "xterm", **environ},
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and "there is no draft 99" in r.stderr
+    assert ("\x1b[" in r.stderr) is ansi, r.stderr

@@ -33,6 +33,7 @@ from quill import __version__
 from quill.cli.context import get_env
 from quill.cli.logs import setup_logging
 from quill.cli.options import ENGINE, Options
+from quill.env import Environment
 from quill.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, QuillError, Terminated
 
 Command = Callable[..., Any]
@@ -225,17 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     except QuillError as exc:
         if debug:
             raise
-        from quill.render.ui import UI
-
-        err = sys.stderr
-        ui = UI(
-            sys.stdout,
-            err,
-            stdout_tty=False,
-            stderr_tty=err.isatty(),
-            color=os.environ.get("NO_COLOR", "") == "",
-        )
-        ui.error(exc.message, exc.hint)
+        Environment(stdout_tty=False).ui.error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
     except Terminated:
         sys.exit(EXIT_TERMINATED)

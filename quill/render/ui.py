@@ -29,6 +29,7 @@ class UI:
         stderr_tty: bool,
         color: bool,
         quiet: bool = False,
+        force_color: bool = False,
     ) -> None:
         self.stdout = stdout
         self.stderr = stderr
@@ -36,6 +37,7 @@ class UI:
         self.stderr_tty = stderr_tty
         self.color = color
         self.quiet = quiet
+        self.force_color = force_color  # FORCE_COLOR: status lines in colour even when piped
         self._err_console: Console | None = None
 
     # -- consoles -------------------------------------------------------------
@@ -56,12 +58,12 @@ class UI:
     @property
     def err(self) -> Console:
         if self._err_console is None:
-            self._err_console = self._console(self.stderr, self.stderr_tty)
+            self._err_console = self._console(self.stderr, self.stderr_tty or self.force_color)
         return self._err_console
 
     def _line(self, prefix: str, style: str, message: str) -> None:
         message = sanitize(message)
-        if self.stderr_tty and self.color:
+        if (self.stderr_tty or self.force_color) and self.color:
             from rich.text import Text
 
             self.err.print(Text.assemble((prefix, style), message), soft_wrap=True)
