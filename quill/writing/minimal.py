@@ -224,6 +224,8 @@ def verdict(text: str, h: Hunk) -> str:
         return "touches Markdown or code"
     if re.sub(r"\D", "", h.old) != re.sub(r"\D", "", h.new):
         return "changes a number"
+    if h.end == len(text.rstrip()) and not _words(h.added) and not _words(h.removed):
+        return "changes how the line ends"  # a list item or a heading has no full stop
     if not h.added:  # only a doubled word may go: what is removed repeats its neighbour
         old_words, new_words = h.old.lower().split(), h.new.lower().split()
         if not new_words or old_words != new_words * 2:
