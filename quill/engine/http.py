@@ -10,17 +10,20 @@ is never retried (its partial text belongs to the caller). Every failure becomes
 
 from __future__ import annotations
 
+import base64
 import http.client
+import ipaddress
 import json
 import re
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from quill.errors import BackendError, UsageError
 
@@ -61,6 +64,51 @@ def parse_base_url(base_url: str) -> Endpoint:
     if prefix.endswith("/v1"):
         prefix = prefix[:-3]
     return Endpoint(parts.scheme, parts.hostname, port, prefix)
+
+
+@dataclass(frozen=True)
+class Proxy:
+    host: str
+    port: int
+    auth: str | None  # the Proxy-Authorization header's value, from user:password@
+
+    def headers(self) -> dict[str, str]:
+        return {"Proxy-Authorization": self.auth} if self.auth else {}
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def proxy_for(endpoint: Endpoint, environ: Mapping[str, str] | None = None) -> Proxy | None:
+    """The HTTP proxy for ``endpoint`` as users' other tools choose it: HTTPS_PROXY for
+    https, HTTP_PROXY for http (either case), none for a host NO_PROXY names, and never for
+    a loopback address (a server on this machine is reached directly)."""
+    if _loopback(endpoint.host):
+        return None
+    if environ is None:
+        proxies = urllib.request.getproxies_environment()
+    else:
+        proxies = {k.lower().removesuffix("_proxy"): v for k, v in environ.items() if v and
+                   k.lower().endswith("_proxy")}  # fmt: skip
+    url = proxies.get(endpoint.scheme)
+    if not url:
+        return None
+    if urllib.request.proxy_bypass_environment(endpoint.host, proxies):
+        return None
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    if not parts.hostname:
+        return None
+    auth = None
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        auth = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+    return Proxy(parts.hostname, parts.port or 8080, auth)
 
 
 def snippet(text: str, secret: str | None = None, limit: int = 160) -> str:
@@ -107,8 +155,10 @@ class HttpClient:
         retries: int = 2,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.endpoint = parse_base_url(base_url)
+        self.proxy = proxy_for(self.endpoint, environ)
         self.api_key = api_key or None
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -128,14 +178,17 @@ class HttpClient:
     def _connection(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            ep = self.endpoint
+            ep, px = self.endpoint, self.proxy
+            host, port = (px.host, px.port) if px else (ep.host, ep.port)
             if ep.scheme == "https":
                 ctx = ssl.create_default_context()
                 conn = http.client.HTTPSConnection(
-                    ep.host, ep.port, timeout=self.connect_timeout, context=ctx
+                    host, port, timeout=self.connect_timeout, context=ctx
                 )
+                if px:  # a CONNECT tunnel through the proxy; TLS is with the server
+                    conn.set_tunnel(ep.host, ep.port, headers=px.headers())
             else:
-                conn = http.client.HTTPConnection(ep.host, ep.port, timeout=self.connect_timeout)
+                conn = http.client.HTTPConnection(host, port, timeout=self.connect_timeout)
             self._local.conn = conn
             with self._lock:
                 self._all.add(conn)
@@ -171,8 +224,17 @@ class HttpClient:
 
     # -- requests ---------------------------------------------------------------
 
+    def _target(self, path: str) -> str:
+        """The request target: the path, or the absolute URL for a plain-HTTP proxy."""
+        ep = self.endpoint
+        if self.proxy and ep.scheme == "http":
+            return f"http://{ep.host}:{ep.port}{ep.prefix}{path}"
+        return ep.prefix + path
+
     def _headers(self, stream: bool) -> dict[str, str]:
         h = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.proxy and self.endpoint.scheme == "http":
+            h.update(self.proxy.headers())
         if stream:
             h["Accept"] = "text/event-stream"
         if self.api_key:
@@ -190,7 +252,7 @@ class HttpClient:
         while True:
             try:
                 conn = self._connection()
-                conn.request(method, self.endpoint.prefix + path, data, self._headers(stream))
+                conn.request(method, self._target(path), data, self._headers(stream))
                 resp = conn.getresponse()
             except (
                 http.client.RemoteDisconnected,
