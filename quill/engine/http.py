@@ -99,7 +99,7 @@ def proxy_for(endpoint: Endpoint, environ: Mapping[str, str] | None = None) -> P
     url = proxies.get(endpoint.scheme)
     if not url:
         return None
-    if urllib.request.proxy_bypass_environment(endpoint.host, proxies):
+    if urllib.request.proxy_bypass_environment(endpoint.host, proxies):  # type: ignore[attr-defined]
         return None
     parts = urlsplit(url if "://" in url else "http://" + url)
     if not parts.hostname:
