@@ -275,7 +275,7 @@ def table(result: dict[str, Any]) -> str:
         f"## {result['model']}\n",
         "| voice | drafts | distance plain | styled, first try | styled (checked) "
         "| closer | sentence len: samples / plain / styled | headings/100 plain / styled "
-        "| stray plain / styled | retried | copy styled |",
+        "| stray plain / styled | retried | copy first try / styled |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for voice in VOICES:
@@ -297,7 +297,8 @@ def table(result: dict[str, Any]) -> str:
             f"| {closer}/{len(rs)} | {figs.get(key, 0):.1f} / {m('plain', 'sentence'):.1f} / "
             f"{m('styled', 'sentence'):.1f} | {m('plain', 'headings'):.0f} / "
             f"{m('styled', 'headings'):.0f} | {stray[0]} / {stray[1]} "
-            f"| {sum(r['retried'] for r in rs)} | {m('styled', 'copy'):.2f} |"
+            f"| {sum(r['retried'] for r in rs)} | {m('first', 'copy'):.2f} / "
+            f"{m('styled', 'copy'):.2f} |"
         )
     return "\n".join(out) + "\n"
 
@@ -313,7 +314,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--gpu-layers", default="auto", help="auto, all or a number")
     ap.add_argument("--threads", type=int, help="CPU threads (default: all usable)")
     ap.add_argument("--json", metavar="FILE", help="write every text and score here")
+    ap.add_argument("--show", metavar="FILE", help="print the tables of a saved --json run")
     args = ap.parse_args(argv)
+    if args.show:
+        saved = json.loads(Path(args.show).read_text())
+        a = saved["args"]
+        print(f"split {a['split']}, seeds {a['seeds']}, max tokens {a['max_tokens']}\n")
+        for res in saved["models"]:
+            print(table(res))
+        return
     args.seed_list = [int(s) for s in args.seeds.split(",") if s.strip()]
     args.voices = [v.strip() for v in args.voices.split(",")] if args.voices else []
     t0 = time.perf_counter()

@@ -386,3 +386,25 @@ def test_ctrl_c_while_a_styled_draft_is_written_keeps_what_was_written() -> None
     assert result.finish == "interrupted" and result.text == shown
     assert 0 < len(shown) < len(LISTICLE) and LISTICLE.startswith(shown)
     assert "".join(heard[:-1]) == shown and heard[-1] == "<done>"
+
+
+def test_a_draft_that_copies_the_passages_strays() -> None:
+    from quill.writing.style_check import check
+
+    p = profile()
+    copied = p.passages[0]
+    d_copy, why = check(p, copied)
+    assert any("copies the passages" in w for w in why)
+    d_own, why = check(p, TERSE)
+    assert why == [] and d_own < d_copy  # its own words, close figures
+
+
+def test_best_of_keeps_the_closest_styled_draft(cli: Callable[..., Run], learned: None) -> None:
+    replies = iter([LISTICLE, TERSE, LISTICLE])
+    engine = FakeEngine(lambda messages: next(replies))
+    args = ["draft", "a note about walks", "--style", "me", "--seed", "4", "--best-of", "3"]
+    r = cli([*args, "--no-save"], engine=engine)
+    assert r.exit_code == 0, r.stderr
+    assert [p.seed for p in engine.params] == [4, 5, 6]
+    assert r.stdout.strip() == TERSE.strip()
+    assert "wrote 3 drafts, kept the closest to `me` (seed 5" in r.stderr

@@ -76,7 +76,7 @@ def draft(
 
         # --style: the draft is measured against the voice before it is shown
         if style:
-            gen = run.style_checked(style, start, params)
+            gen = run.style_checked(style, start, params, best_of)
         elif best_of:  # checked (written again while it fails), shown whole
             gen = drafting.checked_generation(start, params, check, n=best_of)
         else:  # streamed as it is written; the check's findings go in the report

@@ -111,11 +111,13 @@ class Run:
         profile = style.load(self.env.paths.config_dir / "styles", name)
         return style.system_text(profile, near, self.user_dir)
 
-    def style_checked(self, name: str, start: Callable[[Sampling], Any], params: Sampling) -> Any:
+    def style_checked(
+        self, name: str, start: Callable[[Sampling], Any], params: Sampling, best_of: int = 1
+    ) -> Any:
         """A draft checked against the style ``name`` (see :class:`CheckedDraft`):
-        ``start(params)`` starts one generation."""
+        ``start(params)`` starts one generation; ``best_of`` N keeps the closest of N."""
         profile = style.load(self.env.paths.config_dir / "styles", name)
-        return CheckedDraft(start, params, profile)
+        return CheckedDraft(start, params, profile, best_of)
 
     # -- engine and sampling ------------------------------------------------------------
 

@@ -171,9 +171,12 @@ def tone_line(text: str, samples: Sequence[str] = ()) -> str:
         and not any(w.lower() in used for w in sm.words(t))
         and not (sm._HAN.search(t) and t in joined)
     ]
-    if not kept or (re.search(r"[\u4e00-\u9fff]", line) and len(kept) < len(terms)):
+    han = bool(re.search(r"[\u4e00-\u9fff]", line))
+    if not kept or (han and len(kept) < len(terms)):
         return ""
-    sep = "、" if re.search(r"[\u4e00-\u9fff]", line) else ", "
+    if samples and han != (sm.script_of(joined) == sm.ZH):  # in the samples' language
+        return ""
+    sep = "、" if han else ", "
     return sep.join(kept)
 
 

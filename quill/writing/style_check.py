@@ -43,15 +43,21 @@ def check(profile: Profile, text: str) -> tuple[float, list[str]]:
 class CheckedDraft:
     """A styled draft, measured before it is shown: one that strays far from the voice
     (:func:`stylometry.strays`) is written once more with another seed, and the closer
-    of the two is streamed. ``notes`` says what happened (empty when the first was kept
-    without a retry)."""
+    of the two is streamed; with ``best_of`` N above 1, N drafts are written (seeds
+    counting up) and the closest kept. ``notes`` says what happened (empty when the
+    first was kept without a retry)."""
 
     def __init__(
-        self, start: Callable[[Sampling], Any], params: Sampling, profile: Profile
+        self,
+        start: Callable[[Sampling], Any],
+        params: Sampling,
+        profile: Profile,
+        best_of: int = 1,
     ) -> None:
         self.start = start
         self.params = params
         self.profile = profile
+        self.best_of = max(best_of, 1)
         self.listeners: list[Any] = []
         self.attempts: list[Attempt] = []
         self.current: Any = None
@@ -83,7 +89,20 @@ class CheckedDraft:
             return
         first = self._run(self.params)
         chosen = first
-        if first.strays and not self.stopped and first.result.finish != "interrupted":
+        if self.best_of > 1:
+            for i in range(1, self.best_of):
+                if self.stopped:
+                    break
+                self._run(self.params.with_(seed=(self.params.seed or 0) + i))
+            done = [a for a in self.attempts if a.result.finish != "interrupted"] or [first]
+            chosen = min(done, key=lambda a: a.distance)
+            others = ", ".join(f"{a.distance:.2f}" for a in self.attempts if a is not chosen)
+            self.notes.append(
+                f"style: wrote {len(self.attempts)} drafts, kept the closest to "
+                f"`{self.profile.name}` (seed {chosen.seed}, distance {chosen.distance:.2f}; "
+                f"the others {others or '-'})"
+            )
+        elif first.strays and not self.stopped and first.result.finish != "interrupted":
             seed = (self.params.seed or 0) + 1
             second = self._run(self.params.with_(seed=seed))
             if second.result.finish != "interrupted" and second.distance < first.distance:
