@@ -724,3 +724,22 @@ def test_verb_checks() -> None:
     assert vc.leftover_words("The 茶馆 opens.", "茶馆六点开门。", "English") == ["茶馆"]
     assert vc.preamble_lines("以下是翻译：\n\n你好。") == 2 and vc.preamble_lines("你好。") == 0
     assert vc.title_faults("Bees 🐝 #city") == ["a hashtag", "an emoji"]
+
+
+def test_a_sign_off_ends_a_rewrite_and_broken_emphasis_is_closed_up() -> None:
+    from quill.writing import translate as tr
+    from quill.writing import verbcheck as vc
+
+    assert vc.ends_complete("Dear colleagues,\n\nPlease reply.\n\nBest regards")
+    assert not vc.ends_complete("Dear colleagues,\n\nPlease reply and\n\nBest regards")
+    para = tr.Block("", "The ferry leaves **Harbor Pier** at 7:40.", "\n", "para")
+    assert (
+        tr.tidy_block(para)("渡轮 7:40 从** Harbor Pier**出发。")
+        == "渡轮 7:40 从**Harbor Pier**出发。"
+    )
+    heading = tr.Block("## ", "Morning tea", "\n", "heading")
+    assert tr.tidy_block(heading)("## 早茶。") == "早茶"
+    check = tr.check_block(tr.Block("", "茶馆六点开门。", "", "para"), "English", "Chinese")
+    assert (
+        "adds emphasis the text does not have" in check("The tea house opens at **6 am**.").problems
+    )

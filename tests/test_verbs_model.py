@@ -97,3 +97,35 @@ def test_proofread_fixes_planted_typos_and_leaves_the_rest(
     assert "recieve" not in out or "tomorow" not in out  # at least one typo fixed
     assert "The meeting is on Tuesday." in out and "Please bring your laptop." in out
     assert abs(len(out) - len(text)) <= 10  # corrected, not rewritten
+
+
+def test_rewrite_formal_has_no_greeting_and_keeps_the_facts(
+    cli: Callable[..., Run], llama_engine: object
+) -> None:
+    text = "hey team!! the demo moved to Thursday at 3pm, Priya's running it lol\n"
+    r = cli(
+        ["rewrite", "--tone", "formal", "--max-tokens", "80", *FIXED],
+        engine=llama_engine,
+        stdin=text,
+    )
+    assert r.exit_code == 0, r.stderr
+    out = r.stdout
+    assert not re.search(r"(?im)^\W*(hey|hi|hiya|yo)\b", out)  # no greeting like "hey"
+    assert "!!" not in out and "sorry" not in out.lower()
+    assert "Thursday" in out and "Priya" in out  # the facts of the input
+
+
+def test_translate_to_chinese_has_no_preamble(
+    cli: Callable[..., Run], llama_engine: object
+) -> None:
+    from quill.writing.verbcheck import preamble_lines
+
+    text = "## Ferry\n\nThe ferry leaves at 7:40 every morning. Tickets cost 6 pounds.\n"
+    r = cli(
+        ["translate", "--to", "zh", "--max-tokens", "80", *FIXED], engine=llama_engine, stdin=text
+    )
+    assert r.exit_code == 0, r.stderr
+    out = r.stdout
+    assert out.startswith("## ") and "\n\n" in out  # the heading stays a heading
+    assert preamble_lines(out) == 0 and "翻译" not in out and "以下" not in out
+    assert "7:40" in out and count_cjk(out) >= 8

@@ -234,6 +234,9 @@ def _expected_units(core: str, to: str, source: str | None) -> float:
     return float(n)
 
 
+# "** Harbor Pier**": emphasis a space inside its marks breaks (closed up again)
+_OPEN_EMPHASIS = re.compile(r"(\*\*|__)[ \t]+([^*_\n]+?)[ \t]*\1")
+_EMPHASIS = re.compile(r"\*\*|__|(?<![*\w])\*(?=\S)")
 _LEAD_MARKS = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s?)")
 
 
@@ -242,9 +245,11 @@ def tidy_block(block: Block) -> Callable[[str], str]:
     puts the source's back); the text is stripped."""
 
     def tidy(text: str) -> str:
-        t = text.strip()
+        t = _OPEN_EMPHASIS.sub(r"\1\2\1", text.strip())
         if block.kind in ("heading", "item", "quote") and not _LEAD_MARKS.match(block.core):
             t = _LEAD_MARKS.sub("", t, count=1).strip()
+        if block.kind == "heading" and block.core.rstrip()[-1:] not in ".。!！?？:：":
+            t = t.rstrip(".。")
         return t
 
     return tidy
@@ -271,6 +276,8 @@ def check_block(block: Block, to: str, source: str | None) -> Callable[[str], Ve
         if left:
             problems.append("leaves words untranslated: " + ", ".join(left[:5]))
             penalty += len(left)
+        if len(_EMPHASIS.findall(text)) > len(_EMPHASIS.findall(block.core)):
+            problems.append("adds emphasis the text does not have")
         lost = vc.markdown_lost(text, block.core) if block.kind != "table" else []
         problems += [x for x in lost if not x.startswith("headings")]
         if block.kind == "table" and [ln.count("|") for ln in text.strip().splitlines()] != [

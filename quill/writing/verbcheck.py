@@ -49,7 +49,7 @@ def metric_problems(
     leaks = [p for p in metrics.leaked_phrases(text) if p not in metrics.leaked_phrases(source)]
     if leaks:
         out.append(f'talks about the request ("{_short(leaks[0])}")')
-    if source and metrics.ends_complete(source) and not metrics.ends_complete(text):
+    if source and metrics.ends_complete(source) and not ends_complete(text):
         out.append("ends mid-sentence")
     if lang is not None:
         found = detect_language(text)
@@ -64,6 +64,26 @@ def metric_problems(
     if rep > 0.3 and rep > metrics.repeated_ngram_rate(source) + 0.15:
         out.append("repeats itself")
     return out
+
+
+_SIGN_OFF = re.compile(
+    r"^\W*(?:(?:best|kind|warm)(?:est)? (?:regards|wishes)|regards|sincerely|yours(?: \w+)?|"
+    r"cheers|thanks(?: \w+)?|thank you|many thanks|best|谢谢|此致|敬礼|祝好)[,，!！.。]?\W*$",
+    re.I,
+)
+
+
+def ends_complete(text: str) -> bool:
+    """:func:`quill.writing.metrics.ends_complete`, or a last line that is a sign-off
+    ("Best regards", "谢谢") under a complete text."""
+    if metrics.ends_complete(text):
+        return True
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return (
+        len(lines) >= 2
+        and bool(_SIGN_OFF.match(lines[-1].strip()))
+        and ends_complete("\n".join(lines[:-1]))
+    )
 
 
 def _short(text: str, n: int = 48) -> str:
