@@ -296,3 +296,17 @@ def test_help_imports_no_command_module(quill_home: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "LOADED []" in out, out
+
+
+def test_the_writers_preset_beats_the_template(
+    make_env: Callable[..., Environment], quill_home: Path
+) -> None:
+    """rewrite.toml asks for precise at 0.3; a preset the writer chose (config, variable or
+    flag) replaces it, values and all; an option given on the command line still wins."""
+    _, _, engine, _ = _run(make_env, quill_home, "rewrite", [])
+    assert (engine.params[0].top_k, engine.params[0].temperature) == (40, 0.3)
+    (quill_home / "config" / "config.toml").write_text('preset = "creative"\n')
+    _, _, engine, _ = _run(make_env, quill_home, "rewrite", [])
+    assert (engine.params[0].top_k, engine.params[0].temperature) == (80, 1.0)
+    _, _, engine, _ = _run(make_env, quill_home, "rewrite", ["--temperature", "0.5"])
+    assert (engine.params[0].top_k, engine.params[0].temperature) == (80, 0.5)
