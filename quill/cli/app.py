@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from typer._click.utils import make_default_short_help
 from typer.core import TyperGroup
 from typer.main import get_command_from_info, get_group
 from typer.models import CommandInfo
@@ -120,8 +121,6 @@ class LazyGroup(TyperGroup):
         return self.commands[cmd_name]
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
-        from typer._click.utils import make_default_short_help
-
         rows = [(n, h) for n, _, h in COMMANDS] + [(n, h) for n, h, _ in GROUPS]
         limit = formatter.width - 6 - max(len(n) for n, _ in rows)
         with formatter.section("Commands"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from typer._completion_shared import get_completion_script
 
 from quill.cli.context import get_env
 from quill.errors import UsageError
@@ -26,9 +27,6 @@ def completion(
 
       quill completion fish > ~/.config/fish/completions/quill.fish
     """
-    # typer's completion module is read only here: `quill --help` does not pay for it
-    from typer._completion_shared import get_completion_script
-
     if shell not in SHELLS:
         raise UsageError(f"no completion for `{shell}`", hint="choose " + ", ".join(SHELLS))
     env = get_env(ctx)
