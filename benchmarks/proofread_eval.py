@@ -195,6 +195,7 @@ def score(p: Paragraph, output: str) -> dict[str, Any]:
     changed = [g for g in groups if g["runs"]]
     fixed = sum(g["errors"] for g in changed if g["ok"])
     outside = len(p.text) - sum(e.end - e.start for e in p.errors)
+    removed = max(0, count_words(p.text) - count_words(p.reference))
     return {
         "errors": len(errors),
         "fixed": fixed,
@@ -202,7 +203,8 @@ def score(p: Paragraph, output: str) -> dict[str, Any]:
         "correct": sum(1 for g in changed if g["ok"] and g["errors"]),
         "structure": skeleton(output) == skeleton(p.text),
         "kept": min(1.0, kept / outside) if outside else 1.0,
-        "lost": max(0, count_words(p.text) - count_words(output)),
+        # words gone beyond those the corrections remove (a doubled "the the")
+        "lost": max(0, count_words(p.text) - count_words(output) - removed),
     }
 
 
@@ -244,6 +246,10 @@ def quill(
     ]
     generated = sum(r.stats.generated_tokens for r in run.results)
     return final, {"generated": generated, "rejected": rejected}
+
+
+def paragraph_text(pid: str) -> str:
+    return next(p.text for p in paragraphs("all") if p.id == pid)
 
 
 # -- speed -----------------------------------------------------------------------------------
@@ -310,6 +316,7 @@ def run_model(spec: str | None, args: argparse.Namespace) -> dict[str, Any]:
                 else:
                     out, extra = quill(engine, p, seed, system, checker)
                 rec = {"system": system, "seed": seed, "id": p.id, "lang": p.lang}
+                rec["tokens"] = engine.count(p.text)
                 rec.update(score(p, out), output=out, seconds=time.perf_counter() - t0, **extra)
                 recs.append(rec)
                 engine.save()
@@ -376,6 +383,17 @@ def report(result: dict[str, Any], systems: list[str]) -> str:
                 f"{cell('structure')} | {cell('kept', '{:.3f}')} | {cell('lost', '{:.1f}')} | "
                 f"{overall['seconds']:.1f} |"
             )
+    timed = [s for s in systems if s != "harper"]
+    if timed:
+        rates = []
+        for system in timed:
+            mine = [r for r in recs if r["system"] == system]
+            words = sum(count_words(paragraph_text(r["id"])) for r in mine)
+            seconds = sum(r["seconds"] for r in mine)
+            if seconds:
+                rate = sum(r["tokens"] for r in mine) / seconds
+                rates.append(f"{system} {rate:.1f} ({words} words in {seconds:.0f} s)")
+        lines += ["", "Source tokens per second of wall time: " + ", ".join(rates) + "."]
     if "speed" in result:
         s = result["speed"]
         lines += [

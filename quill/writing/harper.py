@@ -120,6 +120,8 @@ def harper_checker() -> Checker | None:
             if not options:
                 continue
             new, sure = _likeliest(problem, options)
+            if lint.lint_kind not in ("Spelling", "Typo"):
+                new, sure = options[0], True  # a rule's own first answer
             before, after = text[max(0, start - 1) : start], text[end : end + 1]
             if _worth_it(lint.lint_kind, problem, new, before, after):
                 out.append(Fix(start, end, new, lint.lint_kind, lint.message, sure))
