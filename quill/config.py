@@ -256,6 +256,29 @@ def parse_config(row: Setting, value: Any, path: Path) -> Any:
         ) from None
 
 
+# The settings a model added with `quill models add` may keep with it in models.toml, as its
+# own defaults: below the config file and the variables, above quill's built-in default.
+MODEL_DEFAULTS = ("ctx", "chat_template", "preset", "system")
+
+
+def model_defaults(paths: Paths, model: str | None) -> dict[str, Any]:
+    """What models.toml keeps for the model named ``model`` ({} for a path, an embedded
+    model, or a name without defaults); values are checked as their settings rows say."""
+    if not model or not paths.models_file.exists():
+        return {}
+    body = read_config(paths.models_file).get("models", {}).get(model)
+    if not isinstance(body, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key in MODEL_DEFAULTS:
+        if key in body:
+            row = BY_NAME.get(key)
+            out[key] = parse_config(row, body[key], paths.models_file) if row else body[key]
+    if not isinstance(out.get("system", ""), str):
+        raise UsageError(f"{paths.models_file}: `system` of {model} must be text")
+    return out
+
+
 def unknown_key_warning(key: str, path: Path) -> str:
     import difflib
 

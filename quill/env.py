@@ -18,6 +18,7 @@ from quill.config import (
     Paths,
     Settings,
     load_settings,
+    model_defaults,
     resolve,
     resolve_paths,
     unknown_key_warning,
@@ -134,15 +135,26 @@ class Environment:
     def resolve_options(self, opts: EngineOptions) -> EngineOptions:
         """Fill unset options, each as its settings row says: the flag after the command,
         else the one before it, else the environment variable, the config file, the
-        default."""
+        model's own default (models.toml), the built-in default."""
         root = self.backend_flags
-        values = {}
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
         for f in fields(EngineOptions):
             flag = getattr(opts, f.name)
-            values[f.name] = self.setting(
-                f.name, flag if flag is not None else getattr(root, f.name)
-            )
+            if flag is None:
+                flag = getattr(root, f.name)
+            row = BY_NAME[f.name]
+            values[f.name], sources[f.name] = resolve(row, flag, self.environ, self.settings)
+        if values["backend"] == "local":  # a model's own defaults, below the config file
+            for key, value in model_defaults(self.paths, values["model"]).items():
+                if sources.get(key) == "default":
+                    values[key] = value
         return EngineOptions(**values)
+
+    def model_default(self, key: str, opts: EngineOptions | None = None) -> Any:
+        """What the model these options run keeps for ``key`` (models.toml), or None."""
+        model = self.resolve_options(opts or EngineOptions()).model
+        return model_defaults(self.paths, model).get(key)
 
     # -- input ----------------------------------------------------------------
 

@@ -211,3 +211,43 @@ def test_force_color_colours_the_error_line_when_piped(
     )
     assert r.returncode == 2 and "there is no draft 99" in r.stderr
     assert ("\x1b[" in r.stderr) is ansi, r.stderr
+
+
+def test_a_model_keeps_its_own_defaults(
+    make_env: Callable[..., Environment], quill_home: Path, tmp_path: Path
+) -> None:
+    """models.toml: ctx, chat template, preset and system prompt kept with a model apply
+    whenever it runs, below config.toml and the variables (and the flags)."""
+    from typer.testing import CliRunner
+
+    from quill.cli.app import app
+    from quill.config import resolve_paths
+    from quill.engine.fake import FakeEngine
+    from quill.env import EngineOptions
+    from quill.models import registry
+
+    models = quill_home / "config" / "models.toml"
+    models.parent.mkdir(parents=True)
+    models.write_text(
+        '[models.tiny]\npath = "/m/tiny.gguf"\nctx = 2048\nchat_template = "chatml"\n'
+        'preset = "creative"\nsystem = "You are terse."\n'
+    )
+    env = make_env()
+    o = env.resolve_options(EngineOptions(model="tiny"))
+    assert (o.ctx, o.chat_template) == (2048, "chatml")
+    assert env.resolve_options(EngineOptions()).ctx is None  # another model: not its defaults
+    (quill_home / "config" / "config.toml").write_text("ctx = 4096\n")
+    assert make_env().resolve_options(EngineOptions(model="tiny")).ctx == 4096
+    env = make_env(environ={"QUILL_CTX": "1024"})
+    assert env.resolve_options(EngineOptions(model="tiny", ctx=512)).ctx == 512
+    assert env.resolve_options(EngineOptions(model="tiny")).ctx == 1024
+    engine = FakeEngine("Short.")
+    env = make_env(engine, stdin="hello")
+    r = CliRunner().invoke(app, ["chat", "--model", "tiny", "--session", "t"], obj=env)
+    assert r.exit_code == 0, r.output
+    assert engine.calls[0][0].content.startswith("You are terse.")
+    assert engine.params[0].top_k == 80  # creative, its preset
+    paths = resolve_paths({"QUILL_HOME": str(quill_home)})
+    entries = registry.load(paths)
+    registry._save(paths, entries)  # written back as it was read
+    assert registry.load(paths)["tiny"].defaults["system"] == "You are terse."

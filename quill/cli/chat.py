@@ -83,6 +83,8 @@ def chat(
             found = store.last_session()
             if found is None:
                 env.ui.note("no session to continue: starting a new one")
+        if system is None and found is None:  # a new session: the model's own system prompt
+            system = env.model_default("system", opts)
         if voice:  # the voice is added to the session's system prompt (once)
             base = system if system is not None else (found.system if found else DEFAULT_SYSTEM)
             if not base or voice not in base:

@@ -9,7 +9,7 @@ import typer
 from quill.cli.options import JsonOpt
 from quill.cli.report import print_json, print_rows
 from quill.cli.run import Run, command
-from quill.config import edit_config_text, read_config, toml_value
+from quill.config import BY_NAME, edit_config_text, parse_config, read_config, toml_value
 from quill.engine.describe import check, describe
 from quill.env import EngineOptions, Environment
 from quill.errors import QuillError, UsageError
@@ -30,6 +30,7 @@ def _row(env: Environment, e: registry.Entry, current: str | None) -> dict[str, 
     """What `models list` and `models show` say about one model."""
     is_default = (registry.is_default(current) and e.name == default.NAME) or current == e.name
     row: dict[str, Any] = {"name": e.name, "default": is_default, "path": str(e.path)}
+    row["defaults"] = dict(e.defaults)  # what the model keeps with it (models.toml)
     m = e.embedded  # not assembled yet: what the catalog says, and how to get it
     if m is not None and not catalog.is_ready(m, env.paths.models_cache):
         state = catalog.state(m, env.paths.models_cache)
@@ -115,12 +116,15 @@ def show_model(
         "template_source": "template source",
         "size": "size",
         "default": "default",
+        "defaults": "its own defaults",
     }
     for key, label in labels.items():
         value = row.get(key)
         if value is None:
             continue
         text = _size(value) if key == "size" else ("yes" if value is True else str(value))
+        if key == "defaults":
+            text = ", ".join(f"{k} = {v!r}" for k, v in value.items()) or "none"
         if value is False:
             text = "no"
         env.stdout.write(sanitize(f"{label:<16} {text}") + "\n")
@@ -162,18 +166,40 @@ def add(
     run: Run,
     path: Annotated[str, typer.Argument(help="Path to a GGUF file.")],
     name: Annotated[str | None, typer.Option("--name", help="Name to use with --model.")] = None,
+    n_ctx: Annotated[
+        str | None, typer.Option("--ctx", metavar="N|auto", help="This model's context size.")
+    ] = None,
+    chat_template: Annotated[
+        str | None,
+        typer.Option("--chat-template", metavar="NAME|FILE", help="This model's chat template."),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option("--preset", metavar="precise|balanced|creative", help="Its sampling preset."),
+    ] = None,
+    system: Annotated[
+        str | None, typer.Option("--system", metavar="TEXT", help="Its chat system prompt.")
+    ] = None,
 ) -> None:
-    """Check a GGUF file and register it under a name.
+    """Check a GGUF file and register it under a name, with its own defaults.
 
     The header is read (architecture, size, quantization, context, chat template) and
     llama.cpp reads the vocabulary; a file quill could not run is refused, with the
-    reason. The weights are not loaded.
+    reason. The weights are not loaded. --ctx, --chat-template, --preset and --system
+    are kept with the model in models.toml: they apply whenever it runs, unless a flag,
+    a variable or config.toml says otherwise. Adding the same name again replaces them.
     """
     env = run.env
     if name is not None:
         check_name(name)
-    d = check(path)
-    e = registry.add(env.paths, path, name)
+    given = {"ctx": n_ctx, "chat_template": chat_template, "preset": preset, "system": system}
+    defaults = {
+        k: parse_config(BY_NAME[k], v, env.paths.models_file) if k in BY_NAME else v
+        for k, v in given.items()
+        if v is not None
+    }
+    d = check(path, override=defaults.get("chat_template"))
+    e = registry.add(env.paths, path, name, defaults)
     for line in d.lines():
         env.ui.note(line)
     env.ui.note(f"added `{e.name}` → {e.path}  (use: quill draft --model {e.name} …)")

@@ -145,6 +145,8 @@ class Run:
             found = prompts.load(self.template, self.user_dir).get("sampling", {})
             spec = found if isinstance(found, dict) else {}
         chosen = self.env.setting("preset", self.o.preset)
+        if chosen is None:  # the preset the model keeps with it (models.toml)
+            chosen = self.env.model_default("preset", self.engine_options())
         name = chosen or str(spec.get("preset") or default_preset or "balanced")
         over = {k: spec[k] for k in TEMPLATE_KEYS if k in spec} if chosen is None else {}
         over.update(self.o.sampling_flags())
@@ -293,6 +295,7 @@ def command(
     def wrap(fn: F) -> F:
         own = list(inspect.signature(fn, eval_str=True).parameters.values())
         assert own and own[0].name == "run", f"{fn.__name__}: the first parameter is run"
+        assert all(p.name != "ctx" for p in own), f"{fn.__name__}: ctx is click's context"
         params = [
             inspect.Parameter(
                 "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context

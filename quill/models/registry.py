@@ -4,16 +4,21 @@ Names live in ``models.toml`` in the config dir::
 
     [models.mistral]
     path = "/models/mistral-7b-instruct.Q4_K_M.gguf"
+    ctx = 8192                  # the model's own defaults (optional): below the config
+    chat_template = "chatml"    # file and the variables, above quill's built-in default
+    preset = "precise"
+    system = "You are a patient editor."
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from quill.config import Paths, toml_escape
+from quill.config import MODEL_DEFAULTS, Paths, toml_escape, toml_value
 from quill.errors import ModelNotFound, UsageError
 from quill.models import catalog, default
 from quill.models.gguf import read_info
@@ -27,6 +32,7 @@ class Entry:
     path: Path
     builtin: bool = False
     embedded: catalog.EmbeddedModel | None = None  # set for the embedded (builtin) models
+    defaults: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 def load(paths: Paths) -> dict[str, Entry]:
@@ -40,7 +46,8 @@ def load(paths: Paths) -> dict[str, Entry]:
             raise UsageError(f"cannot read {f}: {exc}", hint="fix or remove the file") from exc
         for name, body in data.get("models", {}).items():
             if isinstance(body, dict) and isinstance(body.get("path"), str):
-                out[name] = Entry(name, Path(body["path"]).expanduser())
+                kept = {k: body[k] for k in MODEL_DEFAULTS if k in body}
+                out[name] = Entry(name, Path(body["path"]).expanduser(), defaults=kept)
     return out
 
 
@@ -53,12 +60,15 @@ def _save(paths: Paths, entries: dict[str, Entry]) -> None:
             lines += [
                 f'[models."{toml_escape(e.name)}"]',
                 f'path = "{toml_escape(str(e.path))}"',
+                *(f"{k} = {toml_value(v)}" for k, v in e.defaults.items()),
                 "",
             ]
     atomic_write_text(paths.models_file, "\n".join(lines))
 
 
-def add(paths: Paths, path: str, name: str | None = None) -> Entry:
+def add(
+    paths: Paths, path: str, name: str | None = None, defaults: dict[str, Any] | None = None
+) -> Entry:
     p = Path(path).expanduser().resolve()
     read_info(p)  # refuses what is not GGUF
     entries = load(paths)
@@ -69,7 +79,7 @@ def add(paths: Paths, path: str, name: str | None = None) -> Entry:
         )
     if any(m.name == name for m in catalog.models()):
         raise UsageError(f"`{name}` is the name of an embedded model", hint="choose another --name")
-    entries[name] = Entry(name, p)
+    entries[name] = Entry(name, p, defaults={k: v for k, v in (defaults or {}).items() if v})
     _save(paths, entries)
     return entries[name]
 
