@@ -221,6 +221,10 @@ def test_shape_talk() -> None:
     assert shape_talk("This headline captures the essence of the news story: a ferry.")
     assert shape_talk("通过标题、好处和结尾这样的格式，文案不仅能够吸引读者。")
     assert not shape_talk("The ferry captures the evening light.")
+    assert shape_talk("产品介绍页面可以分为以下几个部分：")
+    assert shape_talk("A news story indicates that the ferry will sail at night.")
+    assert shape_talk("The page should include the following sections:")
+    assert not shape_talk("The ferry calls at the following islands: Arran and Bute.")
 
 
 GOOD = "# Night ferry\n\nThe island ferry will sail at night every Friday from June. " * 1

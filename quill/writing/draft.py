@@ -198,7 +198,10 @@ def filters(
     ``max_tokens``, a draft that reaches it is trimmed back to its last complete
     sentence; with ``check``, the final piece's note says what the check found (the
     draft streams as it is written: nothing is held for it)."""
-    out = [sentence_gate(max_tokens, keep_lone=True)] if max_tokens else []
+    # The gate holds text only over the last tokens of the budget (a quarter of a small
+    # one), so a draft streams from its first word.
+    hold = min(48, max(4, max_tokens // 4)) if max_tokens else 0
+    out = [sentence_gate(max_tokens, hold, keep_lone=True)] if max_tokens else []
     out += draft_filters(opening(messages))
     if check is not None:
         out.append(noting(check))
@@ -235,7 +238,7 @@ def opening(messages: list[Message]) -> str:
 
 # -- check, then retry ----------------------------------------------------------------
 
-LENGTH_RANGE = (0.5, 1.6)  # of the length asked: outside it, a draft fails its check
+LENGTH_RANGE = (0.4, 2.0)  # of the length asked: outside it, a draft fails its check
 REPEATED_4GRAMS = 0.2  # more of the draft's 4-grams already seen than this: it loops
 
 

@@ -452,14 +452,22 @@ _SHAPE_TALK = re.compile(
     r"lead paragraph|opening line|closing line|closing paragraph|call[- ]to[- ]action|"
     r"structure|format)s? (?:captures?|says|summari[sz]es|introduces|highlights|sets|"
     r"grabs|answers|covers|gives|provides|tells|explains|follows|is designed|serves)\b"
-    r"|(?:通过|以)(?:标题|导语|正文|开头|结尾|好处)[^。！？\n]{0,20}(?:格式|结构|这样)",
-    re.I,
+    r"|(?:通过|以)(?:标题|导语|正文|开头|结尾|好处)[^。！？\n]{0,20}(?:格式|结构|这样)"
+    # how such a piece is made, instead of the piece
+    r"|\b(?:can|should|could) (?:be (?:divided|broken down|structured|organi[sz]ed) "
+    r"(?:into|as)|(?:include|contain) the following)\b"
+    r"|(?:可以|应该|一般)?(?:分为|包括|包含)以下几个(?:部分|方面|要点)"
+    r"|^(?:a|the|this) (?:news story|news article|product page|email|blog post|poem|story|"
+    r"article|marketing copy) (?:indicates|reports that|says that|is about|would|should)\b",
+    re.I | re.M,
 )
 
 
 def shape_talk(text: str) -> list[str]:
     """Sentences that explain the piece's own shape instead of being the piece ("This
-    headline captures the essence of the news story", "通过标题、好处和结尾这样的格式…")."""
+    headline captures the essence of the news story", "通过标题、好处和结尾这样的格式…"),
+    or how such a piece is made ("产品介绍页面可以分为以下几个部分", "A news story
+    indicates that…")."""
     return [m.group(0) for m in _SHAPE_TALK.finditer(text.translate(_PLAIN))]
 
 
