@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
 from quill.cli.options import JsonOpt
+from quill.cli.report import print_json, print_rows
 from quill.cli.run import Run, command
 from quill.config import (
     SETTINGS,
@@ -19,7 +19,6 @@ from quill.config import (
     toml_value,
 )
 from quill.config import resolve as resolve_setting
-from quill.render.sanitize import sanitize
 from quill.store.files import atomic_write_text
 
 KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="A setting, e.g. model or kv_cache.")]
@@ -36,34 +35,16 @@ def show(run: Run, as_json: JsonOpt = False) -> None:
     """Every setting: its value for the next command, and where the value comes from
     (a variable, the config file, or the default); the variable and flag that set it."""
     env = run.env
-    rows = []
-    for s in SETTINGS:
-        value, source = resolve_setting(s, None, env.environ, env.settings)
-        rows.append((s, value, source))
+    rows = [(s, *resolve_setting(s, None, env.environ, env.settings)) for s in SETTINGS]
     if as_json:
-        out = [
-            {
-                "key": s.name,
-                "value": None if s.secret and value is not None else value,
-                "source": source,
-                "env": s.env,
-                "flag": s.flag,
-            }
+        print_json(env, [
+            {"key": s.name, "value": None if s.secret and value is not None else value,
+             "source": source, "env": s.env, "flag": s.flag}
             for s, value, source in rows
-        ]
-        env.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        ])  # fmt: skip
         return
     table = [(s.name, _shown(v, s.secret), src, s.env, s.flag) for s, v, src in rows]
-    if env.stdout_tty:
-        table.insert(0, ("KEY", "VALUE", "FROM", "VARIABLE", "FLAG"))
-        widths = [max(len(r[i]) for r in table) for i in range(4)]
-        for r in table:
-            cells = [c.ljust(w) for c, w in zip(r, widths, strict=False)]
-            env.stdout.write(sanitize("  ".join([*cells, r[-1]])) + "\n")
-    else:
-        for r in table:
-            env.stdout.write("\t".join(r) + "\n")
-    env.stdout.flush()
+    print_rows(run.env, ("KEY", "VALUE", "FROM", "VARIABLE", "FLAG"), table)
 
 
 @command("quiet")
