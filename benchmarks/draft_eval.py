@@ -2,9 +2,10 @@
 
 For each model, seed and brief (quill/evalset/briefs.toml, one split):
 
-- quill: what `quill draft` does: ``quill.writing.draft.build_messages`` (the system
-  prompt, the form shown by the reply's opening, length and language), the draft's
-  stream filters, and the check that writes a failing draft again with another seed
+- quill: what `quill draft --best-of 1` does: ``quill.writing.draft.build_messages``
+  (the system prompt, the form shown by the reply's opening, length and language), the
+  draft's stream filters (a draft that reaches its token budget trimmed back to its last
+  complete sentence), and the check that writes a failing draft again with another seed
   (``write_checked``, at most twice). Its first attempt is scored too ("first try"),
   so the check's share of the result shows.
 - baseline: what a writer does without quill: the brief alone as the user message, no
@@ -77,7 +78,7 @@ def quill_draft(
     msgs = drafting.build_messages(brief.brief, form=brief.form, tone=brief.tone, words=brief.words)
     t0 = time.perf_counter()
     outcome = drafting.write_checked(
-        lambda p: run(engine, msgs, p, drafting.filters(msgs)),
+        lambda p: run(engine, msgs, p, drafting.filters(msgs, p.max_tokens)),
         params,
         lang=brief.lang,
         words=brief.words,
