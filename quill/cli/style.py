@@ -75,7 +75,7 @@ def learn(
       quill style learn blog posts/*.md
     """
     from quill.cli.context import get_env
-    from quill.cli.inputs import TEXT_HINT, read_sources
+    from quill.cli.inputs import TEXT_HINT, check_encoding, read_sources
     from quill.cli.logs import setup_logging
     from quill.errors import InputError, UsageError
     from quill.store.files import atomic_write_text
@@ -87,7 +87,7 @@ def learn(
     path = style.style_path(styles, name)
     if path.exists() and not force:
         raise UsageError(f"there is already a style `{name}`", hint="pass --force to replace it")
-    sources = read_sources(env, files, "learn from")
+    sources = read_sources(env, files, "learn from", check_encoding(encoding))
     usable = [s for s in sources if not s.problem]
     for s in sources:
         if s.problem:
