@@ -310,3 +310,27 @@ def test_the_writers_preset_beats_the_template(
     assert (engine.params[0].top_k, engine.params[0].temperature) == (80, 1.0)
     _, _, engine, _ = _run(make_env, quill_home, "rewrite", ["--temperature", "0.5"])
     assert (engine.params[0].top_k, engine.params[0].temperature) == (80, 0.5)
+
+
+def test_no_command_module_imports_another() -> None:
+    """Shared pieces live in modules no command owns (run, review, refs, report, inputs,
+    generate, options); a command module imports none of the others."""
+    import ast
+
+    import quill.cli
+
+    commands = {spec.split(":")[0] for _, spec, _ in COMMANDS}
+    commands |= {
+        spec.split(":")[0]
+        for _, _, group in GROUPS
+        for spec in ([group] if isinstance(group, str) else [s for _, s in group])
+    }
+    folder = Path(quill.cli.__file__).parent
+    for name in commands:
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        imported = {
+            (node.module or "").removeprefix("quill.cli.")
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("quill.cli.")
+        }
+        assert not (imported & (commands - {name})), (name, imported & commands)
