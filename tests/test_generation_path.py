@@ -195,6 +195,10 @@ def test_an_interrupted_draft_is_kept_and_marked(quill_home: Path, sig: int, cod
         assert "word399" not in v.content
 
 
+DRAFT_ARGS = ["draft", "a long story about a lighthouse keeper", "--max-tokens", "400"]
+DRAFT_ARGS += ["--temperature", "0", "--seed", "1"]
+
+
 @pytest.mark.model
 def test_sigkill_mid_draft_on_the_real_model_keeps_the_journal(
     quill_home: Path, real_env: dict[str, str]
@@ -203,7 +207,7 @@ def test_sigkill_mid_draft_on_the_real_model_keeps_the_journal(
     marked interrupted, with the text up to the last journal flush."""
     env = {**os.environ, **real_env}
     p = subprocess.Popen(
-        quill_cmd("draft", "a long story about a lighthouse keeper", "--max-tokens", "400"),
+        quill_cmd(*DRAFT_ARGS),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
@@ -218,7 +222,15 @@ def test_sigkill_mid_draft_on_the_real_model_keeps_the_journal(
         got += ch
     import time
 
-    time.sleep(0.6)  # more than one journal flush interval (0.25 s)
+    # Kill once the journal holds what was seen (the state, not a guess at its timing).
+    words = re.findall(r"\w+", got)[:20]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        with Store(quill_home / "data" / "quill.db") as s:
+            v = s.draft_version(1)
+            if v is not None and re.findall(r"\w+", v.content)[: len(words)] == words:
+                break
+        time.sleep(0.05)
     p.kill()
     p.wait(timeout=30)
     with Store(quill_home / "data" / "quill.db") as s:
@@ -228,7 +240,6 @@ def test_sigkill_mid_draft_on_the_real_model_keeps_the_journal(
         assert v is not None and v.status == "interrupted"
         assert v.meta["brief"] == "a long story about a lighthouse keeper"
         # Everything that reached stdout before the last flush is in the store.
-        words = re.findall(r"\w+", got)[:20]
         stored = re.findall(r"\w+", v.content)
         assert stored[: len(words)] == words
 
