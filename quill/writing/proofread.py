@@ -200,10 +200,11 @@ class Unit:
         return self.start + len(self.text)
 
 
-def units(text: str) -> list[Unit]:
-    """The sentences of ``text`` to proofread, line by line: fenced code, tables, HTML
-    and rules are left out, and a line's Markdown marker (heading, list item, quote) is
-    never sent. Everything between units comes back as it is."""
+def units(text: str, by_line: bool = False) -> list[Unit]:
+    """The sentences of ``text`` to proofread (with ``by_line``, each line's sentences
+    together): fenced code, tables, HTML and rules are left out, and a line's Markdown
+    marker (heading, list item, quote) is never sent. Everything between units comes
+    back as it is."""
     from quill.writing.diffing import sentences
     from quill.writing.verbs import split_code
 
@@ -218,7 +219,8 @@ def units(text: str) -> list[Unit]:
             if body.strip() and not _SKIP.match(body):
                 at = _PREFIX.match(body)
                 offset = at.end() if at else 0
-                for sentence in sentences(body[offset:]):
+                rest = body[offset:]
+                for sentence in [rest] if by_line else sentences(rest):
                     core = sentence.strip()
                     if core and any(c.isalpha() for c in core):
                         lead = len(sentence) - len(sentence.lstrip())
@@ -232,17 +234,19 @@ _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def unit_messages(prompt: Mapping[str, Any], sentence: str) -> list[Message]:
-    """The model's messages for one sentence: the system text, the template's examples
-    in the sentence's script (an input and the corrected output, shown rather than
-    described), then the sentence."""
+    """The model's messages for one unit: the system text, the template's examples in
+    the unit's script (an input in the user message and its corrected copy as the reply:
+    shown rather than described), then the unit."""
     from quill import prompts
 
+    user = str(prompt.get("user", "$text"))
     cjk = bool(_CJK_CHAR.search(sentence))
     out = [Message("system", str(prompt.get("system", "")).strip())]
     for ex in prompt.get("examples", []):
         if bool(ex.get("cjk", False)) == cjk:
-            out += [Message("user", ex["input"]), Message("assistant", ex["output"])]
-    out.append(Message("user", prompts.render(str(prompt.get("user", "$text")), text=sentence)))
+            out.append(Message("user", prompts.render(user, text=ex["input"])))
+            out.append(Message("assistant", ex["output"]))
+    out.append(Message("user", prompts.render(user, text=sentence)))
     return [m for m in out if m.content]
 
 
@@ -296,7 +300,7 @@ class Proofreading:
         self.checker_first = checker_first
         self.retry = retry
         self.unsure = unsure  # also make a checker's fix that had several suggestions
-        self.units = units(text)
+        self.units = units(text, by_line=prompt.get("unit", "sentence") == "line")
         self.done_units: list[UnitResult] = []
         self.results: list[Result] = []
         self.current: Generation | None = None
