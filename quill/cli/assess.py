@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quill.cli.options import FileArg
 from quill.cli.review import ask, emit
 from quill.cli.run import Run, command
 from quill.engine.generation import generate
@@ -45,12 +44,15 @@ def _fit(v: Run, text: str, reserve: int) -> str:
     return cut
 
 
-@command(*GROUPS, leave_out=LEAVE_OUT, template="analyze")
-def analyze(
-    run: Run,
-    file: FileArg = None,
-    as_json: JsonOpt = False,
-) -> None:
+@command(
+    "file",
+    "as_json",
+    *GROUPS,
+    leave_out=LEAVE_OUT,
+    template="analyze",
+    helps={"as_json": "Answer in JSON (a fixed schema)."},
+)
+def analyze(run: Run) -> None:
     """Analyze a text: sentiment, tone, reading level, weakest sentences.
 
     Gives the sentiment (label and score), tone words, the reading level, word and
@@ -65,6 +67,8 @@ def analyze(
 
       quill analyze post.md --json | jq .sentiment
     """
+    file = run.o.file
+    as_json = run.o.as_json
     with run as v:
         src = v.read(file)
         parts = an.sentences(src.text)
@@ -84,16 +88,19 @@ def analyze(
             v.env.ui.stats(result.stats)
 
 
-@command(*GROUPS, leave_out=LEAVE_OUT, template="classify")
+@command(
+    "file",
+    "as_json",
+    *GROUPS,
+    leave_out=LEAVE_OUT,
+    template="classify",
+    helps={"as_json": 'Answer {"label": …, "reason": …} in JSON.'},
+)
 def classify(
     run: Run,
-    file: FileArg = None,
     labels: Annotated[
         str, typer.Option("--labels", "-l", metavar="A,B,C", help="The labels to choose from.")
     ] = ...,  # type: ignore[assignment]
-    as_json: Annotated[
-        bool, typer.Option("--json", help='Answer {"label": …, "reason": …} in JSON.')
-    ] = False,
 ) -> None:
     """Put a text into exactly one of the given labels.
 
@@ -105,6 +112,8 @@ def classify(
 
       cat review.txt | quill classify -l positive,negative --json
     """
+    file = run.o.file
+    as_json = run.o.as_json
     names = an.parse_labels(labels)
     with run as v:
         src = v.read(file)
@@ -125,12 +134,15 @@ def classify(
             v.env.ui.stats(result.stats)
 
 
-@command(*GROUPS, leave_out=LEAVE_OUT, template="moderate")
-def moderate(
-    run: Run,
-    file: FileArg = None,
-    as_json: JsonOpt = False,
-) -> None:
+@command(
+    "file",
+    "as_json",
+    *GROUPS,
+    leave_out=LEAVE_OUT,
+    template="moderate",
+    helps={"as_json": "Answer in JSON (a fixed schema)."},
+)
+def moderate(run: Run) -> None:
     """Flag harmful content or personal data (exit code 11 if flagged).
 
     Categories: harassment, hate, self-harm, sexual content, violence, personal data.
@@ -145,6 +157,8 @@ def moderate(
 
       quill moderate --json < post.md
     """
+    file = run.o.file
+    as_json = run.o.as_json
     with run as v:
         src = v.read(file)
         engine = v.engine()

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from quill.cli.options import JsonOpt
 from quill.cli.run import Run, command
 from quill.env import Environment
 from quill.errors import UsageError
@@ -16,7 +15,7 @@ from quill.writing import benchwriting
 from quill.writing.benchwriting import WritingReport
 
 
-@command("engine", "verbose", "quiet")
+@command("as_json", "engine", "verbose", "quiet", helps={"as_json": "Print the results as JSON."})
 def bench(
     run: Run,
     writing: Annotated[
@@ -34,7 +33,6 @@ def bench(
         typer.Option("--full", help="Every brief and document of the set (slower)."),
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="First random seed.")] = 0,
-    as_json: JsonOpt = False,
 ) -> None:
     """Measure the writing a model does on quill's own evaluation set.
 
@@ -50,6 +48,7 @@ def bench(
 
       quill bench --writing --samples 8 --seed 7 --json > writing.json
     """
+    as_json = run.o.as_json
     env = run.env
     del writing  # the one measure there is: chosen with or without the flag
     if samples < 2:

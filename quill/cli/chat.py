@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 
 from quill.chat.session import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM, Chat
-from quill.cli.options import StyleOpt
 from quill.cli.run import Run, command
 from quill.engine.base import Engine
 from quill.env import EngineOptions, Environment
@@ -22,6 +21,7 @@ from quill.store.db import Store
     "engine",
     "sampling",
     "show",
+    "style",
     helps={"max_tokens": "Longest reply in tokens (default: 1024)."},
 )
 def chat(
@@ -39,7 +39,6 @@ def chat(
         str | None,
         typer.Option("--system", metavar="TEXT", help="System prompt for this session."),
     ] = None,
-    style: StyleOpt = None,
 ) -> None:
     """Talk with the model; the conversation is saved as a session.
 
@@ -73,7 +72,7 @@ def chat(
             "the chat REPL needs a terminal on stdout",
             hint='to send one message from a script: echo "…" | quill chat --continue',
         )
-    voice = run.style(style)
+    voice = run.style(run.o.style)
     opts = run.engine_options()
     with Store(env.paths.db_file) as store:
         found = None

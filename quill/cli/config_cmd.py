@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from quill.cli.options import JsonOpt
 from quill.cli.report import print_json, print_rows
 from quill.cli.run import Run, command
 from quill.config import (
@@ -30,13 +29,13 @@ def _shown(value: Any, secret: bool) -> str:
     return "(set)" if secret else str(value)
 
 
-@command("quiet")
-def show(run: Run, as_json: JsonOpt = False) -> None:
+@command("as_json", "quiet")
+def show(run: Run) -> None:
     """Every setting: its value for the next command, and where the value comes from
     (a variable, the config file, or the default); the variable and flag that set it."""
     env = run.env
     rows = [(s, *resolve_setting(s, None, env.environ, env.settings)) for s in SETTINGS]
-    if as_json:
+    if run.o.as_json:
         print_json(env, [
             {"key": s.name, "value": None if s.secret and value is not None else value,
              "source": source, "env": s.env, "flag": s.flag}

@@ -10,9 +10,8 @@ from collections.abc import Callable
 import typer
 
 from quill import __version__
-from quill.cli.context import get_env
-from quill.cli.options import JsonOpt
 from quill.cli.report import print_json
+from quill.cli.run import Run, command
 from quill.engine import memory
 from quill.engine.describe import describe
 from quill.engine.llama import default_threads, import_llama_cpp, use_extra_buffers
@@ -22,11 +21,12 @@ from quill.errors import QuillError
 from quill.models import default, registry
 
 
-def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+@command("as_json", "quiet")
+def doctor(run: Run) -> None:
     """Check the installation: versions, GPU offload, the default model, folders.
 
     Exits with 1 when something needs fixing; --json gives every check and problem."""
-    env = get_env(ctx)
+    env, as_json = run.env, run.o.as_json
     out = env.stdout
     problems: list[tuple[str, str]] = []
     checks: list[tuple[str, str]] = []

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from quill.cli.generate import text_source
-from quill.cli.options import StyleOpt
 from quill.cli.run import Run, command
 from quill.engine.base import Sampling
 from quill.engine.generation import Generation, generate
@@ -15,7 +14,16 @@ from quill.writing import draft as drafting
 from quill.writing.verbs import with_style
 
 
-@command("engine", "sampling", "keep", "show", template="draft")
+@command(
+    "engine",
+    "sampling",
+    "keep",
+    "show",
+    "lang",
+    "style",
+    helps={"lang": "Language to write in (default: the brief's)."},
+    template="draft",
+)
 def draft(
     run: Run,
     brief: Annotated[
@@ -33,10 +41,6 @@ def draft(
     ] = None,
     tone: Annotated[str | None, typer.Option("--tone", help="e.g. formal, warm, playful.")] = None,
     words: Annotated[int | None, typer.Option("--words", help="Target length in words.")] = None,
-    lang: Annotated[
-        str | None, typer.Option("--lang", help="Language to write in (default: the brief's).")
-    ] = None,
-    style: StyleOpt = None,
     best_of: Annotated[
         int,
         typer.Option(
@@ -56,6 +60,7 @@ def draft(
 
       cat notes.md | quill draft "a blog post from these notes" --words 400
     """
+    lang, style = run.o.lang, run.o.style
     material = run.stdin_text()
     messages = drafting.build_messages(
         brief, material, form=form, tone=tone, words=words, lang=lang, user_dir=run.user_dir

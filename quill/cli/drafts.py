@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quill.cli.options import JsonOpt, PlainOpt
+from quill.cli.options import PlainOpt
 from quill.cli.refs import (
     RefArg,
     find_draft,
@@ -103,19 +103,19 @@ def version_json(d: Draft, v: DraftVersion, *, content: bool) -> dict[str, Any]:
 # -- list, show, search ----------------------------------------------------------------
 
 
-@command("quiet")
+@command("as_json", "quiet")
 def list_drafts(
     run: Run,
     limit: Annotated[
         int | None, typer.Option("--limit", "-n", min=1, help="Show only the N newest.")
     ] = None,
-    as_json: JsonOpt = False,
 ) -> None:
     """List drafts, the most recently changed first.
 
     Each line: id, last change, versions, words of the latest version, title; a latest
     version that did not finish (interrupted, cut at the token limit) is marked.
     """
+    as_json = run.o.as_json
     env, store = open_store(run.env)
     with store:
         rows = store.drafts(limit)
@@ -155,14 +155,13 @@ def _header(ui: UI, d: Draft, v: DraftVersion) -> None:
         ui.note(line)
 
 
-@command("quiet")
+@command("as_json", "quiet")
 def show(
     run: Run,
     ref: RefArg,
     meta: Annotated[
         bool, typer.Option("--meta", help="Print the full provenance as JSON instead.")
     ] = False,
-    as_json: JsonOpt = False,
     plain: PlainOpt = False,
 ) -> None:
     """Print a draft (its latest version, or ID@VERSION).
@@ -170,6 +169,7 @@ def show(
     The text goes to stdout: raw when piped, rendered Markdown on a terminal. A header
     on stderr gives the title, version, length, reading time, status and provenance.
     """
+    as_json = run.o.as_json
     env, store = open_store(run.env)
     did, vn = parse_ref(ref)
     with store:
@@ -203,18 +203,18 @@ def snippet(content: str, query: str, width: int = 40) -> tuple[str, str, str]:
     return before, _flat(content[at : at + len(query)]), after
 
 
-@command("quiet")
+@command("as_json", "quiet")
 def search(
     run: Run,
     text: Annotated[str, typer.Argument(help="Words to find (any script, any case).")],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N drafts.")] = 20,
-    as_json: JsonOpt = False,
 ) -> None:
     """Find drafts that contain TEXT, in any of their versions.
 
     Newest first, each with the version that matched and a snippet around the match
     (highlighted on a terminal). Any script, any case; no special query syntax.
     """
+    as_json = run.o.as_json
     env, store = open_store(run.env)
     found: dict[int, list[int]] = {}
     titles: dict[int, str] = {}

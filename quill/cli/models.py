@@ -90,14 +90,14 @@ def list_models(run: Run, as_json: JsonOpt = False) -> None:
         env.stdout.write("\n* = the model used when --model is not given\n")
 
 
-@command("quiet")
+@command("as_json", "quiet")
 def show_model(
     run: Run,
     name: Annotated[str, typer.Argument(help="A model name or a GGUF path.")],
-    as_json: JsonOpt = False,
 ) -> None:
     """Show one model: file, architecture, parameters, quantization, trained context,
     and the chat template quill uses for it (and where that template comes from)."""
+    as_json = run.o.as_json
     env = run.env
     entry = registry.resolve(env.paths, name)
     row = _row(env, entry, _current(env))

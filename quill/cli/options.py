@@ -41,8 +41,12 @@ class Opt:
     metavar: str | None = None
     setting: str | None = None
     secret: bool = False
+    argument: bool = False  # a positional argument (FILE), not an option
 
     def annotation(self, help: str | None = None) -> Any:
+        if self.argument:
+            arg = typer.Argument(metavar=self.metavar, help=help or self.help, show_default=False)
+            return Annotated[self.type, arg]
         info = typer.Option(
             *self.decls,
             help=help or self.help,
@@ -96,30 +100,23 @@ SHOW: tuple[Opt, ...] = (
         "and UTF-16/32 with a BOM are recognised without it.", "NAME"),
 )  # fmt: skip
 GROUPS = {"engine": ENGINE, "sampling": SAMPLING, "keep": KEEP, "show": SHOW}
-BY_NAME: dict[str, Opt] = {o.name: o for group in GROUPS.values() for o in group}
-
-# Arguments and options several commands declare alike.
-FileArg = Annotated[
-    str | None,
-    typer.Argument(
-        metavar="[FILE|-]",
-        help="The text: a file, or - (or nothing) for stdin; with --draft ID and no "
-        "input, that draft's latest version.",
-        show_default=False,
-    ),
-]
-LangOpt = Annotated[
-    str | None, typer.Option("--lang", help="Language to write in (default: the text's).")
-]
-StyleOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--style", metavar="NAME", help="Write in a voice learned with `quill style learn`."
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead.")]
+# What several commands take alike, outside the groups: named one by one in @command.
+SHARED: tuple[Opt, ...] = (
+    Opt("file", ("file",), str | None, None,
+        "The text: a file, or - (or nothing) for stdin; with --draft ID and no input, that "
+        "draft's latest version.", "[FILE|-]", argument=True),
+    Opt("lang", ("--lang",), str | None, None, "Language to write in (default: the text's)."),
+    Opt("style", ("--style",), str | None, None,
+        "Write in a voice learned with `quill style learn`.", "NAME"),
+    Opt("as_json", ("--json",), bool, False, "Print JSON instead."),
+)  # fmt: skip
+BY_NAME: dict[str, Opt] = {o.name: o for g in (*GROUPS.values(), SHARED) for o in g}
 
 # The options one by one, for a command that declares its own signature.
+FileArg = BY_NAME["file"].annotation()
+LangOpt = BY_NAME["lang"].annotation()
+StyleOpt = BY_NAME["style"].annotation()
+JsonOpt = BY_NAME["as_json"].annotation()
 ModelOpt = BY_NAME["model"].annotation()
 CtxOpt = BY_NAME["n_ctx"].annotation()
 GpuOpt = BY_NAME["gpu_layers"].annotation()
@@ -140,7 +137,7 @@ def pick(uses: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> list[Opt]:
         for o in GROUPS.get(use) or (BY_NAME[use],):
             if o.name not in leave_out and o not in chosen:
                 chosen.append(o)
-    unknown = set(leave_out) - {o.name for group in GROUPS.values() for o in group}
+    unknown = set(leave_out) - set(BY_NAME)
     assert not unknown, f"no such options: {unknown}"
     return chosen
 
@@ -176,6 +173,11 @@ class Options:
     draft_id: int | None = None
     title: str | None = None
     no_save: bool = False
+    # shared
+    file: str | None = None
+    lang: str | None = None
+    style: str | None = None
+    as_json: bool = False
     # show
     stats: bool = False
     plain: bool = False

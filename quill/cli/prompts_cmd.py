@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 
 from quill import prompts
-from quill.cli.options import FileArg, JsonOpt
 from quill.cli.report import print_json, print_rows
 from quill.cli.run import Run, command
 from quill.engine.generation import generate
@@ -23,8 +22,8 @@ from quill.writing.cleanup import unwrap_fence
 from quill.writing.verbs import run_messages
 
 
-@command("quiet")
-def list_prompts(run: Run, as_json: JsonOpt = False) -> None:
+@command("as_json", "quiet")
+def list_prompts(run: Run) -> None:
     """List templates: name, where it comes from, what it does."""
     env = run.env
     user_dir = env.paths.config_dir / "prompts"
@@ -39,7 +38,7 @@ def list_prompts(run: Run, as_json: JsonOpt = False) -> None:
         except UsageError as exc:
             about = f"cannot be read: {exc.message}"
         rows.append((name, prompts.origin(name, user_dir), about, runnable))
-    if as_json:
+    if run.o.as_json:
         keys = ("name", "origin", "description", "runnable")
         print_json(env, [dict(zip(keys, r, strict=True)) for r in rows])
         return
@@ -102,11 +101,10 @@ def _vars(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-@command("engine", "sampling", "keep", "show", verb="run")
+@command("file", "engine", "sampling", "keep", "show", verb="run")
 def run_template(
     run: Run,
     name: Annotated[str, typer.Argument(help="Template name (see quill prompts list).")],
-    file: FileArg = None,
     var: Annotated[
         list[str] | None,
         typer.Option("--var", metavar="NAME=VALUE", help="A template variable (repeatable)."),
@@ -122,6 +120,7 @@ def run_template(
 
       quill run haiku --var topic="autumn rain"
     """
+    file = run.o.file
     values = _vars(var or [])
     run.template = name
     with run as v:

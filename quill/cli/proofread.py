@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from quill import prompts
-from quill.cli.options import FileArg
 from quill.cli.review import finish_reviewed
 from quill.cli.run import Run, command
 from quill.errors import UsageError
@@ -42,6 +41,7 @@ class CheckerJob:
 
 
 @command(
+    "file",
     "engine",
     "sampling",
     "keep",
@@ -52,7 +52,6 @@ class CheckerJob:
 )
 def proofread(
     run: Run,
-    file: FileArg = None,
     diff: Annotated[
         bool, typer.Option("--diff", help="Print the corrections as a unified diff.")
     ] = False,
@@ -92,7 +91,7 @@ def proofread(
     if in_place and run.o.out is not None:
         raise UsageError("--in-place and --out contradict each other")
     with run as v:
-        src = v.read(file)
+        src = v.read(v.o.file)
         if in_place and src.path is None:
             raise UsageError("--in-place needs a FILE", hint="or pass --out FILE")
         lang = detect_language(src.text)

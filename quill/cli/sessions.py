@@ -8,7 +8,7 @@ import typer
 
 from quill.chat.export import first_line, session_markdown, when
 from quill.cli.generate import check_out
-from quill.cli.options import ForceOpt, JsonOpt, OutOpt, PlainOpt
+from quill.cli.options import ForceOpt, OutOpt, PlainOpt
 from quill.cli.report import print_json, print_rows
 from quill.cli.run import Run, command
 from quill.env import Environment
@@ -39,13 +39,13 @@ def _find(store: Store, name: str | None) -> Session:
     return s
 
 
-@command("quiet")
-def list_sessions(run: Run, as_json: JsonOpt = False) -> None:
+@command("as_json", "quiet")
+def list_sessions(run: Run) -> None:
     """List sessions, most recent first: name, turns, last change, first message."""
     env, store = _open(run.env)
     with store:
         rows = store.sessions()
-    if as_json:
+    if run.o.as_json:
         print_json(env, [
             {"name": r.session.name, "turns": r.turns, "updated": iso_time(r.session.updated_at),
              "first_message": r.first_message}

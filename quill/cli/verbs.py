@@ -10,12 +10,12 @@ one closing report.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from quill.cli.options import FileArg, LangOpt, StyleOpt
 from quill.cli.review import finish_reviewed
 from quill.cli.run import Run, command
 from quill.errors import UsageError
@@ -43,21 +43,13 @@ DiffOpt = Annotated[
 ReviewOpt = Annotated[
     bool, typer.Option("--review", help="Accept or reject each change in turn (y/n/a/q).")
 ]
-GROUPS = ("engine", "sampling", "keep", "show")
+GROUPS = ("file", "engine", "sampling", "keep", "show", "lang", "style")
 
 
-def _rewrite(
-    run: Run,
-    file: str | None,
-    opts: RewriteOptions,
-    *,
-    style: str | None,
-    diff: bool,
-    review: bool,
-) -> None:
+def _rewrite(run: Run, opts: RewriteOptions, *, diff: bool, review: bool) -> None:
     with run:
-        src = run.read(file)
-        voice = run.style(style, src.text)
+        src = run.read(run.o.file)
+        voice = run.style(run.o.style, src.text)
         engine = run.engine()
         params = run.sampling(1024)
 
@@ -65,7 +57,8 @@ def _rewrite(
             return with_style(rewrite_messages(text, opts, run.user_dir), voice)
 
         gen = rewrite_chain(engine, params, src.text, build, opts, max_tokens=run.o.max_tokens)
-        request = {"options": {k: val for k, val in vars(opts).items() if val}, "style": style}
+        options = {k: val for k, val in vars(opts).items() if val}
+        request = {"options": options, "style": run.o.style}
         if diff or review:
             finish_reviewed(
                 run,
@@ -85,14 +78,11 @@ def _rewrite(
 @command(*GROUPS, template="rewrite")
 def rewrite(
     run: Run,
-    file: FileArg = None,
     tone: ToneOpt = None,
     shorter: Annotated[bool, typer.Option("--shorter", help="About half as long.")] = False,
     longer: Annotated[bool, typer.Option("--longer", help="About twice as long.")] = False,
     audience: AudienceOpt = None,
     instruction: InstructionOpt = None,
-    lang: LangOpt = None,
-    style: StyleOpt = None,
     diff: DiffOpt = False,
     review: ReviewOpt = False,
 ) -> None:
@@ -109,28 +99,22 @@ def rewrite(
     if shorter and longer:
         raise UsageError("--shorter and --longer contradict each other")
     length = "shorter" if shorter else ("longer" if longer else None)
-    opts = RewriteOptions(tone, length, audience, instruction, lang)
-    _rewrite(run, file, opts, style=style, diff=diff, review=review)
+    opts = RewriteOptions(tone, length, audience, instruction, run.o.lang)
+    _rewrite(run, opts, diff=diff, review=review)
 
 
 def _sized(verb: str, length: str, doc: str) -> Callable[..., None]:
-    """`quill expand` and `quill shorten`: `quill rewrite --longer/--shorter`, with the
-    options that make sense for a change of length."""
+    """`quill expand` and `quill shorten`: `quill rewrite --longer/--shorter`, with
+    rewrite's own options but --shorter and --longer (its signature, less those two)."""
 
-    def sized(
-        run: Run,
-        file: FileArg = None,
-        tone: ToneOpt = None,
-        audience: AudienceOpt = None,
-        instruction: InstructionOpt = None,
-        lang: LangOpt = None,
-        style: StyleOpt = None,
-        diff: DiffOpt = False,
-        review: ReviewOpt = False,
-    ) -> None:
-        opts = RewriteOptions(tone, length, audience, instruction, lang)
-        _rewrite(run, file, opts, style=style, diff=diff, review=review)
+    def sized(run: Run, **own: Any) -> None:
+        tone, audience, instruction = own["tone"], own["audience"], own["instruction"]
+        opts = RewriteOptions(tone, length, audience, instruction, run.o.lang)
+        _rewrite(run, opts, diff=own["diff"], review=own["review"])
 
+    base = inspect.signature(rewrite.__wrapped__, eval_str=True)  # type: ignore[attr-defined]
+    kept = [p for p in base.parameters.values() if p.name not in ("shorter", "longer")]
+    sized.__signature__ = base.replace(parameters=kept)  # type: ignore[attr-defined]
     sized.__name__ = sized.__qualname__ = verb
     sized.__doc__ = doc
     return command(*GROUPS, verb=verb, template="rewrite")(sized)

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from quill.cli.options import FileArg, LangOpt, StyleOpt
 from quill.cli.run import Run, chain_parts, command
 from quill.engine.generation import generate
 from quill.writing.cleanup import strip_commentary, unwrap_fence
@@ -27,7 +26,7 @@ from quill.writing.verbs import (
     with_style,
 )
 
-GROUPS = ("engine", "sampling", "keep", "show")
+GROUPS = ("file", "engine", "sampling", "keep", "show")
 PER_PART = "Most tokens per part (default: from its size)."
 
 CONTEXT_TOKENS = 1500  # of a long draft shown to the model for titles or a continuation
@@ -36,7 +35,6 @@ CONTEXT_TOKENS = 1500  # of a long draft shown to the model for titles or a cont
 @command(*GROUPS, helps={"max_tokens": PER_PART}, template="translate")
 def translate(
     run: Run,
-    file: FileArg = None,
     to: Annotated[
         str, typer.Option("--to", metavar="LANG", help="Language to translate into (zh, fr, …).")
     ] = ...,  # type: ignore[assignment]
@@ -59,7 +57,7 @@ def translate(
     """
     target = language_name(to)
     with run as v:
-        src = v.read(file)
+        src = v.read(v.o.file)
         origin = language_name(source) if source else detect_language(src.text)
         if origin is not None and origin == target:
             v.env.ui.note(f"the text already looks like {target}")
@@ -72,12 +70,8 @@ def translate(
         v.stream(gen, engine, params, src, kind="translation", request=request)
 
 
-@command(*GROUPS, template="outline")
-def outline(
-    run: Run,
-    file: FileArg = None,
-    lang: LangOpt = None,
-) -> None:
+@command(*GROUPS, "lang", template="outline")
+def outline(run: Run) -> None:
     """Outline a text as Markdown headings and bullets.
 
     From a short brief, the outline of a piece to write. A long text is outlined part
@@ -90,12 +84,12 @@ def outline(
       echo "a guide to brewing green tea" | quill outline
     """
     with run as v:
-        src = v.read(file)
+        src = v.read(v.o.file)
         engine = v.engine()
         params = v.sampling(700)
 
         def build(text: str) -> Any:
-            return outline_messages(text, lang, v.user_dir)
+            return outline_messages(text, v.o.lang, v.user_dir)
 
         gen = chain_parts(
             engine,
@@ -108,15 +102,13 @@ def outline(
             user_max=v.o.max_tokens,
             cap=lambda _tokens: params.max_tokens,
         )
-        v.stream(gen, engine, params, src, kind="outline", request={"lang": lang})
+        v.stream(gen, engine, params, src, kind="outline", request={"lang": v.o.lang})
 
 
-@command(*GROUPS, leave_out=("plain",), verb="title", template="titles")
+@command(*GROUPS, "lang", leave_out=("plain",), verb="title", template="titles")
 def titles(
     run: Run,
-    file: FileArg = None,
     n: Annotated[int, typer.Option("-n", "--count", min=1, max=30, help="How many titles.")] = 5,
-    lang: LangOpt = None,
 ) -> None:
     """Title ideas for a text, one per line.
 
@@ -129,13 +121,13 @@ def titles(
       quill titles -n 10 chapter.md > ideas.txt
     """
     with run as v:
-        src = v.read(file)
+        src = v.read(v.o.file)
         engine = v.engine()
         params = v.sampling(400, budget=40 * n + 40, grammar=titles_grammar(n))
         text, note = _fit(src.text, engine, "titles", head=True)
         if note:
             v.env.ui.note(note)
-        gen = titles_generation(engine, titles_messages(text, n, lang, v.user_dir), params, n)
+        gen = titles_generation(engine, titles_messages(text, n, v.o.lang, v.user_dir), params, n)
         v.stream(gen, engine, params, src, kind="titles", request={"n": n}, plain=True)
 
 
@@ -155,18 +147,17 @@ def _fit(text: str, engine: Any, what: str, *, head: bool) -> tuple[str, str]:
 
 @command(
     *GROUPS,
+    "lang",
+    "style",
     helps={"out": "Also write the whole text to FILE."},
     verb="continue",
     template="continue",
 )
 def continue_(
     run: Run,
-    file: FileArg = None,
     words: Annotated[
         int, typer.Option("--words", min=1, help="About how many words to add.")
     ] = 150,
-    lang: LangOpt = None,
-    style: StyleOpt = None,
 ) -> None:
     """Write the next part of a draft in its own voice. Prints only the continuation;
     the draft kept (and --out) is the whole text.
@@ -178,15 +169,15 @@ def continue_(
       quill continue --draft 12
     """
     with run as v:
-        src = v.read(file)
-        voice = v.style(style, src.text)
+        src = v.read(v.o.file)
+        voice = v.style(v.o.style, src.text)
         engine = v.engine()
         params = v.sampling(max_tokens_for(None), budget=max_tokens_for(words))
         text, note = _fit(src.text, engine, "continue", head=False)
         if note:
             v.env.ui.note(note)
-        msgs = with_style(continue_messages(text, words, lang, v.user_dir), voice)
+        msgs = with_style(continue_messages(text, words, v.o.lang, v.user_dir), voice)
         gen = generate(engine, msgs, params, transforms=[unwrap_fence, strip_commentary, trim])
         prefix = src.text.rstrip() + "\n\n"
-        request = {"words": words, "style": style}
+        request = {"words": words, "style": v.o.style}
         v.stream(gen, engine, params, src, kind="continuation", request=request, prefix=prefix)
