@@ -7,9 +7,10 @@ briefs split into tune and report halves. For each model, voice, brief and seed:
 
 - plain: `quill draft BRIEF` (quill.writing.draft.build_messages and the draft filters);
 - styled: `quill draft BRIEF --style VOICE`: the same, plus the voice (the writer's
-  passages closest to the brief and the figures as instructions, tone named by the same
-  model as `quill style learn` does), checked by the same code and retried once with
-  another seed when it strays far (quill.writing.style_check.CheckedDraft);
+  passages closest to the brief, as earlier replies, and the figures as instructions;
+  with --tone, the tone named by the same model as `quill style learn --tone` does),
+  checked by the same code and retried once with another seed when it strays far
+  (quill.writing.style_check.CheckedDraft);
 - styled, first try: the styled draft before the check (what the check adds).
 
 Scored: the stylometric distance of each draft to the voice's samples
@@ -193,11 +194,13 @@ def score(profile: style.Profile, text: str, samples: tuple[str, ...]) -> dict[s
     }
 
 
-def learn(engine: Engine, voice: Voice) -> style.Profile:
-    """The profile `quill style learn` builds: figures and passages by code, the tone
-    named by the same model."""
-    p = sampling("precise", 24, temperature=0.2, seed=0)
-    named = generate(engine, style.learn_messages(voice.samples, engine.count), p).text()
+def learn(engine: Engine, voice: Voice, tone: bool) -> style.Profile:
+    """The profile `quill style learn` builds: figures and passages by code, and with
+    ``tone`` (`--tone`) the tone named by the same model."""
+    named = ""
+    if tone:
+        p = sampling("precise", 24, temperature=0.2, seed=0)
+        named = generate(engine, style.learn_messages(voice.samples, engine.count), p).text()
     return style.new_profile(voice.name, list(voice.samples), ["sample"], named)
 
 
@@ -232,7 +235,9 @@ def draft_pair(
     }
 
 
-def run_model(spec: str | None, args: argparse.Namespace) -> dict[str, Any]:
+def run_model(
+    spec: str | None, args: argparse.Namespace, done: list[dict[str, Any]]
+) -> dict[str, Any]:
     from quill.env import EngineOptions, Environment
 
     env = Environment()
@@ -243,7 +248,7 @@ def run_model(spec: str | None, args: argparse.Namespace) -> dict[str, Any]:
     for voice in VOICES:
         if args.voices and voice.name not in args.voices:
             continue
-        profile = learn(engine, voice)
+        profile = learn(engine, voice, args.tone)
         log(f"  {voice.name}: tone {profile.tone!r}; " + "; ".join(style.instructions(profile)))
         briefs = voice.tune if args.split == "tune" else voice.report
         if args.split == "all":
@@ -257,8 +262,10 @@ def run_model(spec: str | None, args: argparse.Namespace) -> dict[str, Any]:
                     rec[f"score_{arm}"] = score(profile, r[arm], voice.samples)
                 recs.append(rec)
                 if args.json:  # kept as it comes: a long run can be read while it runs
-                    partial = {"args": vars(args), "models": [{"model": name, "records": recs}]}
+                    done.append({"model": name, "spec": spec, "records": recs})
+                    partial = {"args": vars(args), "models": done}
                     Path(args.json).write_text(json.dumps(partial, ensure_ascii=False, indent=1))
+                    done.pop()
                 log(
                     f"    {brief[:40]!r} seed {seed}: distance plain "
                     f"{rec['score_plain']['distance']:.2f}, styled "
@@ -313,6 +320,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ctx", type=int, default=4096, help="context size (default 4096)")
     ap.add_argument("--gpu-layers", default="auto", help="auto, all or a number")
     ap.add_argument("--threads", type=int, help="CPU threads (default: all usable)")
+    ap.add_argument("--tone", action="store_true", help="as `quill style learn --tone`")
     ap.add_argument("--json", metavar="FILE", help="write every text and score here")
     ap.add_argument("--show", metavar="FILE", help="print the tables of a saved --json run")
     args = ap.parse_args(argv)
@@ -326,7 +334,9 @@ def main(argv: list[str] | None = None) -> None:
     args.seed_list = [int(s) for s in args.seeds.split(",") if s.strip()]
     args.voices = [v.strip() for v in args.voices.split(",")] if args.voices else []
     t0 = time.perf_counter()
-    results = [run_model(spec, args) for spec in args.model or [None]]
+    results: list[dict[str, Any]] = []
+    for spec in args.model or [None]:
+        results.append(run_model(spec, args, results))
     print("# quill style evaluation: drafts with --style against without\n")
     print(
         f"split {args.split}, seeds {args.seeds}, preset {PRESET}, max tokens "

@@ -199,7 +199,7 @@ def test_learn_list_show_check_rm(
     cli: Callable[..., Run], samples: list[str], tmp_path: Path
 ) -> None:
     engine = FakeEngine("dry, wry, quiet")
-    r = cli(["style", "learn", "me", *samples, "--seed", "1"], engine=engine)
+    r = cli(["style", "learn", "me", *samples, "--tone", "--seed", "1"], engine=engine)
     assert r.exit_code == 0, r.stderr
     assert r.stdout.startswith("style me: English, learned from 3 samples")
     assert "words per sentence" in r.stdout and "drafts are told: sentences of" in r.stdout
@@ -245,21 +245,21 @@ def test_learn_refuses_too_little_before_the_model_loads(
     short = tmp_path / "short.md"
     short.write_text(RAIN, encoding="utf-8")
     engine = FakeEngine("x")
-    r = cli(["style", "learn", "me", str(short)], engine=engine)
+    r = cli(["style", "learn", "me", str(short), "--tone"], engine=engine)
     assert r.exit_code == InputError.exit_code and "at least 250 words" in r.stderr
     assert engine.calls == []
 
 
 def test_learn_without_a_tone_needs_no_model(cli: Callable[..., Run], samples: list[str]) -> None:
     engine = FakeEngine("x")
-    r = cli(["style", "learn", "me", *samples, "--no-tone"], engine=engine)
+    r = cli(["style", "learn", "me", *samples], engine=engine)  # no --tone
     assert r.exit_code == 0, r.stderr
     assert engine.calls == [] and "tone (named by the model): (none)" in r.stdout
 
 
 @pytest.fixture
 def learned(cli: Callable[..., Run], samples: list[str]) -> None:
-    r = cli(["style", "learn", "me", *samples], engine=FakeEngine("dry, wry"))
+    r = cli(["style", "learn", "me", *samples, "--tone"], engine=FakeEngine("dry, wry"))
     assert r.exit_code == 0, r.stderr
 
 
@@ -344,7 +344,7 @@ def test_an_unknown_style_fails_before_the_model_runs(cli: Callable[..., Run]) -
 def test_a_styled_draft_has_no_headings_when_the_samples_have_none(
     cli: Callable[..., Run], samples: list[str], llama_engine: object
 ) -> None:
-    r = cli(["style", "learn", "me", *samples, "--no-tone"])
+    r = cli(["style", "learn", "me", *samples])
     assert r.exit_code == 0, r.stderr
     args = ["draft", "a blog post about morning walks", "--style", "me", "--no-save"]
     r = cli(

@@ -53,8 +53,12 @@ def learn(
     force: Annotated[bool, typer.Option("--force", "-f", help="Replace the style NAME.")] = False,
     tone: Annotated[
         bool,
-        typer.Option("--tone/--no-tone", help="Let the model name the tone in one line."),
-    ] = True,
+        typer.Option(
+            "--tone/--no-tone",
+            help="Let the model name the tone in one line (small models often name it "
+            "wrong: check it with `quill style show`).",
+        ),
+    ] = False,
     seed: o.SeedOpt = None,
     stats: o.StatsOpt = False,
     model: o.ModelOpt = None,
@@ -66,7 +70,7 @@ def learn(
 ) -> None:
     """Learn your voice from samples of your writing: code measures it (sentence and
     paragraph length, person, tense, contractions, headings, punctuation…) and keeps
-    passages that drafts are shown; the model only names the tone, in one line. Needs
+    passages that drafts are shown; with --tone the model names the tone, in one line. Needs
     at least 250 words of prose (400 characters for Chinese). The profile is a TOML file
     you can edit (see `quill style show NAME`).
 
