@@ -30,6 +30,9 @@ DATA = Path(__file__).parent / "data"
 PART_RE = re.compile(r"^Part (\d+) of (\d+)")
 
 
+MR = "map-reduce"  # the tests of notes on every part ask for that method by name
+
+
 def document(sections: int = 6, paragraphs: int = 3) -> str:
     out = ["# Survey of the Valley\n\n"]
     for s in range(1, sections + 1):
@@ -79,6 +82,7 @@ def replier(
 def run(
     engine: FakeEngine, text: str, native_prompts: bool = True, **opts: Any
 ) -> tuple[Summarizer, Job, list[Event], Result]:
+    opts.setdefault("method", "map-reduce")
     s = Summarizer(engine, SummaryOptions(**opts), native_prompts=native_prompts)
     job = s.start(s.plan(text, "doc.md"))
     events = list(s.run(job))
@@ -144,7 +148,9 @@ def test_short_document_is_one_pass() -> None:
     assert kind(engine.calls[0]) == "single"
     user = engine.calls[0][-1].content
     assert text.strip() in user
-    assert "Write in English." in user
+    # The request, then the text, and no system prompt (docs/summarize.md).
+    assert user.startswith('Summarize this document "doc.md" in about ')
+    assert [m.role for m in engine.calls[0]] == ["user"]
     assert result.text == "SINGLE summary."
     assert job.plan.tokens == engine.count(text)
 
@@ -227,7 +233,7 @@ def test_notes_that_do_not_fit_are_combined_recursively_in_order() -> None:
 
 def test_empty_section_needs_no_model_call() -> None:
     engine = FakeEngine(replier(), n_ctx=800)
-    s = Summarizer(engine, SummaryOptions(length="short"))
+    s = Summarizer(engine, SummaryOptions(length="short", method=MR))
     text = document(sections=3, paragraphs=6)
     plan = s.plan(text)
     plan.chunks = [
@@ -297,7 +303,7 @@ def test_parallel_map_steps_keep_document_order() -> None:
                 active -= 1
 
     engine = FakeEngine(reply, n_ctx=800, parallel=4)
-    s = Summarizer(engine, SummaryOptions(length="short"), jobs=4)
+    s = Summarizer(engine, SummaryOptions(length="short", method=MR), jobs=4)
     assert s.jobs == 4
     job = s.start(s.plan(document()))
     events = list(s.run(job))
@@ -323,7 +329,7 @@ def test_interrupted_map_keeps_the_notes_done() -> None:
         return replier()(messages)
 
     engine = FakeEngine(reply, n_ctx=800)
-    s = Summarizer(engine, SummaryOptions(length="short"))
+    s = Summarizer(engine, SummaryOptions(length="short", method=MR))
     job = s.start(s.plan(document()))
     with pytest.raises(KeyboardInterrupt):
         for _ in s.run(job):
@@ -347,7 +353,7 @@ def test_stop_ends_the_run_at_a_clean_point() -> None:
         return " ".join(f"w{i}" for i in range(20))
 
     engine = FakeEngine(reply, n_ctx=800)
-    s = Summarizer(engine, SummaryOptions(length="short"))
+    s = Summarizer(engine, SummaryOptions(length="short", method=MR))
     job = s.start(s.plan(document(sections=8)))
     events = list(s.run(job, stop=stop))
     assert job.interrupted and job.messages is None
@@ -367,7 +373,7 @@ def test_stop_reaches_parallel_workers() -> None:
         return " ".join(f"w{i}" for i in range(50))
 
     engine = FakeEngine(reply, n_ctx=800, delay=0.01, parallel=2)
-    s = Summarizer(engine, SummaryOptions(length="short"), jobs=2)
+    s = Summarizer(engine, SummaryOptions(length="short", method=MR), jobs=2)
     job = s.start(s.plan(document(sections=8)))
     list(s.run(job, stop=flag.is_set))
     assert job.interrupted
@@ -397,14 +403,14 @@ def test_chinese_document_gets_chinese_prompts() -> None:
     zh = "苍鹭在芦苇中筑巢。十月水变冷时它们离开。没有人知道它们去了哪里。" * 3
     engine = FakeEngine(replier(), n_ctx=4096)
     run(engine, zh, length="short")
-    system, user = engine.calls[-1]
-    assert "摘要" in system.content and "Summarize" not in user.content
-    assert "约 102 字" in user.content and "用中文写" in user.content
+    (user,) = engine.calls[-1]
+    assert "Summarize" not in user.content
+    assert user.content.startswith("请用大约102字总结这篇文档")
     long_zh = "".join(
         f"## 第{k}节\n\n" + "苍鹭在芦苇中筑巢， 十月水变冷时离开。 " * 70 + "\n\n" for k in range(6)
     )
     engine = FakeEngine(lambda m: "要点。", n_ctx=800)
-    s = Summarizer(engine, SummaryOptions(words=60))
+    s = Summarizer(engine, SummaryOptions(words=60, method=MR))
     plan = s.plan(long_zh)
     assert not plan.single
     job = s.start(plan)
@@ -413,7 +419,7 @@ def test_chinese_document_gets_chinese_prompts() -> None:
     assert maps and all(re.search(r"请用(?: \d+ 句|一句)自己的话", c[-1].content) for c in maps)
     # --lang English on a Chinese document: Chinese notes, an English final prompt.
     engine = FakeEngine(lambda m: "要点。", n_ctx=800)
-    s = Summarizer(engine, SummaryOptions(words=60, lang="English"))
+    s = Summarizer(engine, SummaryOptions(words=60, lang="English", method=MR))
     job = s.start(s.plan(long_zh))
     list(s.run(job))
     assert job.messages is not None
@@ -427,13 +433,20 @@ def test_notes_length_follows_the_part_share() -> None:
 
 
 def test_user_prompt_override(tmp_path: Path) -> None:
-    (tmp_path / "summarize.toml").write_text('system = "You are terse."\n', encoding="utf-8")
+    (tmp_path / "summarize.toml").write_text(
+        'system = "You are terse."\n[requests]\nparagraph = "Tell it in $n $unit."\n',
+        encoding="utf-8",
+    )
     engine = FakeEngine(replier(), n_ctx=4096)
     s = Summarizer(engine, user_dir=tmp_path)
     job = s.start(s.plan("A short text about herons. " * 3))
     list(s.run(job))
     s.finish(job)
-    assert engine.calls[0][0].content == "You are terse."
+    assert engine.calls[0][0].content.startswith("Tell it in 5 words.")
+    engine = FakeEngine(replier(), n_ctx=800)
+    s = Summarizer(engine, SummaryOptions(words=40, method=MR), user_dir=tmp_path)
+    list(s.run(s.start(s.plan(document()))))  # the notes steps keep the system prompt
+    assert engine.calls[0][0] == Message("system", "You are terse.")
 
 
 def test_saltmere_document_is_several_thousand_tokens() -> None:
@@ -573,3 +586,61 @@ def test_final_step_reads_notes_of_about_the_summary_length() -> None:
     words = len(final.split())
     assert 40 * 0.8 <= words <= 40 * 1.1 + 7 * len(job.notes), words
     assert all(n.text.endswith("here.") for n in job.notes)
+
+
+# -- select, refine, auto -------------------------------------------------------------
+
+
+def test_auto_selects_passages_within_one_context_and_writes_once() -> None:
+    engine = FakeEngine(lambda m: "A summary of the survey.", n_ctx=800)
+    text = document()
+    s = Summarizer(engine, SummaryOptions(length="short"))
+    plan = s.plan(text, "doc.md")
+    assert plan.method == "select" and plan.single and plan.selection is not None
+    job = s.start(plan)
+    assert list(s.run(job)) == []
+    result = s.finish(job)
+    assert len(engine.calls) == 1 and result.text == "A summary of the survey."
+    prompt = engine.calls[0][-1].content
+    assert engine.count_messages(engine.calls[0]) + plan.summary_tokens <= 800
+    assert "Fact s1p1" in prompt  # the opening is always read
+    assert plan.selection.tokens < plan.tokens
+    assert f"of {plan.tokens:,} tokens" in plan.selection.describe()
+
+
+def test_auto_takes_notes_on_every_part_of_a_very_long_document() -> None:
+    engine = FakeEngine(replier(), n_ctx=800)
+    s = Summarizer(engine, SummaryOptions(length="short"))
+    plan = s.plan(document(sections=40, paragraphs=4))
+    assert plan.tokens > 8 * 800 and plan.method == "map-reduce" and not plan.single
+
+
+def test_refine_rewrites_a_running_summary_part_by_part() -> None:
+    seen: list[str] = []
+
+    def reply(messages: list[Message]) -> str:
+        seen.append(messages[-1].content)
+        return f"Summary after step {len(seen)}."
+
+    engine = FakeEngine(reply, n_ctx=800)
+    s = Summarizer(engine, SummaryOptions(length="short", method="refine"))
+    plan = s.plan(document(), "doc.md")
+    n = len(plan.chunks)
+    assert plan.method == "refine" and n >= 3
+    job = s.start(plan)
+    events = list(s.run(job))
+    assert [e.kind for e in events] == ["refine"] * n
+    assert "<summary>" not in seen[0]  # the first part has no summary yet
+    for k in range(1, n - 1):
+        assert f"Summary after step {k}." in seen[k]  # each step reads the one before
+        assert plan.chunks[k].text.strip()[:40] in seen[k]
+    result = s.finish(job)
+    assert result.text == f"Summary after step {n}."
+    assert f"Summary after step {n - 1}." in seen[-1] and len(engine.calls) == n
+    for call in engine.calls:
+        assert engine.count_messages(call) + plan.summary_tokens <= 800
+
+
+def test_unknown_method_is_refused() -> None:
+    with pytest.raises(UsageError):
+        SummaryOptions(method="skim").validate()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -40,7 +41,7 @@ def fake(reply: str | None = None, n_ctx: int = 800, delay: float = 0.0) -> Fake
 def test_stdin_to_stdout_with_one_report_line(cli: Callable[..., Run]) -> None:
     engine = fake()
     text = doc()
-    r = cli(["summarize", "--length", "short"], stdin=text, engine=engine)
+    r = cli(["summarize", "--length", "short", "--method", "map-reduce"], stdin=text, engine=engine)
     assert r.exit_code == 0, r.stderr
     assert r.stdout.startswith("Here is a reply about: These are notes on the")
     lines = r.stderr.splitlines()
@@ -185,7 +186,7 @@ def test_stats_line(cli: Callable[..., Run]) -> None:
 
 def test_progress_bar_on_a_terminal(cli: Callable[..., Run]) -> None:
     r = cli(
-        ["summarize", "--length", "short"],
+        ["summarize", "--length", "short", "--method", "map-reduce"],
         stdin=doc(),
         engine=fake(delay=0.002),
         stderr_tty=True,
@@ -232,7 +233,11 @@ def test_interrupt_during_the_final_step_keeps_the_partial_text(
 ) -> None:
     out = tmp_path / "s.md"
     engine = InterruptingEngine("one two three four five six", n_ctx=800)
-    r = cli(["summarize", "--length", "short", "-o", str(out)], stdin=doc(), engine=engine)
+    r = cli(
+        ["summarize", "--length", "short", "--method", "map-reduce", "-o", str(out)],
+        stdin=doc(),
+        engine=engine,
+    )
     assert r.exit_code == 130
     assert r.stdout == "one two three\n"
     assert out.read_text(encoding="utf-8") == "one two three\n"
@@ -254,7 +259,7 @@ def _child(args: list[str], quill_home: Path) -> subprocess.Popen[str]:
         }
     )
     return subprocess.Popen(
-        quill_cmd("summarize", "--length", "short", *args),
+        quill_cmd("summarize", "--length", "short", "--method", "map-reduce", *args),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -263,14 +268,33 @@ def _child(args: list[str], quill_home: Path) -> subprocess.Popen[str]:
     )
 
 
+def _wait_for_draft(quill_home: Path, proc: subprocess.Popen[str], limit: float = 300) -> None:
+    """Until the child has kept its request as a draft (bounded, and not past its exit)."""
+    db = quill_home / "data" / "quill.db"
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=5) as conn:
+                    if conn.execute("SELECT count(*) FROM drafts").fetchone()[0]:
+                        return
+            except sqlite3.OperationalError:
+                pass  # the schema is still being made
+        time.sleep(0.05)
+    raise AssertionError("the summary never kept its request as a draft")
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_during_map_keeps_the_notes_so_far(
     quill_home: Path, tmp_path: Path, sig: int, code: int
 ) -> None:
     out = tmp_path / "partial.md"
     proc = _child([str(SALTMERE), "-o", str(out)], quill_home)
-    # Each map step streams ~20 words at 0.03 s: ~0.6 s a step, 8 steps.
-    time.sleep(3.0)
+    # The request is kept as a draft just before the map pass starts: wait for it (start-up
+    # on a loaded machine takes what it takes), then for about half the map pass. Each map
+    # step streams ~20 words at 0.03 s: ~0.6 s a step, 7 steps.
+    _wait_for_draft(quill_home, proc)
+    time.sleep(2.0)
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, stderr

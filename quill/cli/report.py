@@ -43,6 +43,11 @@ def report_line(
         f"{head}{_plural(tokens, 'token')} in {_plural(chunks, 'chunk')}, "
         f"{pass_text}, {elapsed:.1f} s"
     )
+    selected = [j.plan.selection for j in jobs if j.plan.selection is not None]
+    if len(jobs) == 1 and selected:
+        line += "; " + selected[0].describe()
+    elif selected:
+        line += f"; {len(selected)} written from a selection of their passages (--method)"
     if skipped:
         line += "; " + left_out(skipped)
     if saved is not None:

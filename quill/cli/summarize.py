@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 TEXT_HINT = "quill summarizes Markdown and plain text (UTF-8 or UTF-16 with a BOM)"
 
 
+# What the progress bar says of each pass, and what it counts.
+PASS_LABELS = {
+    "map": ("Reading parts", "chunks"),
+    "combine": ("Combining notes", "groups"),
+    "refine": ("Refining the summary", "parts"),
+}
+
+
 @command(
     "engine",
     "sampling",
@@ -80,6 +88,18 @@ def summarize(
         str | None,
         typer.Option("--lang", help="Language of the summary (default: the document's)."),
     ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            metavar="auto|select|refine|map-reduce",
+            help=(
+                "How a document longer than the context is read: select the passages that "
+                "fit and write once, refine a running summary part by part, or notes on "
+                "every part (default: auto, by length)."
+            ),
+        ),
+    ] = "auto",
     jobs: Annotated[
         int,
         typer.Option(
@@ -108,7 +128,13 @@ def summarize(
     env, o = run.env, run.o
     ui = env.ui
     opts = SummaryOptions(
-        length=length, words=words, format=fmt, focus=focus, lang=lang, max_tokens=o.max_tokens
+        length=length,
+        words=words,
+        format=fmt,
+        focus=focus,
+        lang=lang,
+        max_tokens=o.max_tokens,
+        method=method,
     )
     opts.validate()
     out_path = run.out_path
@@ -203,8 +229,7 @@ def _run(
                 with StepProgress(ui) as bar:
                     for ev in summarizer.run(job, stop=lambda: flag.raised):
                         if isinstance(ev, PassStarted):
-                            label = "Reading parts" if ev.kind == "map" else "Combining notes"
-                            unit = "chunks" if ev.kind == "map" else "groups"
+                            label, unit = PASS_LABELS[ev.kind]
                             bar.start(label, ev.steps, ev.tokens, unit)
                         else:
                             bar.step(ev.done, ev.tokens)

@@ -156,6 +156,12 @@ def _blocks(text: str) -> list[_Block]:
     return out
 
 
+def blocks(text: str) -> list[_Block]:
+    """The document's headings, fenced code blocks and paragraphs, in order, each with
+    its kind ("heading", "code", "text"), heading level and heading path."""
+    return _blocks(text)
+
+
 def heading_paths(text: str) -> list[tuple[str, ...]]:
     """Every heading path in the document, in order (for sizing a prompt)."""
     return [b.path for b in _blocks(text) if b.kind == "heading"]

@@ -43,6 +43,7 @@ from quill.writing.cleanup import (
 )
 from quill.writing.language import detect_language
 from quill.writing.notes import drop_prompt_echo, tidy_notes
+from quill.writing.salience import select
 from quill.writing.summary_job import (
     CJK_CHARS_PER_WORD,
     FORMATS,
@@ -58,6 +59,7 @@ from quill.writing.summary_job import (
     Summary,
     SummaryOptions,
     ask_words,
+    auto_method,
     auto_words,
     fit_notes,
     notes_cap,
@@ -191,6 +193,13 @@ class Summarizer:
             need = engine.count_messages(self.single_messages(plan)) + summary_tokens
             if need <= n_ctx:
                 return plan
+        method = self.opts.method
+        if method == "auto":
+            method = auto_method(tokens, n_ctx)
+        if method == "select":
+            return self._plan_select(plan)
+        if method == "refine":
+            return self._plan_refine(plan)
         # Map-reduce: each part fits beside the notes prompt (with the longest heading
         # path and part numbers it can show) and the notes' own budget.
         sections = [_section(p) for p in heading_paths(text)]
@@ -204,8 +213,42 @@ class Summarizer:
                 hint="raise --ctx (2048 or more)",
             )
         plan.single = False
+        plan.method = "map-reduce"
         plan.chunk_budget = budget = min(budget, PART_RATIO * plan.notes_tokens)
         plan.chunks = chunk_text(text, budget, engine.count, tokens)
+        return plan
+
+    def _too_small(self, plan: Plan) -> ContextOverflow:
+        return ContextOverflow(
+            f"the document is {plan.tokens:,} tokens and a context of "
+            f"{self.engine.info.n_ctx} tokens leaves too little room to summarize it",
+            hint="raise --ctx (2048 or more)",
+        )
+
+    def _plan_select(self, plan: Plan) -> Plan:
+        """Select, then write: the passages that fit one step beside its prompt."""
+        n_ctx = self.engine.info.n_ctx
+        overhead = self.engine.count_messages(self.single_messages(plan, ""))
+        budget = n_ctx - overhead - plan.summary_tokens - self.margin
+        if budget < MIN_CHUNK_TOKENS:
+            raise self._too_small(plan)
+        plan.method = "select"
+        plan.chunk_budget = budget
+        plan.selection = chosen = select(plan.text, budget, self.engine.count)
+        plan.chunks = [Chunk(chosen.text, chosen.tokens, (), 0)]
+        return plan
+
+    def _plan_refine(self, plan: Plan) -> Plan:
+        """Refine: parts that each fit beside the running summary and the new one."""
+        n_ctx = self.engine.info.n_ctx
+        overhead = self.engine.count_messages(self.prompts.refine(plan, "", "x" * 8))
+        budget = n_ctx - overhead - 2 * plan.summary_tokens - self.margin
+        if budget < MIN_CHUNK_TOKENS:
+            raise self._too_small(plan)
+        plan.single = False
+        plan.method = "refine"
+        plan.chunk_budget = budget
+        plan.chunks = chunk_text(plan.text, budget, self.engine.count, plan.tokens)
         return plan
 
     # -- running ----------------------------------------------------------------------
@@ -225,7 +268,11 @@ class Summarizer:
         final_params = self.base.with_(max_tokens=plan.summary_tokens)
         if plan.single:
             job.passes = 1
-            job.messages, job.params = self.single_messages(plan), final_params
+            text = plan.selection.text if plan.selection is not None else None
+            job.messages, job.params = self.single_messages(plan, text), final_params
+            return
+        if plan.method == "refine":
+            yield from self._refine_pass(job, stop)
             return
         yield from self._map_pass(job, stop)
         if job.interrupted:
@@ -244,6 +291,47 @@ class Summarizer:
         job.notes = notes
         job.passes += 1
         job.messages, job.params = messages, final_params
+
+    def _refine_pass(self, job: Job, stop: Stop | None) -> Iterator[Event]:
+        """A running summary, rewritten with each part in turn; the last rewrite is the
+        final step, left in ``job.messages`` like the other methods' final step."""
+        plan = job.plan
+        chunks = plan.chunks
+        n = len(chunks)
+        job.passes = 1
+        summary = ""
+        yield PassStarted("refine", 1, n - 1, sum(c.tokens for c in chunks[:-1]))
+        for k in range(n - 1):
+            job.current = ("refine", k + 1, n - 1)
+            if stop is not None and stop():
+                job.interrupted = True
+                return
+            messages = self.prompts.refine(plan, summary, chunks[k].text)
+            text, finish, stats, _ = self._generate(
+                messages, plan.summary_tokens, stop, transform=self._refine_transform(plan)
+            )
+            job.record(stats)
+            if finish == "interrupted":
+                job.interrupted = True
+                return
+            if text.strip():
+                summary = text
+            job.map_notes.append(Note(f"Parts 1-{k + 1} of {n}", summary, 1, k + 1))
+            yield StepDone("refine", k + 1, n - 1, chunks[k].tokens, stats, finish)
+        job.current = None
+        job.notes = [Note(f"Parts 1-{n - 1} of {n}", summary, 1, n - 1)]
+        job.passes += 1
+        job.messages = self.prompts.refine(plan, summary, chunks[-1].text)
+        job.params = self.base.with_(max_tokens=plan.summary_tokens)
+
+    def _refine_transform(self, plan: Plan) -> Transform:
+        gate = sentence_gate(plan.summary_tokens)
+        strip = strip_blocks(headings=True)
+
+        def tidy(pieces: Iterator[Piece]) -> Iterator[Piece]:
+            return strip(gate(pieces))
+
+        return tidy
 
     def _fit(self, plan: Plan, notes: list[Note]) -> list[Note]:
         """The notes cut back to about the summary's length (see :func:`fit_notes`)."""
@@ -466,6 +554,8 @@ class Summarizer:
         strip = strip_blocks(headings=self.opts.format != "outline")
         prompt = "\n".join(m.content for m in job.messages or [])
         source = "\n\n".join(n.text for n in job.notes) if job.notes else job.plan.text
+        if job.plan.method == "refine":
+            source += "\n\n" + job.plan.chunks[-1].text
         echo = drop_echoed_header(prompt, source)
 
         def final(pieces: Iterator[Piece]) -> Iterator[Piece]:

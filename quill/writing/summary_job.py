@@ -12,12 +12,17 @@ from typing import Literal
 from quill.engine.base import Finish, Message, Sampling, Stats
 from quill.errors import UsageError
 from quill.writing.chunk import Chunk, sentence_ends
+from quill.writing.salience import Selection
 
-StepKind = Literal["map", "combine"]
+StepKind = Literal["map", "combine", "refine"]
 
 CJK_CHARS_PER_WORD = 1.7  # a summary of N English words reads like ~1.7·N CJK characters
 LENGTHS = {"short": 60, "medium": 150, "long": 300}
 FORMATS = ("paragraph", "bullets", "tldr", "outline")
+# How a document longer than one context is read (docs/summarize.md): select the passages
+# that fit one context and write once; refine a running summary part by part; or notes
+# on every part, then the summary from the notes. "auto" chooses by length.
+METHODS = ("auto", "select", "refine", "map-reduce")
 TLDR_WORDS = 40
 # With neither --length nor --words, the length follows the document: about 3·√(its
 # words), so 300 words get ~50, 3,000 get ~165 and 7,000 or more get AUTO_MAX.
@@ -52,6 +57,7 @@ class SummaryOptions:
     focus: str | None = None
     lang: str | None = None  # None: the document's own language
     max_tokens: int | None = None  # the summary's token limit (default: from the length)
+    method: str = "auto"  # how a document longer than the context is read: see METHODS
 
     def validate(self) -> None:
         if self.length is not None and self.length not in LENGTHS:
@@ -66,6 +72,10 @@ class SummaryOptions:
             raise UsageError("--words must be at least 1")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise UsageError("--max-tokens must be at least 1")
+        if self.method not in METHODS:
+            raise UsageError(
+                f"unknown method `{self.method}`", hint="choose one of: " + ", ".join(METHODS)
+            )
 
     @property
     def target_words(self) -> int:
@@ -83,6 +93,16 @@ class SummaryOptions:
         if self.words is not None or self.length is not None or self.format == "tldr":
             return self.target_words
         return auto_words(text)
+
+
+SELECT_MAX_RATIO = 8.0  # "auto" selects up to this many contexts' worth of document
+
+
+def auto_method(tokens: int, n_ctx: int) -> str:
+    """The method "auto" picks for a document of ``tokens`` that does not fit ``n_ctx``:
+    select, then write, while one context holds a fair share of the document; notes on
+    every part beyond that, where a selection would leave out too much."""
+    return "select" if tokens <= SELECT_MAX_RATIO * n_ctx else "map-reduce"
 
 
 def doc_words(text: str) -> float:
@@ -149,6 +169,8 @@ class Plan:
     notes_tokens: int  # token budget of each notes step
     summary_tokens: int  # token budget of the summary
     target_words: int = 150  # the summary's length (CJK: about 1.7 characters a word)
+    method: str = "single"  # single, select, refine or map-reduce
+    selection: Selection | None = None  # what "select" kept of the document
 
 
 @dataclass

@@ -113,14 +113,30 @@ class SummaryPrompts:
     # -- the steps ------------------------------------------------------------------------
 
     def single(self, plan: Plan, text: str | None = None) -> list[Message]:
+        """The one-step summary: the request, then the text, and no system prompt."""
         t = self.table(plan.lang)
+        words = plan.target_words
+        cjk = is_cjk(plan.lang)
+        n = str(round(words * CJK_CHARS_PER_WORD)) if cjk else str(words)
+        rules = t["rules"]
+        native = self.native and plan.lang in self.p.get("native", {})
+        lang = ""
+        if plan.lang and not native and plan.lang != "English":
+            lang = " " + prompts.render(rules["lang"], lang=plan.lang)
+        focus = " " + prompts.render(rules["focus"], focus=self.focus) if self.focus else ""
         user = prompts.render(
             t["single"],
-            title=self._title(plan),
+            request=prompts.render(
+                t["requests"][self.format],
+                title=self._title(plan),
+                n=n,
+                unit=t["units"]["cjk" if cjk else "words"],
+            ),
+            focus_rule=focus,
+            lang_rule=lang,
             text=(plan.text if text is None else text).strip(),
-            requirements=self.requirements(plan),
         )
-        return self._messages(t, user)
+        return [Message("user", user.strip())]
 
     def map(
         self,
@@ -166,5 +182,17 @@ class SummaryPrompts:
             notes="\n\n".join(self.render_note(t, n) for n in notes),
             task=t["reduce_formats"][self.format],
             requirements=self.requirements(plan, with_format=False),
+        )
+        return self._messages(t, user)
+
+    def refine(self, plan: Plan, summary: str, text: str) -> list[Message]:
+        """A refine step: the summary so far (none for the first part) and the next part."""
+        t = self.table(plan.lang)
+        user = prompts.render(
+            t["refine"] if summary.strip() else t["refine_first"],
+            title=self._title(plan),
+            summary=summary.strip(),
+            text=text.strip(),
+            requirements=self.requirements(plan),
         )
         return self._messages(t, user)
