@@ -17,6 +17,7 @@ import re
 import statistics
 import time
 import tomllib
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -484,8 +485,8 @@ def describe(profile: Profile, user_dir: Path | None = None) -> list[str]:
         "",
     ]
     rows = [(f.label, f.key) for f in sm.FIGURES[profile.script] if f.key in profile.figures]
-    width = max((len(label) for label, _ in rows), default=10)
-    lines += [f"  {label:<{width}}  {num(profile.figures[key])}" for label, key in rows]
+    width = max((cells(label) for label, _ in rows), default=10)
+    lines += [f"  {pad(label, width)}  {num(profile.figures[key])}" for label, key in rows]
     lines.append("")
     habits = instructions(profile, user_dir)
     lines.append("drafts are told: " + ("; ".join(habits) if habits else "(nothing)"))
@@ -496,6 +497,15 @@ def describe(profile: Profile, user_dir: Path | None = None) -> list[str]:
         f"passages kept: {len(profile.passages)} (a draft sees the {SHOWN} closest to its brief)"
     )
     return lines
+
+
+def cells(text: str) -> int:
+    """Columns ``text`` takes in a terminal (a Chinese character takes two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * max(width - cells(text), 0)
 
 
 def num(v: float) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from quill.engine.base import Result, Sampling
 from quill.signals import ABORT
 from quill.writing import stylometry as sm
-from quill.writing.style import Profile, num
+from quill.writing.style import Profile, cells, num, pad
 
 
 @dataclass
@@ -188,12 +188,12 @@ def check_report(profile: Profile, text: str) -> dict[str, Any]:
 
 def check_lines(data: dict[str, Any]) -> list[str]:
     rows = data["figures"]
-    width = max((len(r["label"]) for r in rows), default=10)
-    lines = [f"  {'figure':<{width}}  {'writer':>7}  {'text':>7}  distance"]
+    width = max((cells(r["label"]) for r in rows), default=10)
+    lines = [f"  {pad('figure', width)}  {'writer':>7}  {'text':>7}  distance"]
     for r in rows:
         bar = "#" * round(r["distance"] * 4)
         lines.append(
-            f"  {r['label']:<{width}}  {num(r['writer']):>7}  {num(r['text']):>7}  "
+            f"  {pad(r['label'], width)}  {num(r['writer']):>7}  {num(r['text']):>7}  "
             f"{r['distance']:.2f} {bar}".rstrip()
         )
     lines += ["", f"distance from `{data['style']}`: {data['distance']:.2f} (0 is a match)"]
