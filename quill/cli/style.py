@@ -84,6 +84,7 @@ def learn(
     from quill.errors import InputError, UsageError
     from quill.store.files import atomic_write_text
     from quill.writing import style
+    from quill.writing.style_check import describe
 
     env = get_env(ctx)
     setup_logging(verbose)
@@ -123,7 +124,7 @@ def learn(
             report(env.ui, gen.close(), show_stats=True)
     profile = style.new_profile(name, samples, [s.name for s in usable], named)
     atomic_write_text(path, style.dumps(profile), force=True)
-    env.stdout.write("\n".join(style.describe(profile)) + "\n")
+    env.stdout.write("\n".join(describe(profile)) + "\n")
     env.stdout.flush()
     env.ui.note(f"saved the style `{name}` to {path}: use it with --style {name}")
 
@@ -165,12 +166,13 @@ def show_style(
     from quill.cli.context import get_env
     from quill.render.sanitize import sanitize
     from quill.writing import style
+    from quill.writing.style_check import describe
 
     env = get_env(ctx)
     styles = env.paths.config_dir / "styles"
     profile = style.load(styles, name)  # a clear error when it is missing or broken
     path = style.style_path(styles, name)
-    text = path.read_text("utf-8") if toml else "\n".join(style.describe(profile)) + "\n"
+    text = path.read_text("utf-8") if toml else "\n".join(describe(profile)) + "\n"
     env.ui.note(str(path))
     env.stdout.write(sanitize(text) if env.stdout_tty else text)
     env.stdout.flush()

@@ -17,7 +17,6 @@ import re
 import statistics
 import time
 import tomllib
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -469,44 +468,3 @@ def system_text(
         turns += [Message("user", ask), Message("assistant", x)]
     text.turns = tuple(turns)
     return text
-
-
-# -- what `style show` and `style check` print -----------------------------------------------
-
-
-def describe(profile: Profile, user_dir: Path | None = None) -> list[str]:
-    """The profile as a writer reads it: what it was learned from, the figures, the
-    habits drafts are told, the characteristic words, the tone and the passages kept."""
-    unit = "characters" if profile.script == sm.ZH else "words"
-    lines = [
-        f"style {profile.name}: {profile.language or profile.script}, learned from "
-        f"{profile.samples} samples ({profile.words:,} {unit})"
-        + (f" on {profile.created[:10]}" if profile.created else ""),
-        "",
-    ]
-    rows = [(f.label, f.key) for f in sm.FIGURES[profile.script] if f.key in profile.figures]
-    width = max((cells(label) for label, _ in rows), default=10)
-    lines += [f"  {pad(label, width)}  {num(profile.figures[key])}" for label, key in rows]
-    lines.append("")
-    habits = instructions(profile, user_dir)
-    lines.append("drafts are told: " + ("; ".join(habits) if habits else "(nothing)"))
-    if profile.habits:
-        lines.append("words and phrases you come back to: " + ", ".join(profile.habits))
-    lines.append("tone (named by the model): " + (profile.tone or "(none)"))
-    lines.append(
-        f"passages kept: {len(profile.passages)} (a draft sees the {SHOWN} closest to its brief)"
-    )
-    return lines
-
-
-def cells(text: str) -> int:
-    """Columns ``text`` takes in a terminal (a Chinese character takes two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def pad(text: str, width: int) -> str:
-    return text + " " * max(width - cells(text), 0)
-
-
-def num(v: float) -> str:
-    return f"{v:.0f}" if v == int(v) else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
