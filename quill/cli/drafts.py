@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quill.cli.options import PlainOpt
 from quill.cli.refs import (
     RefArg,
     find_draft,
@@ -155,14 +154,13 @@ def _header(ui: UI, d: Draft, v: DraftVersion) -> None:
         ui.note(line)
 
 
-@command("as_json", "quiet")
+@command("as_json", "plain", "quiet")
 def show(
     run: Run,
     ref: RefArg,
     meta: Annotated[
         bool, typer.Option("--meta", help="Print the full provenance as JSON instead.")
     ] = False,
-    plain: PlainOpt = False,
 ) -> None:
     """Print a draft (its latest version, or ID@VERSION).
 
@@ -182,7 +180,7 @@ def show(
         print_json(env, v.meta)
         return
     _header(env.ui, d, v)
-    sink = env.ui.content_sink(plain)
+    sink = env.ui.content_sink(run.o.plain)
     sink.feed(v.content)
     sink.close()
 

@@ -7,8 +7,6 @@ from typing import Annotated
 import typer
 
 from quill.chat.export import first_line, session_markdown, when
-from quill.cli.generate import check_out
-from quill.cli.options import ForceOpt, OutOpt, PlainOpt
 from quill.cli.report import print_json, print_rows
 from quill.cli.run import Run, command
 from quill.env import Environment
@@ -63,28 +61,23 @@ def list_sessions(run: Run) -> None:
     print_rows(env, ("NAME", "TURNS", "UPDATED", "FIRST MESSAGE"), table)
 
 
-@command("quiet")
-def show(run: Run, name: NameArg = None, plain: PlainOpt = False) -> None:
+@command("plain", "quiet")
+def show(run: Run, name: NameArg = None) -> None:
     """Print a session as Markdown (rendered on a terminal unless --plain)."""
     env, store = _open(run.env)
     with store:
         s = _find(store, name)
         text = session_markdown(s, store.turns(s.id))
-    sink = env.ui.content_sink(plain)
+    sink = env.ui.content_sink(run.o.plain)
     sink.feed(text)
     sink.close()
 
 
-@command("quiet")
-def export(
-    run: Run,
-    name: NameArg = None,
-    out: OutOpt = None,
-    force: ForceOpt = False,
-) -> None:
+@command("out", "force", "quiet")
+def export(run: Run, name: NameArg = None) -> None:
     """Write a session as Markdown to stdout, or to --out FILE (atomically)."""
     env, store = _open(run.env)
-    out_path = check_out(out, force)
+    out_path = run.out_path
     with store:
         s = _find(store, name)
         text = session_markdown(s, store.turns(s.id))
