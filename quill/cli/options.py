@@ -1,5 +1,5 @@
-"""Every shared option, declared once, in four groups, and the decorator that gives a
-command the groups it takes.
+"""Every shared option, declared once: four groups, the text argument and a few
+options several commands take alike (SHARED), and the values a run holds (Options).
 
 - engine: the rows of :data:`quill.config.SETTINGS` (flag, environment variable, config
   key, parser, default); accepted before the command too (``quill --ctx 4096 draft …``).
@@ -7,11 +7,12 @@ command the groups it takes.
   --repeat-penalty, --seed, --max-tokens.
 - keep: --out, --force, --draft, --title, --no-save.
 - show: --stats, --plain, --verbose, --quiet, --encoding.
+- SHARED: the text argument FILE, --lang, --style, --json.
 
 A command names the groups (or single options) it takes and the options it leaves out::
 
-    @command("engine", "sampling", "keep", "show", template="rewrite")
-    def rewrite(run: Run, file: FileArg = None, …) -> None: …
+    @command("file", "engine", "sampling", "keep", "show", "lang", template="outline")
+    def outline(run: Run) -> None: …
 
 (:func:`quill.cli.run.command`) and receives one :class:`~quill.cli.run.Run` holding
 their values (``run.o``, an :class:`Options`).
