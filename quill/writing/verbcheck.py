@@ -518,10 +518,17 @@ def title_faults(title: str) -> list[str]:
         out.append("an explanation")
     if _TALK.match(title.strip()):
         out.append("talk about the titles")
+    if re.search(r"[.!?。！？]\s*\S", title.rstrip(_QUOTES + " ")):
+        out.append("more than one sentence")
     units = metrics.count_units(title)
-    if units > (32 if _CJK_RUN.search(title) else 16):
+    if units > (32 if _CJK_RUN.search(title) else 16) or len(title) >= 86:
         out.append("too long for a title")
     return out
+
+
+def strip_numbering(line: str) -> str:
+    """A line without its list mark or number ("1. ", "- ", "2) ")."""
+    return _NUMBERED.sub("", line.strip())
 
 
 def clean_title(line: str) -> str:

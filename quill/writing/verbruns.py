@@ -24,7 +24,7 @@ from quill.engine.generation import Generation, generate
 from quill.writing import verbcheck as vc
 from quill.writing.chain import sum_stats, trim, untag
 from quill.writing.cleanup import strip_commentary, unwrap_fence
-from quill.writing.language import detect_language
+from quill.writing.language import detect_language, is_cjk
 from quill.writing.retry import (
     RETRIES,
     CheckedChain,
@@ -149,10 +149,14 @@ def titles_generation(
     n: int,
     *,
     retries: int = RETRIES,
+    lang: str | None = None,
 ) -> Generation:
     """N distinct clean titles, one a line: the model's lines cleaned
     (:func:`~quill.writing.verbcheck.clean_title`), and asked again with the next
-    seed, at most ``retries`` times, while fewer than N are left."""
+    seed, at most ``retries`` times, while fewer than N are left. A title in another
+    script than ``lang`` (default: the text's language) does not count."""
+
+    want = lang or detect_language(msgs[-1].content.split("</text>", 1)[0])
 
     def pieces() -> Iterator[Piece]:
         got: list[str] = []
@@ -165,10 +169,12 @@ def titles_generation(
             for line in r.text.splitlines():
                 if not line.strip():
                     continue
-                faults = vc.title_faults(line.strip().strip("*_"))
+                faults = vc.title_faults(vc.strip_numbering(line).strip("*_"))
                 title = vc.clean_title(line)
                 key = vc.title_key(title)
                 if not title or not key or key in keys or vc.title_faults(title):
+                    continue
+                if not _in_language(title, want):
                     continue
                 trimmed += [f for f in faults if f not in trimmed]
                 keys.add(key)
@@ -192,3 +198,15 @@ def titles_generation(
             yield Piece("", stop.reason, stats)  # type: ignore[arg-type]
 
     return Generation(pieces(), params, what="titles")
+
+
+def _in_language(title: str, lang: str | None) -> bool:
+    """Whether a title is in the script of ``lang`` (CJK or not; other languages are not
+    told apart on a few words)."""
+    if lang is None:
+        return True
+    cjk = sum(1 for c in title if "\u3040" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af")
+    letters = sum(1 for c in title if c.isalpha())
+    if is_cjk(lang):
+        return cjk > 0 and cjk >= letters / 2
+    return cjk == 0

@@ -252,23 +252,22 @@ def titles_messages(
     text: str, n: int, lang: str | None = None, user_dir: Path | None = None
 ) -> list[Message]:
     p = prompts.load("titles", user_dir)
+    lang = lang or detect_language(text)
     req = f"Write them in {lang}." if lang else "Write them in the same language as the text."
     return messages(p["system"], prompts.render(p["user"], text=text, n=str(n), requirements=req))
 
 
-_LINE_START = r"[^\n0-9#*+>\"“‘'\-•( \t\U0001F000-\U0001FAFF\u2600-\u27BF]"
-_LINE_REST = r"[^\n#\U0001F000-\U0001FAFF\u2600-\u27BF]"
+_NO_MARK = r"\n#\U0001F000-\U0001FAFF\u2600-\u27BF"  # no line break, hashtag or emoji
+_TITLE_START = rf"[^{_NO_MARK}*\"“”‘’'`\-•( \t]"  # no emphasis, quote or bullet first
 
 
 def titles_grammar(n: int) -> str:
-    """GBNF for exactly ``n`` lines of 3 to 100 characters that do not start like a list
-    item (a bullet, a "1." or "2)" number, a heading mark or a quotation mark) and hold
-    no hashtag or emoji."""
-    return (
-        f"root ::= line{{{n}}}\n"
-        f'line ::= start {_LINE_REST}{{2,99}} "\\n"\n'
-        f"start ::= {_LINE_START} | [0-9]+ [^\\n.):0-9#]\n"
-    )
+    """GBNF for exactly ``n`` lines numbered "1. " to "n. " (the shape a small model
+    writes a list of titles in, so it need not fight it; quill takes the numbers off),
+    each a title of 2 to 90 characters that does not start with emphasis or a quotation
+    mark and holds no hashtag or emoji."""
+    lines = " ".join(f'"{i}. " title "\\n"' for i in range(1, n + 1))
+    return f"root ::= {lines}\ntitle ::= {_TITLE_START} [^{_NO_MARK}]{{1,89}}\n"
 
 
 def clean_title(line: str) -> str:
