@@ -55,6 +55,7 @@ from quill import prompts  # noqa: E402
 from quill.engine.base import Engine, Message, Sampling  # noqa: E402
 from quill.evalset.verbs import RewriteText, TitlesText, TranslateText, verb_texts  # noqa: E402
 from quill.writing import metrics  # noqa: E402
+from quill.writing import titlecheck as tc  # noqa: E402
 from quill.writing import verbcheck as vc  # noqa: E402
 from quill.writing.benchwriting import generate_text  # noqa: E402
 from quill.writing.language import detect_language  # noqa: E402
@@ -188,10 +189,10 @@ def translate_pair(engine: Engine, t: TranslateText, seed: int) -> list[dict[str
 
 def score_titles(out: str, t: TitlesText) -> dict[str, Any]:
     lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
-    faulty = {ln: vc.title_faults(ln) for ln in lines}
+    faulty = {ln: tc.title_faults(ln) for ln in lines}
     faulty = {ln: f for ln, f in faulty.items() if f}
-    dressed = [ln for ln in lines if vc.clean_title(ln) != ln]  # quotes, **, "Title:"
-    keys = {vc.title_key(ln) for ln in lines}
+    dressed = [ln for ln in lines if tc.clean_title(ln) != ln]  # quotes, **, "Title:"
+    keys = {tc.title_key(ln) for ln in lines}
     exact = len(lines) == t.n and len(keys) == t.n
     return {
         "lines": len(lines),

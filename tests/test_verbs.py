@@ -217,7 +217,7 @@ def test_titles_are_exactly_n_lines_without_numbering(cli: Callable[..., Run]) -
     assert r.stdout.splitlines() == ["Cool Linen", "Soft Linen", "Wash Cold", "Flat Dry"]
     assert "4 different titles" in _user(engine)
     grammar = engine.params[0].grammar
-    assert grammar is not None and "\"4. \" title" in grammar and "5. " not in grammar
+    assert grammar is not None and '"4. " title' in grammar and "5. " not in grammar
 
 
 def test_too_few_titles_are_reported(cli: Callable[..., Run]) -> None:
@@ -703,6 +703,7 @@ def test_best_of_keeps_the_best_and_stops_at_the_first_pass() -> None:
 
 
 def test_verb_checks() -> None:
+    from quill.writing import titlecheck as tc
     from quill.writing import verbcheck as vc
 
     assert vc.refusal(REFUSAL) and vc.refusal("抱歉，我无法协助完成这个请求。")
@@ -723,7 +724,7 @@ def test_verb_checks() -> None:
     assert vc.leftover_words("The teahouse opens at six.", "茶馆六点开门。", "English") == []
     assert vc.leftover_words("The 茶馆 opens.", "茶馆六点开门。", "English") == ["茶馆"]
     assert vc.preamble_lines("以下是翻译：\n\n你好。") == 2 and vc.preamble_lines("你好。") == 0
-    assert vc.title_faults("Bees 🐝 #city") == ["a hashtag", "an emoji"]
+    assert tc.title_faults("Bees 🐝 #city") == ["a hashtag", "an emoji"]
 
 
 def test_a_sign_off_ends_a_rewrite_and_broken_emphasis_is_closed_up() -> None:

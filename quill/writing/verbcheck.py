@@ -8,8 +8,7 @@
 - translate: :func:`preamble_lines` (an announcement before the translation),
   :func:`leftover_words` (words still in the source language), :func:`markdown_lost`
   (code, links, headings and list items that did not come back).
-- titles: :func:`title_faults` and :func:`clean_titles` (hashtags, emoji, numbering,
-  trailing explanation).
+- titles: see :mod:`quill.writing.titlecheck`.
 
 Each returns what it found, so a check can say why a result failed. Nothing here prints.
 """
@@ -251,7 +250,7 @@ _FRIENDLY_EN = re.compile(
 )
 
 
-def _emoji(text: str) -> list[str]:
+def emoji_in(text: str) -> list[str]:
     return [c for c in text if unicodedata.category(c) == "So" and ord(c) > 0x2100]
 
 
@@ -261,7 +260,7 @@ def informal_markers(text: str) -> list[str]:
     found = [m.group(0) for m in _SLANG_RX.finditer(text)]
     found += [m.group(0).strip() for m in _GREETING.finditer(text)]
     found += [m.group(0) for m in _EXCLAIM_RUN.finditer(text)]
-    found += _emoji(text)
+    found += emoji_in(text)
     found += [m.group(0) for m in _ZH_PARTICLE.finditer(text)]
     found += [m.group(0) for m in _ZH_SLANG.finditer(text)]
     return list(dict.fromkeys(found))
@@ -283,7 +282,7 @@ def friendly_markers(text: str) -> list[str]:
     counterparts)."""
     found = [m.group(0).lower() for m in _FRIENDLY_EN.finditer(text)]
     found += [m.group(0) for m in _ZH_FRIENDLY.finditer(text)]
-    return found + _emoji(text)
+    return found + emoji_in(text)
 
 
 FORMAL_TONES = frozenset({"formal", "academic", "neutral", "professional", "business"})
@@ -480,89 +479,4 @@ def markdown_lost(text: str, source: str) -> list[str]:
             out.append(f"link {url} lost")
     if _skeleton(source) != _skeleton(text):
         out.append("headings or list items changed")
-    return out
-
-
-# -- titles --------------------------------------------------------------------------------
-
-_HASHTAG = re.compile(r"(?<![\w&])#[^\s#]+")
-_NUMBERED = re.compile(
-    r"^\s*(?:[-*+•]\s+|\(?\d{1,2}[.):）]\s*|#{1,6}\s+|第[一二三四五六七八九十\d]+[个条]?[：:、])"
-)
-_EXPLAIN = re.compile(
-    r"\s+(?:[-–—:|]|\()\s*(?:this|it|which|a title|the title|these|perfect|great|ideal|"
-    r"captures|highlights|emphasi[sz]es|focuses|suggests|conveys|reflects|evokes|"
-    r"这个标题|该标题|标题|突出|强调|体现)\b.*$"
-    r"|\s*[（(](?:this|it|a|the|突出|强调|体现|点明)[^)）]*[)）]\s*$",
-    re.I,
-)
-_TITLE_LABEL = re.compile(r"^\s*(?:title|headline|标题|题目)\s*\d*\s*[:：]\s*", re.I)
-_QUOTES = "\"'“”‘’「」『』《》*_`"
-_TALK = re.compile(
-    r"^(?:here (?:are|is)|sure|certainly|these titles|i hope|以下是|这些标题|希望)", re.I
-)
-
-
-def title_faults(title: str) -> list[str]:
-    """What keeps a line from being a title: a hashtag, an emoji, list numbering, a
-    trailing explanation, talk about the titles, or more than 16 words (32 CJK
-    characters)."""
-    out = []
-    if _HASHTAG.search(title):
-        out.append("a hashtag")
-    if _emoji(title):
-        out.append("an emoji")
-    if _NUMBERED.match(title):
-        out.append("numbering")
-    if _EXPLAIN.search(title):
-        out.append("an explanation")
-    if _TALK.match(title.strip()):
-        out.append("talk about the titles")
-    if re.search(r"[.!?。！？]\s*\S", title.rstrip(_QUOTES + " ")):
-        out.append("more than one sentence")
-    units = metrics.count_units(title)
-    if units > (32 if _CJK_RUN.search(title) else 16) or len(title) >= 86:
-        out.append("too long for a title")
-    return out
-
-
-def strip_numbering(line: str) -> str:
-    """A line without its list mark or number ("1. ", "- ", "2) ")."""
-    return _NUMBERED.sub("", line.strip())
-
-
-def clean_title(line: str) -> str:
-    """A line as a title: list marks, numbering, a "Title:" label, hashtags, emoji, a
-    trailing explanation and quotes around it removed ("" for a line that is talk)."""
-    s = line.strip()
-    if _TALK.match(s):
-        return ""
-    s = _NUMBERED.sub("", s).strip(_QUOTES).strip()
-    s = _TITLE_LABEL.sub("", s)
-    s = _EXPLAIN.sub("", s)
-    s = _HASHTAG.sub("", s)
-    s = "".join(c for c in s if c not in _emoji(s) and c not in "\ufe0f\u200d")
-    s = " ".join(s.split()).strip(" -–—:|")
-    s = s.strip(_QUOTES).strip()
-    if s.endswith(("：", ":")):
-        return ""
-    return s
-
-
-def title_key(title: str) -> str:
-    """Two titles with the same key are the same title (case, punctuation, spacing)."""
-    return " ".join(metrics.units(title))
-
-
-def clean_titles(text: str) -> list[str]:
-    """The distinct titles in a reply, one a line, each cleaned."""
-    out: list[str] = []
-    keys: set[str] = set()
-    for line in text.splitlines():
-        title = clean_title(line)
-        key = title_key(title)
-        if not title or not key or key in keys or title_faults(title):
-            continue
-        keys.add(key)
-        out.append(title)
     return out

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 
 from quill.engine.base import Engine, Message, Piece, Result, Sampling, StopRequested
 from quill.engine.generation import Generation, generate
+from quill.writing import titlecheck as tc
 from quill.writing import verbcheck as vc
 from quill.writing.chain import sum_stats, trim, untag
 from quill.writing.cleanup import strip_commentary, unwrap_fence
@@ -85,7 +86,7 @@ def formal_marks_removed(text: str) -> str:
     """A formal text without the marks of a casual one that can go without rewording:
     emoji, a greeting like "Hey team," at the start, runs of "!!" (and "!" itself),
     Chinese sentence particles and "～"."""
-    t = "".join(c for c in text if c not in vc._emoji(text) and c not in "\ufe0f\u200d")
+    t = "".join(c for c in text if c not in vc.emoji_in(text) and c not in "\ufe0f\u200d")
     t = _OPENING_GREETING.sub("", t.lstrip())
     t = re.sub(r"[!！]+[?？!！]*", lambda m: "。" if "！" in m.group(0) else ".", t)
     t = _ZH_PARTICLE_END.sub("", t)
@@ -169,10 +170,10 @@ def titles_generation(
             for line in r.text.splitlines():
                 if not line.strip():
                     continue
-                faults = vc.title_faults(vc.strip_numbering(line).strip("*_"))
-                title = vc.clean_title(line)
-                key = vc.title_key(title)
-                if not title or not key or key in keys or vc.title_faults(title):
+                faults = tc.title_faults(tc.strip_numbering(line).strip("*_"))
+                title = tc.clean_title(line)
+                key = tc.title_key(title)
+                if not title or not key or key in keys or tc.title_faults(title):
                     continue
                 if not _in_language(title, want):
                     continue

@@ -273,7 +273,7 @@ def titles_grammar(n: int) -> str:
 def clean_title(line: str) -> str:
     """A title without list marks, numbering, a "Title:" label, hashtags, emoji, a
     trailing explanation, quotes or Markdown emphasis around it."""
-    from quill.writing.verbcheck import clean_title as clean
+    from quill.writing.titlecheck import clean_title as clean
 
     return clean(line)
 
