@@ -42,7 +42,7 @@ ON_MODEL: dict[str, tuple[list[str], str]] = {
     ),
     "sampler_bench.py": (["--samples", "5", "--rounds", "1"], "ms/token"),
     "stream_bench.py": (["--tokens", "8", "--rounds", "1", "--ctx", "512"], ""),
-    "summarize_bench.py": (["--ctx", "512", "--length", "short", "--file", "{short}"], ""),
+    "summarize_bench.py": (["--ctx", "1024", "--length", "short", "--file", "{short}"], ""),
 }
 
 
