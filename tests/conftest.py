@@ -4,6 +4,7 @@ runner, and the embedded default model for the real-model tests."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -137,6 +138,8 @@ def cli(make_env: Callable[..., Environment]) -> Callable[..., Run]:
                 return e
 
         term = signal.getsignal(signal.SIGTERM)
+        log = logging.getLogger("quill")
+        handlers, level = list(log.handlers), log.level
         with pytest.MonkeyPatch.context() as m:
             m.setattr(context, "Environment", Given)
             m.setattr(sys, "stdin", e.stdin)
@@ -149,6 +152,9 @@ def cli(make_env: Callable[..., Environment]) -> Callable[..., Run]:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             finally:
                 signal.signal(signal.SIGTERM, term)
+                # main() logs to the stderr it was given: no handler outlives the run.
+                log.handlers[:] = handlers
+                log.setLevel(level)
         return Run(code, e.stdout.getvalue(), e.stderr.getvalue(), e)  # type: ignore[attr-defined]
 
     return run
