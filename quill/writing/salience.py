@@ -22,7 +22,9 @@ Scores, each 0-1, weighed in :data:`WEIGHTS`:
 - topic: the first paragraph of a section (where its point is stated).
 
 The kind of passage multiplies the score: prose 1, lists and quotes lower, tables and
-commands near zero; code blocks and author/date lines are never selected.
+commands near zero; code blocks and author/date lines are never selected. A short
+passage, and one that ends with a colon (it leads into a list, a command or code),
+count for half.
 """
 
 from __future__ import annotations
@@ -239,6 +241,8 @@ def score(items: list[Passage]) -> dict[int, float]:
         size = len(_CJK.findall(p.text)) * 2 + len(p.text.split())
         if size < MIN_CHARS:
             s *= 0.5
+        if p.text.rstrip().endswith((":", "：")):
+            s *= 0.5  # it leads into what follows (a list, a command, code)
         scores[p.index] = s * KIND_FACTOR[p.kind]
     return scores
 
