@@ -167,7 +167,17 @@ def quill_summary(
 # -- the run ------------------------------------------------------------------------
 
 
-def run_model(spec: str | None, args: argparse.Namespace) -> tuple[str, list[dict[str, Any]]]:
+def save(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
+    """The run so far, as JSON (written after every summary, so a long run keeps what
+    it has done)."""
+    if args.json:
+        payload = {"args": {k: v for k, v in vars(args).items()}, "models": results}
+        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+
+
+def run_model(
+    spec: str | None, args: argparse.Namespace, results: list[dict[str, Any]]
+) -> tuple[str, list[dict[str, Any]]]:
     from quill.env import EngineOptions, Environment
 
     env = Environment()
@@ -175,10 +185,11 @@ def run_model(spec: str | None, args: argparse.Namespace) -> tuple[str, list[dic
     info = engine.info
     name = f"{info.name} (ctx {info.n_ctx}, {info.threads} threads)"
     log(f"model {name}")
+    recs: list[dict[str, Any]] = []
+    results.append({"model": name, "records": recs})
     docs = evalset.documents(args.docs)
     if args.split != "all":
         docs = [d for d in docs if getattr(d, "split", "tune") == args.split]
-    recs: list[dict[str, Any]] = []
     for seed in args.seed_list:
         base = sampling(PRESET, 1, seed=seed)
         for doc in docs:
@@ -191,6 +202,7 @@ def run_model(spec: str | None, args: argparse.Namespace) -> tuple[str, list[dic
                 r.update(score(r["text"], doc, words))
                 r.update(system=system, seed=seed, doc=doc.name, lang=doc.lang, words=words)
                 recs.append(r)
+                save(args, results)
                 log(
                     f"  {doc.name} seed {seed} {system:10} {r['seconds']:5.0f} s  "
                     f"rouge2 {r['rouge2']:.3f}  facts {r['facts_fair']:.2f}  "
@@ -247,14 +259,11 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         ap.error(f"unknown systems: {', '.join(unknown)}")
     args.docs = args.docs.split(",") if args.docs else None
-    results = []
+    results: list[dict[str, Any]] = []
     for spec in args.model or [None]:
-        name, recs = run_model(spec, args)
-        results.append({"model": name, "records": recs})
+        name, recs = run_model(spec, args, results)
         print(table(name, recs, args.system_list), flush=True)
-    if args.json:
-        payload = {"args": {k: v for k, v in vars(args).items()}, "models": results}
-        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+    save(args, results)
 
 
 if __name__ == "__main__":
