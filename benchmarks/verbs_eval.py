@@ -17,9 +17,10 @@ Scored (the same functions for both):
 
 - rewrite: register (formal: no informal marker, i.e. slang, a greeting like "hey",
   "!!", emoji, Chinese chat particles; casual: more casual markers than the source;
-  friendly: more warm markers than the source), facts kept (the share of the text's
-  listed facts found in the output), refusals, talk about the request, all of it
-  together ("clean").
+  friendly: more warm markers than the source), casual markers (informal markers,
+  contractions and exclamation marks, counted; the sources' mean is given), facts
+  kept (the share of the text's listed facts found in the output), refusals, talk
+  about the request, all of it together ("clean").
 - translate: words left in the source language outside code, URLs and the text's
   listed names; Markdown kept (code blocks and inline code byte for byte, link URLs,
   the sequence of heading, list and quote marks); an announcement before the
@@ -98,6 +99,9 @@ def plain(engine: Engine, ask: str, text: str, params: Sampling) -> str:
 # -- rewrite ------------------------------------------------------------------------------
 
 
+SCORERS: dict[str, Callable[[str, Any], dict[str, Any]]] = {}
+
+
 def score_rewrite(out: str, t: RewriteText) -> dict[str, Any]:
     tone = t.tone.lower()
     if tone in vc.FORMAL_TONES:
@@ -116,6 +120,7 @@ def score_rewrite(out: str, t: RewriteText) -> dict[str, Any]:
     clean = register and facts == 1.0 and not refused and not leaks and lang_ok
     return {
         "register": float(register),
+        "casual_markers": vc.casual_score(out),
         "informal": markers,
         "facts": facts,
         "facts_missed": vc.missing_facts(out, t.facts),
@@ -225,6 +230,7 @@ def titles_pair(engine: Engine, t: TitlesText, seed: int) -> list[dict[str, Any]
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "rewrite": [
         ("register", "register right"),
+        ("casual_markers", "casual markers"),
         ("facts", "facts kept"),
         ("refused", "refusals"),
         ("leaked", "talk about the request"),
@@ -266,7 +272,12 @@ def tables(name: str, recs: list[dict[str, Any]]) -> str:
             continue
         texts = len({r["id"] for r in rows})
         seeds = ",".join(str(s) for s in sorted({r["seed"] for r in rows}))
-        out.append(f"{verb} ({texts} texts, seeds {seeds})")
+        line = f"{verb} ({texts} texts, seeds {seeds})"
+        if verb == "rewrite":
+            src = {t.id: t for t in verb_texts().rewrite}
+            before = mean(vc.casual_score(src[i].text) for i in {r["id"] for r in rows})
+            line += f"; casual markers in the sources: {before:.2f}"
+        out.append(line)
         out.append("")
         out.append("| | " + " | ".join(label for _, label in cols) + " |")
         out.append("|---" * (len(cols) + 1) + "|")
@@ -288,6 +299,23 @@ def default_models() -> list[str | None]:
     if second is not None and catalog.is_installed(second):
         return [None, SECOND_MODEL]
     return [None]
+
+
+SCORERS.update(rewrite=score_rewrite, translate=score_translation, titles=score_titles)
+
+
+def rescore(path: str) -> str:
+    """The tables of a saved run (``--json``), scored again by the current functions."""
+    recs = json.loads(Path(path).read_text(encoding="utf-8"))
+    by_id = {(v, t.id): t for v in VERBS for t in getattr(verb_texts(), v)}
+    for r in recs:
+        r.update(SCORERS[r["verb"]](r["text"], by_id[(r["verb"], r["id"])]))
+    Path(path).write_text(json.dumps(recs, ensure_ascii=False, indent=1), encoding="utf-8")
+    split = ",".join(sorted({r["split"] for r in recs}))
+    out = [f"## Verbs: quill against the plain baseline ({split} split)", ""]
+    for model in dict.fromkeys(r["model"] for r in recs):
+        out.append(tables(model, [r for r in recs if r["model"] == model]))
+    return "\n".join(out)
 
 
 RUNNERS: dict[str, Callable[[Engine, Any, int], list[dict[str, Any]]]] = {
@@ -333,7 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbs", default=",".join(VERBS), help="rewrite,translate,titles")
     ap.add_argument("--ctx", default=None, help="context size (default: quill's)")
     ap.add_argument("--json", default=None, help="write every text and score to FILE")
+    ap.add_argument("--rescore", metavar="FILE", help="score a saved --json run again")
     args = ap.parse_args(argv)
+    if args.rescore:
+        print(rescore(args.rescore))
+        return 0
     args.seed_list = [int(s) for s in args.seeds.split(",") if s.strip()]
     args.verb_list = [v.strip() for v in args.verbs.split(",") if v.strip()]
     unknown = [v for v in args.verb_list if v not in VERBS]
