@@ -21,6 +21,7 @@ score in ``--json FILE``.
     .venv/bin/python benchmarks/draft_eval.py --split report --seeds 0,1
     .venv/bin/python benchmarks/draft_eval.py --model qwen2.5-coder-1.5b --model default \\
         --split tune --briefs night-ferry-news --show
+    .venv/bin/python benchmarks/draft_eval.py --report a.json b.json   # saved runs, merged
 """
 
 from __future__ import annotations
@@ -184,7 +185,17 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_model(spec: str | None, args: argparse.Namespace) -> tuple[str, list[dict[str, Any]]]:
+def save(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
+    """Write the run so far to ``--json`` (after every brief: a long run keeps its work)."""
+    if args.json:
+        kept = {k: v for k, v in vars(args).items() if k != "brief_list"}
+        payload: dict[str, Any] = {"args": kept, "models": results}
+        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+
+
+def run_model(
+    spec: str | None, args: argparse.Namespace, results: list[dict[str, Any]]
+) -> tuple[str, list[dict[str, Any]]]:
     from quill.env import EngineOptions, Environment
 
     env = Environment()
@@ -192,6 +203,7 @@ def run_model(spec: str | None, args: argparse.Namespace) -> tuple[str, list[dic
     name = f"{engine.info.name} (ctx {engine.info.n_ctx}, {engine.info.threads} threads)"
     log(f"model {name}")
     recs: list[dict[str, Any]] = []
+    results.append({"model": name, "spec": spec, "records": recs})
     for seed in args.seed_list:
         for brief in args.brief_list:
             budget = args.max_tokens or drafting.max_tokens_for(brief.words)
@@ -208,6 +220,7 @@ def run_model(spec: str | None, args: argparse.Namespace) -> tuple[str, list[dic
             if args.show:
                 for system, r in (("quill", q), ("baseline", b)):
                     log(f"----- {brief.id} seed {seed} {system} ({r['finish']})\n{r['text']}\n")
+            save(args, results)
     env.close()
     return name, recs
 
@@ -224,15 +237,26 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-tokens", type=int, help="cap every draft's budget (smoke runs)")
     ap.add_argument("--show", action="store_true", help="print every draft on stderr")
     ap.add_argument("--json", metavar="FILE", help="write every text and score here")
+    ap.add_argument(
+        "--report", nargs="+", metavar="FILE", help="print the tables of saved runs (merged)"
+    )
     args = ap.parse_args(argv)
+    if args.report:
+        merged: dict[str, list[dict[str, Any]]] = {}
+        for f in args.report:
+            for res in json.loads(Path(f).read_text(encoding="utf-8"))["models"]:
+                merged.setdefault(res["model"], []).extend(res["records"])
+        print("# quill drafts against the brief alone (saved runs)\n")
+        for model, recs in merged.items():
+            print(report(model, recs))
+        return
     args.seed_list = [int(s) for s in args.seeds.split(",") if s.strip()]
     ids = [b.strip() for b in args.briefs.split(",")] if args.briefs else None
     args.brief_list = evalset.briefs(ids, None if args.split == "all" else args.split)
     t0 = time.perf_counter()
-    results = []
+    results: list[dict[str, Any]] = []
     for spec in args.model or [None]:
-        name, recs = run_model(spec, args)
-        results.append({"model": name, "spec": spec, "records": recs})
+        run_model(spec, args, results)
     print("# quill drafts against the brief alone\n")
     print(
         f"split {args.split}, {len(args.brief_list)} briefs, seeds {args.seeds}, "
@@ -241,9 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     for res in results:
         print(report(res["model"], res["records"]))
     if args.json:
-        kept = {k: v for k, v in vars(args).items() if k != "brief_list"}
-        payload: dict[str, Any] = {"args": kept, "models": results}
-        Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+        save(args, results)
         log(f"wrote {args.json}")
 
 

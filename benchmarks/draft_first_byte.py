@@ -70,6 +70,7 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=3, help="runs of each (default 3)")
     p.add_argument("--max-tokens", type=int, default=32, help="reply cap (default 32)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, help="CPU threads for both (default: quill's)")
     args = p.parse_args()
 
     model = args.model
@@ -79,6 +80,8 @@ def main() -> int:
         model = str(default.ensure_user_model())
     quill = [sys.executable, "-m", "quill"]
     common = ["--max-tokens", str(args.max_tokens), "--seed", str(args.seed)]
+    if args.threads:
+        common += ["--threads", str(args.threads)]
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, QUILL_HOME=home, QUILL_MODEL=model, NO_COLOR="1")
         env.pop("QUILL_DEBUG", None)
