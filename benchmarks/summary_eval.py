@@ -40,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.writing_eval import cut_to_tokens  # noqa: E402
 from quill import evalset  # noqa: E402
 from quill.engine.base import Engine, Message, Sampling  # noqa: E402
 from quill.writing import metrics  # noqa: E402
@@ -108,22 +109,6 @@ def plain_request(words: int, lang: str) -> str:
     if is_cjk(lang):
         return f"请用大约{round(words * CJK_CHARS_PER_WORD)}字总结这篇文章。"
     return f"Summarize this in about {words} words."
-
-
-def cut_to_tokens(engine: Engine, text: str, budget: int) -> str:
-    """The longest prefix of ``text`` within ``budget`` tokens, at a line end if near."""
-    if engine.count(text) <= budget:
-        return text
-    lo, hi = 0, len(text)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if engine.count(text[:mid]) <= budget:
-            lo = mid
-        else:
-            hi = mid - 1
-    cut = text[:lo]
-    best = max(cut.rfind(m) for m in ("\n", ". ", "。"))
-    return cut[: best + 1] if best >= len(cut) * 0.9 else cut
 
 
 def baseline(engine: Engine, doc: evalset.Document, words: int, base: Sampling) -> dict[str, Any]:
