@@ -238,13 +238,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--show", action="store_true", help="print every draft on stderr")
     ap.add_argument("--json", metavar="FILE", help="write every text and score here")
     ap.add_argument(
-        "--report", nargs="+", metavar="FILE", help="print the tables of saved runs (merged)"
+        "--report",
+        nargs="+",
+        metavar="FILE",
+        help="print the tables of saved runs (merged, scored again)",
     )
     args = ap.parse_args(argv)
     if args.report:
         merged: dict[str, list[dict[str, Any]]] = {}
+        briefs = {b.id: b for b in evalset.briefs()}
         for f in args.report:
             for res in json.loads(Path(f).read_text(encoding="utf-8"))["models"]:
+                for r in res["records"]:  # scored again with the metrics as they are now
+                    r.update(score(r["text"], r["finish"], briefs[r["brief"]]))
                 merged.setdefault(res["model"], []).extend(res["records"])
         print("# quill drafts against the brief alone (saved runs)\n")
         for model, recs in merged.items():

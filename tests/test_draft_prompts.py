@@ -227,6 +227,13 @@ def test_shape_talk() -> None:
     assert not shape_talk("The ferry calls at the following islands: Arran and Bute.")
 
 
+def test_a_closing_wish_that_the_copy_helps_is_talk() -> None:
+    from quill.writing.metrics import leaked_phrases
+
+    assert leaked_phrases("# 茶馆\n\n周六见。\n\n希望这个文案能够帮助到您！")
+    assert not leaked_phrases("# 茶馆\n\n希望大家周六都能来听书。")
+
+
 GOOD = "# Night ferry\n\nThe island ferry will sail at night every Friday from June. " * 1
 
 

@@ -279,6 +279,7 @@ _LEAK_ANYWHERE = [
     r"(?:the )?headline|subject line|lead paragraph|call to action|sign-off|greeting)[*_\s]*:",
     r"\blength\s*:\s*(?:about|approximately|around|~)?\s*\d+\s*(?:words|字)",
     r"希望(?:这|这篇|以上内容|以上)?(?:对你|对您)?有(?:所)?帮助",
+    r"希望(?:这个|这篇|这份|这首|这封|以上)[^。！？\n]{0,6}(?:能够|能)(?:帮助到?|帮到)(?:您|你)",
     r"(?:根据|按照)(?:您|你)的(?:要求|需求|简报)",
     r"符合(?:您|你)?的?(?:要求|简报)",
     r"与简报(?:相同|一致)的语言",
