@@ -24,6 +24,7 @@ ON_FAKE: dict[str, tuple[list[str], bool, str]] = {
     "style_eval.py": (["--voices", "terse", "--max-tokens", "16"], True, ""),
     "summary_eval.py": (["--split", "report", "--systems", "select,baseline"], True, ""),
     "writing_eval.py": (["--quick"], True, ""),
+    "verbs_eval.py": (["--seeds", "0"], True, ""),
     "proofread_eval.py": (["--lang", "English"], True, ""),
     "draft_first_byte.py": (["--repeat", "1", "--max-tokens", "8"], False, "first byte"),
     # quill's children run on the fake engine, which wins over --base-url
