@@ -3,14 +3,11 @@ for ``--style NAME`` on draft, rewrite, continue and chat."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from quill.cli import options as o
-
-if TYPE_CHECKING:
-    from quill.env import Environment
 
 style_app = typer.Typer(
     help="Learn, list, show, check and remove voice profiles (for --style NAME).",
@@ -19,27 +16,6 @@ style_app = typer.Typer(
 )
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The style's name.")]
-
-
-def style_system(env: Environment, name: str | None, brief: str | None = None) -> str | None:
-    """What ``--style NAME`` adds to the system prompt (None without --style): the
-    writer's passages closest to ``brief`` and their habits as instructions."""
-    if not name:
-        return None
-    from quill.writing import style
-
-    profile = style.load(env.paths.config_dir / "styles", name)
-    return style.system_text(profile, brief, env.paths.config_dir / "prompts")
-
-
-def style_checked(env: Environment, name: str, start: Any, params: Any) -> Any:
-    """A draft checked against the style ``name``: see :class:`CheckedDraft`
-    (``start(params)`` starts one generation)."""
-    from quill.writing import style
-    from quill.writing.style_check import CheckedDraft
-
-    profile = style.load(env.paths.config_dir / "styles", name)
-    return CheckedDraft(start, params, profile)
 
 
 @style_app.command("learn")
