@@ -47,7 +47,6 @@ from quill.engine.base import Engine, Message, Sampling  # noqa: E402
 from quill.writing import draft as drafting  # noqa: E402
 from quill.writing import metrics  # noqa: E402
 from quill.writing.benchwriting import generate_text  # noqa: E402
-from quill.writing.cleanup import draft_filters  # noqa: E402
 from quill.writing.presets import sampling  # noqa: E402
 from quill.writing.summarize import Summarizer, SummaryOptions  # noqa: E402
 from quill.writing.summary_job import StepDone  # noqa: E402
@@ -61,7 +60,7 @@ DRAFT_PRESET = "balanced"  # what `quill draft` uses
 
 # Generation: one function turns (engine, messages, params) into text + finish for both
 # writing benchmarks, quill.writing.benchwriting.generate_text (guarded by the loop
-# detector); the stream filters of `quill draft` come from quill.writing.cleanup.draft_filters().
+# detector); the stream filters of `quill draft` come from quill.writing.draft.filters().
 generate = generate_text
 
 
@@ -169,12 +168,14 @@ def baseline_summary(
 
 def score_draft(text: str, finish: str, brief: evalset.Brief) -> dict[str, Any]:
     rec: dict[str, Any] = {
-        "leaks": metrics.leaked_phrases(text),
+        "leaks": metrics.leaked_phrases(text) + metrics.shape_talk(text),
+        "labels": metrics.shape_labels(text),
         "repeated4": metrics.repeated_ngram_rate(text, 4),
         "by_itself": float(finish == "stop"),
         "complete": float(metrics.ends_complete(text)),
     }
     rec["leaked"] = float(bool(rec["leaks"]))
+    rec["labelled"] = float(bool(rec["labels"]))
     if brief.words:
         rec["length"] = metrics.length_ratio(text, brief.words, brief.lang) if text else 0.0
         rec["length_ok"] = float(bool(text) and metrics.length_ok(text, brief.words, brief.lang))
@@ -190,7 +191,8 @@ def draft_pair(
     )
     base_msgs = [Message("user", brief.brief)]
     out = []
-    for messages, filters in ((quill_msgs, draft_filters()), (base_msgs, [])):
+    quill_filters = drafting.filters(quill_msgs, params.max_tokens)
+    for messages, filters in ((quill_msgs, quill_filters), (base_msgs, [])):
         t0 = time.perf_counter()
         text, finish, stats = generate(engine, messages, params, filters)
         rec: dict[str, Any] = {
@@ -298,6 +300,7 @@ SUMMARY_FIGURES = [
 ]
 DRAFT_FIGURES = [
     ("leaked-instruction rate", "leaked", False, "lower is better"),
+    ("shape labels ('Headline:', '正文：')", "labelled", False, "lower is better"),
     ("ends by itself", "by_itself", False, "not at the limit or in a loop"),
     ("complete final sentence", "complete", False, "share"),
     ("repeated 4-gram rate", "repeated4", False, "lower is better"),

@@ -20,10 +20,10 @@ PROSE = (
 
 
 def reply(messages: list[Message]) -> str:
-    last = messages[-1].content
+    last = next(m.content for m in reversed(messages) if m.role == "user")
     if "poem" in last or "秋天" in last:
-        # quill's filter takes off a preamble line; a leak inside the text stays
-        return "以下是一首短诗：\n\n秋风起，落叶黄。根据您的要求，这首诗很短。"
+        # the reply continues its opening ("# "); a leak inside the text stays
+        return "# 秋\n\n秋风起，落叶黄。根据您的要求，这首诗很短。"
     return PROSE
 
 

@@ -22,7 +22,6 @@ from quill import evalset
 from quill.engine.base import Engine, Finish, Message, Piece, Sampling, Stats
 from quill.writing import draft as drafting
 from quill.writing import metrics
-from quill.writing.cleanup import draft_filters
 from quill.writing.presets import sampling
 from quill.writing.summarize import SummaryOptions, summarize
 
@@ -232,7 +231,9 @@ def run_draft(engine: Engine, brief: evalset.Brief, seed: int) -> DraftScore:
         brief.brief, form=brief.form, tone=brief.tone, words=brief.words
     )
     t0 = time.perf_counter()
-    text, finish, stats = generate_text(engine, messages, params, draft_filters())
+    text, finish, stats = generate_text(
+        engine, messages, params, drafting.filters(messages, params.max_tokens)
+    )
     return DraftScore(
         brief=brief.id,
         seed=seed,
