@@ -576,14 +576,14 @@ def test_a_casual_rewrite_must_read_casual(cli: Callable[..., Run]) -> None:
 
 
 def test_a_translation_preamble_is_removed(cli: Callable[..., Run]) -> None:
-    engine = FakeEngine("### 说明\n这段文本翻译成中文如下：\n\n渡轮每天早上七点四十分从港口出发。")
+    engine = FakeEngine("### 说明\n这段文本翻译成中文如下：\n\n渡轮每天早上7:40从港口出发。")
     r = cli(
         ["translate", "--to", "zh", "--no-save"],
         engine=engine,
         stdin="The ferry leaves the harbour at 7:40 every morning.\n",
     )
     assert r.exit_code == 0, r.stderr
-    assert r.stdout == "渡轮每天早上七点四十分从港口出发。\n"
+    assert r.stdout == "渡轮每天早上7:40从港口出发。\n"
     assert len(engine.calls) == 1 and "trimmed" in r.stderr
 
 
@@ -644,6 +644,8 @@ def test_lost_inline_code_is_a_failed_translation() -> None:
     block = tr.Block("", "Run `quill doctor` now.", "\n", "para")
     check = tr.check_block(block, "Chinese", "English")
     assert check("现在运行 `quill doctor`。").ok
+    at = tr.check_block(tr.Block("", "It leaves at 7:40.", "", "para"), "Chinese", "English")
+    assert at("它七点四十出发。").problems == ("drops 7:40",) and at("它7:40出发。").ok
     assert "inline code `quill doctor` changed or lost" in check("现在运行 quill doctor。").problems
 
 

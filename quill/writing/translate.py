@@ -7,7 +7,7 @@ not sent, a paragraph too long for the context cut along its sentences; each blo
 put back between the source's own blank lines, so the structure survives whatever the
 model does with whitespace. Each block's translation is checked
 (:func:`check_block`: no announcement before it, no word of the source language left
-outside code and names, inline code and links kept, a sane length) and retried with
+outside code and names, its numbers, inline code and links kept, a sane length) and retried with
 another seed, or trimmed, when it fails (:mod:`quill.writing.retry`).
 
 Nothing here prints.
@@ -234,6 +234,7 @@ def _expected_units(core: str, to: str, source: str | None) -> float:
     return float(n)
 
 
+_NUMBER = re.compile(r"\d+(?:[.:]\d+)*")  # 7:40, 2.5, 250: a translation keeps them
 # "** Harbor Pier**": emphasis a space inside its marks breaks (closed up again)
 _OPEN_EMPHASIS = re.compile(r"(\*\*|__)[ \t]+([^*_\n]+?)[ \t]*\1")
 _EMPHASIS = re.compile(r"\*\*|__|(?<![*\w])\*(?=\S)")
@@ -259,6 +260,7 @@ def check_block(block: Block, to: str, source: str | None) -> Callable[[str], Ve
     """The check of one block's translation (see the module's docstring)."""
     one_line = block.kind in ("heading", "item", "quote") and "\n" not in block.core
     paragraphs = len(re.split(r"\n\s*\n", block.core.strip()))
+    numbers = _NUMBER.findall(vc.code_free(block.core))
 
     def check(text: str) -> Verdict:
         problems: list[str] = []
@@ -272,6 +274,9 @@ def check_block(block: Block, to: str, source: str | None) -> Callable[[str], Ve
             problems.append("is more than one line")
         elif block.kind == "para" and len(re.split(r"\n\s*\n", text.strip())) > paragraphs:
             problems.append("adds a paragraph")
+        lost_numbers = [x for x in numbers if x not in _NUMBER.findall(vc.code_free(text))]
+        if lost_numbers:
+            problems.append("drops " + ", ".join(lost_numbers[:4]))
         left = vc.leftover_words(text, block.core, to)
         if left:
             problems.append("leaves words untranslated: " + ", ".join(left[:5]))
