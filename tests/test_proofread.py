@@ -134,6 +134,7 @@ def test_a_change_keeps_the_sentences_own_spacing_and_says_what_it_took() -> Non
         ("The cat sat on the mat today.", "The cat sat.", "changes too many words"),
         ("The cat sat on the old mat.", "The cat sat on the mat.", "deletes words"),
         ("It cost 12 pounds.", "It cost 15 pounds.", "changes a number"),
+        ("Add 200 g of flour.", "Add 200g of flour.", "changes a number"),
         ("Ask Priya or me.", "Ask Maria or me.", "changes a name"),
         ("Run `teh` now.", "Run `the` now.", "touches Markdown or code"),
         ("It was a quiet evening.", "It was a calm evening.", "another word, not a fix"),

@@ -222,8 +222,10 @@ def verdict(text: str, h: Hunk) -> str:
         return "changes too many words"
     if _MARKUP.search(h.old) or _MARKUP.search(h.new) or _in_code(text, h):
         return "touches Markdown or code"
-    if re.sub(r"\D", "", h.old) != re.sub(r"\D", "", h.new):
-        return "changes a number"
+    numbers_old = [t for t in h.removed if re.search(r"\d", t)]
+    numbers_new = [t for t in h.added if re.search(r"\d", t)]
+    if re.sub(r"\D", "", h.old) != re.sub(r"\D", "", h.new) or numbers_old != numbers_new:
+        return "changes a number"  # or what is written with it: "200 g" -> "200g"
     if h.end == len(text.rstrip()) and not _words(h.added) and not _words(h.removed):
         return "changes how the line ends"  # a list item or a heading has no full stop
     if not h.added:  # only a doubled word may go: what is removed repeats its neighbour
