@@ -8,8 +8,8 @@ run:
 - ``baseline``: what a writer would do without quill: the document cut to what fits one
   context beside the request, followed by the plain request ("Summarize this in about
   N words.", in the document's language), in one pass, same model, sampling and length.
-  (With the request before a long text, the 1.5B went on with the text: a baseline
-  that copies is broken, not beaten.)
+- ``cut``: quill's own one-step prompt, sampling and filters on the same cut document:
+  only the reading differs from ``select``.
 
 Scored against each document's own reference abstract and planted facts:
 
@@ -52,7 +52,7 @@ from quill.writing.presets import sampling  # noqa: E402
 from quill.writing.summarize import Summarizer, SummaryOptions  # noqa: E402
 from quill.writing.summary_job import CJK_CHARS_PER_WORD  # noqa: E402
 
-SYSTEMS = ("auto", "select", "refine", "map-reduce", "baseline")
+SYSTEMS = ("auto", "select", "refine", "map-reduce", "baseline", "cut")
 PRESET = "precise"  # what `quill summarize` uses
 KEYS = ("rouge2", "facts_fair", "facts", "copy", "length", "listy", "repeats", "complete")
 
@@ -130,6 +130,28 @@ def baseline(engine: Engine, doc: evalset.Document, words: int, base: Sampling) 
     }
 
 
+def cut_summary(
+    engine: Engine, doc: evalset.Document, words: int | None, base: Sampling
+) -> dict[str, Any]:
+    """quill's own one-step prompt, sampling and filters on the document cut to fit one
+    context: only the reading differs from ``select``."""
+    t0 = time.perf_counter()
+    s = Summarizer(engine, SummaryOptions(words=words, method="select"), base)
+    plan = s.plan(doc.text, doc.file_name)
+    kept = cut_to_tokens(engine, doc.text, plan.chunk_budget or engine.info.n_ctx)
+    job = s.start(plan)
+    job.messages = s.single_messages(plan, kept)
+    job.params = base.with_(max_tokens=plan.summary_tokens)
+    result = s.finish(job)
+    return {
+        "text": result.text,
+        "finish": result.finish,
+        "seconds": time.perf_counter() - t0,
+        "read": engine.count(kept) / max(plan.tokens, 1),
+        "generated": result.stats.generated_tokens,
+    }
+
+
 def quill_summary(
     engine: Engine, doc: evalset.Document, method: str, words: int | None, base: Sampling
 ) -> dict[str, Any]:
@@ -184,6 +206,8 @@ def run_model(
             for system in args.system_list:
                 if system == "baseline":
                     r = baseline(engine, doc, words, base)
+                elif system == "cut":
+                    r = cut_summary(engine, doc, args.words, base)
                 else:
                     r = quill_summary(engine, doc, system, args.words, base)
                 r.update(score(r["text"], doc, words))
