@@ -42,7 +42,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.writing_eval import cut_to_tokens  # noqa: E402
+from writing_eval import cut_to_tokens  # noqa: E402  (this folder: run as a script)
+
 from quill import evalset  # noqa: E402
 from quill.engine.base import Engine, Message, Sampling  # noqa: E402
 from quill.writing import metrics  # noqa: E402
