@@ -116,8 +116,8 @@ def test_summarize_with_two_jobs(env: dict[str, str], tmp_path: Path) -> None:
     ]
     doc.write_text("# Tea\n\n" + "\n\n".join(parts) + "\n", encoding="utf-8")
     r = run_quill(
-        ["--parallel", "2", "summarize", str(doc), "--jobs", "2", "--ctx", "512",
-         "--max-tokens", "60", "--temperature", "0", "--seed", "7"],
+        ["--parallel", "2", "summarize", str(doc), "--method", "map-reduce", "--jobs", "2",
+         "--ctx", "512", "--max-tokens", "60", "--temperature", "0", "--seed", "7"],
         env=env,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
