@@ -26,7 +26,7 @@ REPORT = re.compile(
 SALTMERE = DATA / "saltmere_report.md"
 
 
-def doc(sections: int = 6) -> str:
+def doc(sections: int = 10) -> str:  # longer than a context of 800 tokens
     out = ["# Notes\n\n"]
     for s in range(1, sections + 1):
         body = f"Fact number {s} is written down here with plenty of ordinary words. " * 8
