@@ -38,6 +38,8 @@ def test_fact_near_the_end_survives_map_reduce(real_env: dict[str, str]) -> None
         [
             "summarize",
             str(SALTMERE),
+            "--method",
+            "map-reduce",
             "--ctx",
             "2048",
             "--temperature",
@@ -58,6 +60,26 @@ def test_fact_near_the_end_survives_map_reduce(real_env: dict[str, str]) -> None
     assert int(m.group(2)) >= 3
     assert int(m.group(3)) >= 2
     assert "Quenby" in r.stdout, r.stdout
+
+
+@pytest.mark.model
+def test_long_report_is_written_from_a_selection_as_prose(real_env: dict[str, str]) -> None:
+    """The same report, as `quill summarize` reads it by default: the passages that fit
+    one context, written once into prose, and the report line says what was left out."""
+    r = run_quill(
+        ["summarize", str(SALTMERE), "--ctx", "2048", "--temperature", "0", "--length", "short"],
+        env=real_env,
+        timeout=1200,
+    )
+    assert r.returncode == 0, r.stderr
+    report = r.stderr.strip().splitlines()[-1]
+    m = re.search(r"wrote from ([\d,]+) of ([\d,]+) tokens", report)
+    assert m is not None, r.stderr
+    assert int(m.group(1).replace(",", "")) < int(m.group(2).replace(",", ""))
+    lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
+    assert len(r.stdout.split()) >= 15, r.stdout
+    assert not any(re.match(r"\s*(?:[-*+]|\d+[.)]|#)\s", ln) for ln in lines), r.stdout
+    assert len(set(lines)) == len(lines), r.stdout  # no line twice
 
 
 @pytest.mark.model
