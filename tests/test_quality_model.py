@@ -49,7 +49,7 @@ def engine_2k(default_model: Path) -> Iterator[Any]:
 def test_summary_ends_with_a_sentence_and_keeps_to_its_length(engine_2k: Any) -> None:
     text = SALTMERE.read_text(encoding="utf-8")
     base = sampling("precise", 1, temperature=0, seed=1)
-    s = Summarizer(engine_2k, SummaryOptions(words=WORDS), base)
+    s = Summarizer(engine_2k, SummaryOptions(words=WORDS, method="map-reduce"), base)
     job = s.start(s.plan(text, SALTMERE.name))
     for _ in s.run(job):
         pass
