@@ -98,8 +98,10 @@ def test_default_model_is_assembled_on_first_use(tmp_path: Path, default_model: 
     env = {"QUILL_HOME": str(home)}
     r = run_quill(["draft", "hi", "--max-tokens", "4", *GREEDY], env=env)
     assert r.returncode == 0, r.stderr
-    assembled = home / "cache" / "models" / default_model.name
-    assert assembled.stat().st_size == default_model.stat().st_size
+    from quill.models import catalog  # the default (1.5B), not the tests' own 0.5B
+
+    assembled = home / "cache" / "models" / catalog.DEFAULT.filename
+    assert assembled.stat().st_size == catalog.DEFAULT.size
     assert (assembled.parent / (assembled.name + ".verified")).exists()
 
 
