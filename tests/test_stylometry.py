@@ -140,3 +140,9 @@ def test_distance_is_zero_for_the_writer_and_grows_with_difference() -> None:
 )
 def test_sentence_ranges_for_instructions(mean: float, sd: float, lo: int, hi: int) -> None:
     assert sm.spread_range(mean, sd) == (lo, hi)
+
+
+def test_a_contracted_pronoun_counts_as_its_person() -> None:
+    figures = sm.measure("I'm out early. I'll walk to the lock. We've time. You'd like it.")
+    assert figures["first_singular"] > 0 and figures["first_plural"] > 0
+    assert figures["second_person"] > 0 and figures["third_person"] == 0

@@ -274,8 +274,9 @@ def measure(texts: str | Sequence[str], lang: str | None = None) -> dict[str, fl
         out["enum_commas"] = _rate(prose.count("、"), unit, 1000)
         return out
     lower = [w.lower().replace("’", "'") for w in tokens]
+    heads = [w.split("'")[0] for w in lower]  # "I'm", "we'll", "you've": the pronoun
     for name, group in _PRONOUNS.items():
-        out[name] = _rate(sum(w in group for w in lower), unit, 1000)
+        out[name] = _rate(sum(w in group for w in heads), unit, 1000)
     out["contractions"] = _rate(len(_CONTRACTION.findall(prose)), unit, 1000)
     out["past_tense"] = past_share(lower)
     letters = [len(w) for w in tokens if w[0].isalpha()]
