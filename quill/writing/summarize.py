@@ -207,21 +207,18 @@ class Summarizer:
         overhead = engine.count_messages(self.map_messages(plan, "", 9999, 9999, longest))
         budget = n_ctx - overhead - plan.notes_tokens - self.margin
         if budget < MIN_CHUNK_TOKENS:
-            raise ContextOverflow(
-                f"the document is {tokens:,} tokens and a context of {n_ctx} tokens leaves "
-                f"too little room to summarize it in parts",
-                hint="raise --ctx (2048 or more)",
-            )
+            raise self._too_small(plan, " in parts")
         plan.single = False
         plan.method = "map-reduce"
         plan.chunk_budget = budget = min(budget, PART_RATIO * plan.notes_tokens)
         plan.chunks = chunk_text(text, budget, engine.count, tokens)
         return plan
 
-    def _too_small(self, plan: Plan) -> ContextOverflow:
+    def _too_small(self, plan: Plan, how: str = "") -> ContextOverflow:
+        """The error for a context too small to read ``plan``'s document ``how``."""
         return ContextOverflow(
             f"the document is {plan.tokens:,} tokens and a context of "
-            f"{self.engine.info.n_ctx} tokens leaves too little room to summarize it",
+            f"{self.engine.info.n_ctx} tokens leaves too little room to summarize it{how}",
             hint="raise --ctx (2048 or more)",
         )
 
