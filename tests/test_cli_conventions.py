@@ -94,9 +94,38 @@ def test_toml_escape_round_trips_and_refuses_surrogates() -> None:
 
 
 def test_edit_config_text_adds_a_defaults_table() -> None:
-    assert edit_config_text("", "model", '"m"') == '[defaults]\nmodel = "m"\n'
-    out = edit_config_text("[other]\nq = 1\n", "ctx", "10")
+    assert edit_config_text("", "model", "m") == '[defaults]\nmodel = "m"\n'
+    out = edit_config_text("[other]\nq = 1\n", "ctx", 10)
     assert tomllib.loads(out) == {"other": {"q": 1}, "defaults": {"ctx": 10}}
+    # top-level settings stay at the top level, above the tables
+    out = edit_config_text("ctx = 1\n\n[other]\nq = 1\n", "model", "m")
+    assert tomllib.loads(out) == {"ctx": 1, "model": "m", "other": {"q": 1}}
+
+
+def test_config_set_and_unset_keep_comments_and_order(
+    cli: Callable[..., Run], quill_home: Path
+) -> None:
+    """tomlkit edits the file: comments (own-line and inline), blank lines, key order
+    and other tables are kept byte for byte; only the value changes."""
+    cfg = quill_home / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    text = (
+        "# my quill settings\n\n[defaults]\n# the small model is enough here\n"
+        'model = "qwen2.5-coder-0.5b"  # fast\nctx = 2048 # keep it small\n\n'
+        "# not quill's\n[mine]\nx = 1\n"
+    )
+    cfg.write_text(text)
+    assert cli(["config", "set", "ctx", "4096"]).exit_code == 0
+    assert cfg.read_text() == text.replace("ctx = 2048", "ctx = 4096")
+    assert cli(["config", "set", "kv_cache", "q8_0"]).exit_code == 0
+    after = cfg.read_text()
+    assert "# the small model is enough here" in after and "# fast" in after
+    assert after.index("model =") < after.index("ctx =") < after.index("kv_cache =")
+    assert after.index("kv_cache =") < after.index("[mine]")
+    assert cli(["config", "unset", "kv_cache"]).exit_code == 0
+    assert cfg.read_text() == text.replace("ctx = 2048", "ctx = 4096")
+    assert cli(["models", "default", "qwen2.5-coder-0.5b"]).exit_code == 0
+    assert "# fast" in cfg.read_text()
 
 
 def test_models_default_and_show(cli: Callable[..., Run], quill_home: Path) -> None:

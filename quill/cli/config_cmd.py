@@ -9,16 +9,8 @@ import typer
 
 from quill.cli.report import print_json, print_rows
 from quill.cli.run import Run, command
-from quill.config import (
-    SETTINGS,
-    edit_config_text,
-    find_setting,
-    parse_config,
-    read_config,
-    toml_value,
-)
+from quill.config import SETTINGS, find_setting, parse_config, read_config, write_config
 from quill.config import resolve as resolve_setting
-from quill.store.files import atomic_write_text
 
 KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="A setting, e.g. model or kv_cache.")]
 
@@ -71,7 +63,7 @@ def set_value(
     key: KeyArg,
     value: Annotated[str, typer.Argument(metavar="VALUE", help="The value (checked first).")],
 ) -> None:
-    """Set a setting in config.toml (comments and other lines are kept).
+    """Set a setting in config.toml (your comments, order and other lines are kept).
 
     Examples:
 
@@ -82,10 +74,9 @@ def set_value(
     env = run.env
     row = find_setting(key)
     config = env.paths.config_file
-    read_config(config)  # a broken file is refused before it is changed
+    read_config(config)  # a broken file is refused before the value is checked
     parsed = parse_config(row, value, config)
-    text = config.read_text("utf-8") if config.exists() else ""
-    atomic_write_text(config, edit_config_text(text, row.name, toml_value(parsed)), force=True)
+    write_config(config, row.name, parsed)
     env.ui.note(f"{row.name} = {_shown(parsed, row.secret)} in {config}")
     if env.environ.get(row.env, "").strip():
         env.ui.warn(f"{row.env} is set and wins over the config file")
@@ -100,11 +91,7 @@ def unset(run: Run, key: KeyArg) -> None:
     if not config.exists():
         env.ui.note(f"{row.name} is not set: there is no {config}")
         return
-    read_config(config)
-    text = config.read_text("utf-8")
-    new = edit_config_text(text, row.name, None)
-    if new == text:
+    if not write_config(config, row.name, None):
         env.ui.note(f"{row.name} is not set in {config}")
         return
-    atomic_write_text(config, new, force=True)
     env.ui.note(f"removed {row.name} from {config}")

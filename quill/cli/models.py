@@ -9,13 +9,12 @@ import typer
 from quill.cli.options import JsonOpt
 from quill.cli.report import print_json, print_rows
 from quill.cli.run import Run, command
-from quill.config import BY_NAME, edit_config_text, parse_config, read_config, toml_value
+from quill.config import BY_NAME, parse_config, write_config
 from quill.engine.describe import check, describe
 from quill.env import EngineOptions, Environment
 from quill.errors import QuillError, UsageError
 from quill.models import catalog, default, registry
 from quill.render.sanitize import sanitize
-from quill.store.files import atomic_write_text
 
 
 def _size(n: int) -> str:
@@ -141,10 +140,8 @@ def set_default(
     env = run.env
     entry = registry.resolve(env.paths, name)  # an unknown name is refused here
     config = env.paths.config_file
-    read_config(config)
-    text = config.read_text("utf-8") if config.exists() else ""
     value = entry.name if not registry.is_default(name) else default.NAME
-    atomic_write_text(config, edit_config_text(text, "model", toml_value(value)), force=True)
+    write_config(config, "model", value)
     env.ui.note(f'the default model is now `{value}` (model = "{value}" in {config})')
     if env.environ.get("QUILL_MODEL", "").strip():
         env.ui.warn("QUILL_MODEL is set and wins over the config file")
