@@ -320,7 +320,7 @@ def test_parse_markdown_leaves_ordinary_markdown_alone() -> None:
     text = "---\n\nA paragraph after a rule.\n\n---\n"
     assert parse_markdown(text) == (None, text)
     front, body = parse_markdown("---\ntitle: My post\ntags:\n  - a\n---\nBody\n")
-    assert front == {"title": "My post", "tags": None} and body == "Body\n"
+    assert front == {"title": "My post", "tags": ["a"]} and body == "Body\n"
     assert not is_quill_front(front)
 
 

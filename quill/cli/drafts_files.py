@@ -135,25 +135,32 @@ def draft_from_file(text: str, origin: str) -> dict[str, Any]:
         title = front.get("title")
         status = front.get("status")
         finish = front.get("finish")
-        meta = dict(front["meta"])
-        meta["imported_from"] = origin
-        meta["imported"] = {k: front.get(k) for k in ("id", "version", "created", "note")}
+        kept = dict(front["meta"])
+        kept["imported_from"] = origin
+        kept["imported"] = {k: front.get(k) for k in ("id", "version", "created", "note")}
         return {
             "title": title if isinstance(title, str) and title.strip() else derive_title(body),
             "content": body,
             "kind": front.get("kind") if isinstance(front.get("kind"), str) else "draft",
             "note": "imported",
-            "meta": meta,
+            "meta": kept,
             "status": "complete" if status == "complete" else "interrupted",
             "finish": finish if isinstance(finish, str) else None,
         }
     title = front.get("title") if front is not None else None
+    title = " ".join(str(title).split()) if isinstance(title, str | int | float) else ""
+    if front is not None and not body.strip():
+        raise InputError("has front matter but no text after it")
+    meta: dict[str, Any] = {"command": "import", "imported_from": origin}
+    if front:  # Jekyll's or Hugo's: title, date, tags… kept with the text's provenance
+        meta["front_matter"] = front
     return {
-        "title": title if isinstance(title, str) and title.strip() else derive_title(body),
-        "content": text,
+        "title": title or derive_title(body),
+        "content": body,
         "kind": "draft",
         "note": "imported",
-        "meta": {"command": "import", "imported_from": origin},
+        "meta": meta,
+        "title_fixed": bool(title),
     }
 
 
@@ -168,8 +175,10 @@ def import_files(
     """Import Markdown files as drafts.
 
     A file written by `quill drafts export` comes back with its title, text, status and
-    provenance (plus where it was imported from); any other Markdown or text file
-    becomes a draft titled from its first heading or line.
+    provenance (plus where it was imported from). Any other Markdown or text file
+    becomes a draft titled from its front matter's title, else its first heading or
+    line; YAML front matter (Jekyll, Hugo) is kept in the provenance (date, tags…), the
+    text without it. A file whose front matter is not valid YAML is refused by name.
     """
     env = run.env
     store = Store(env.paths.db_file)
@@ -184,7 +193,11 @@ def import_files(
                 env.ui.error(f"{name}: {problem}", hint_for(problem) if decoding else "")
                 continue
             origin = "stdin" if name == "-" else str(Path(name).expanduser().resolve())
-            args = draft_from_file(text, origin)
+            try:
+                args = draft_from_file(text, origin)
+            except InputError as exc:  # front matter that is not YAML: this file only
+                env.ui.error(f"{name}: {exc.message}", exc.hint)
+                continue
             v = store.create_draft(**args)
             imported += 1
             env.ui.note(f"imported {name} as draft {v.draft_id} ({args['title']})")
