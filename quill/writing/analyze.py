@@ -22,7 +22,7 @@ from quill import prompts
 from quill.engine.base import Message
 from quill.errors import BackendError, UsageError
 from quill.writing.chunk import sentence_ends
-from quill.writing.language import detect_language, is_cjk
+from quill.writing.language import UNKNOWN, detect_language, is_cjk
 from quill.writing.textstats import count_words, text_stats
 from quill.writing.verbs import messages, split_code
 
@@ -256,7 +256,7 @@ def report(counts: Counts, parts: Sequence[str], answer: dict[str, Any]) -> dict
                 why = ""  # a small model may only repeat the sentence
             weakest.append({"index": i, "sentence": parts[i - 1], "problem": problem, "why": why})
     return {
-        "language": counts.language,
+        "language": counts.language or UNKNOWN,
         "words": counts.words,
         "sentences": counts.sentences,
         "paragraphs": counts.paragraphs,
