@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import signal
 import time
-from dataclasses import asdict
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from quill.cli.generate import Keep, start_draft, text_source
 from quill.cli.inputs import Source, hint_for
-from quill.cli.report import left_out, report_line
+from quill.cli.report import left_out
 from quill.cli.run import Run, command
-from quill.cli.summarize_many import run_parallel
+from quill.cli.summary_runs import (
+    finish_report,
+    run_parallel,
+    saved_where,
+    start_summary,
+    write_out,
+)
 from quill.engine.generation import Generation
-from quill.env import Environment
 from quill.errors import InputError, Terminated, UsageError
 from quill.render.live import report, stream_live
 from quill.render.progress import StepProgress
 from quill.signals import SignalFlag
-from quill.store.files import atomic_write_text
 from quill.writing.summarize import Summarizer, SummaryOptions
-from quill.writing.summary_job import PassStarted, total_stats
+from quill.writing.summary_job import PassStarted
 
 if TYPE_CHECKING:
-    from quill.store.db import Store
     from quill.writing.summary_job import Job
 
 TEXT_HINT = "quill summarizes Markdown and plain text (UTF-8 or UTF-16 with a BOM)"
@@ -125,8 +125,7 @@ def summarize(
 
       quill summarize ch1.md ch2.md --focus "the budget" --out summary.md
     """
-    env, o = run.env, run.o
-    ui = env.ui
+    ui, o = run.env.ui, run.o
     opts = SummaryOptions(
         length=length,
         words=words,
@@ -137,7 +136,6 @@ def summarize(
         method=method,
     )
     opts.validate()
-    out_path = run.out_path
     sources = run.read_all(files or [])
     usable = [s for s in sources if not s.problem]
     skipped = [s for s in sources if s.problem]
@@ -150,9 +148,7 @@ def summarize(
         raise InputError("nothing to summarize: " + left_out(skipped), hint=TEXT_HINT)
     if o.draft_id is not None and len(usable) > 1:
         raise UsageError("--draft takes one file: each file's summary is a draft of its own")
-    keep, force, plain, stats = run.keep, o.force, o.plain, o.stats
     with run:
-        store = run.store
         base = run.sampling(1, default_preset="precise", fixed_seed=False)
         engine = run.engine()
         summarizer = Summarizer(engine, opts, base, jobs=jobs, user_dir=run.user_dir)
@@ -161,33 +157,17 @@ def summarize(
                 f"this backend serves {engine.info.parallel} request at a time; parts run in turn"
             )
         if len(usable) > 1 and summarizer.jobs > 1:  # files side by side on a server
-            code = run_parallel(
-                env, summarizer, summarizer.jobs, usable, skipped, keep, store, out_path, force,
-                plain, stats,
-            )  # fmt: skip
+            code = run_parallel(run, summarizer, usable, skipped)
         else:
-            code = _run(
-                env, summarizer, usable, skipped, keep, store, out_path, force, plain, stats
-            )
+            code = _run(run, summarizer, usable, skipped)
     if code:
         raise typer.Exit(code)
 
 
-def _run(
-    env: Environment,
-    summarizer: Summarizer,
-    usable: list[Source],
-    skipped: list[Source],
-    keep: Keep,
-    store: Store | None,
-    out_path: Path | None,
-    force: bool,
-    plain: bool,
-    stats: bool,
-) -> int:
+def _run(run: Run, summarizer: Summarizer, usable: list[Source], skipped: list[Source]) -> int:
     """Summarize each file in turn: notes (map, combine), then the streamed summary, each
     kept as a draft; one report at the end."""
-    ui, engine, opts = env.ui, summarizer.engine, summarizer.opts
+    ui = run.env.ui
     t0 = time.perf_counter()
     done: list[Job] = []
     texts: list[str] = []
@@ -201,7 +181,7 @@ def _run(
         reached += 1
         head = f"# {src.name}\n\n" if several else ""
         if several:
-            sink = ui.content_sink(plain)
+            sink = ui.content_sink(run.o.plain)
             sink.feed(("\n" if texts else "") + head)
             sink.close()
         job: Job | None = None
@@ -210,22 +190,7 @@ def _run(
         with SignalFlag() as flag:  # Ctrl-C / SIGTERM stop the step in flight cleanly
             try:
                 job = summarizer.start(summarizer.plan(src.text, src.title))
-                request = {
-                    "source": text_source(src.name, src.text, src.data),
-                    "template": "summarize",
-                    "options": asdict(opts),
-                    "chunks": len(job.plan.chunks),
-                    "document_tokens": job.plan.tokens,
-                }
-                journal, listeners = start_draft(
-                    env,
-                    store,
-                    keep,
-                    engine,
-                    summarizer.base,
-                    kind="summary",
-                    request=request,
-                )
+                journal, listeners = start_summary(run, summarizer, src, job)
                 with StepProgress(ui) as bar:
                     for ev in summarizer.run(job, stop=lambda: flag.raised):
                         if isinstance(ev, PassStarted):
@@ -253,7 +218,7 @@ def _run(
             break
         assert job is not None and job.messages is not None and job.params is not None
         gen = Generation(
-            engine.stream(job.messages, job.params),
+            summarizer.engine.stream(job.messages, job.params),
             job.params,
             transforms=[summarizer.final_transform(job)],
             what="summary",
@@ -263,7 +228,7 @@ def _run(
         if journal is not None:
             journal.done_meta["warnings"] = job.problems()
             journal.done_meta["passes"] = job.passes
-        result = stream_live(ui, gen, plain=plain)
+        result = stream_live(ui, gen, plain=run.o.plain)
         job.record(result.stats)
         done.append(job)
         warnings.extend(job.problems())
@@ -280,26 +245,13 @@ def _run(
         if result.exit_code:
             exit_code = result.exit_code
             break
-    elapsed = time.perf_counter() - t0
-
-    saved: Path | None = None
-    if out_path is not None and texts:
-        atomic_write_text(out_path, "\n".join(texts), force=force)
-        saved = out_path
-    total = total_stats([s for j in done for s in j.stats])
+    saved = write_out(run, texts)
     if exit_code:
         not_reached = usable[reached:]
         msg = interrupted_note
         if not_reached:
             msg += "; not summarized: " + ", ".join(s.name for s in not_reached)
-        if saved is not None:
-            msg += f"; what was written is saved to {saved}"
-        if saved_drafts:
-            msg += "; saved as " + ", ".join(saved_drafts)
-        report(ui, warnings=warnings, saved=[msg])
+        report(ui, warnings=warnings, saved=[msg + saved_where(saved, saved_drafts)])
         return exit_code
-    if skipped and ui.quiet:
-        warnings.append(left_out(skipped))
-    line = report_line(done, elapsed, skipped, saved, saved_drafts)
-    report(ui, warnings=warnings, saved=[line], stats=total, show_stats=stats)
+    finish_report(run, done, t0, skipped, saved, saved_drafts, warnings)
     return 0

@@ -1,4 +1,7 @@
-"""`quill summarize FILE… --jobs N` on a backend that serves parallel requests: the
+"""What `quill summarize` runs on: the draft each summary starts, the --out file and
+the closing report its runners share, and the parallel runner.
+
+`quill summarize FILE… --jobs N` on a backend that serves parallel requests: the
 files are summarized N at a time (each file's own steps in turn), under one progress
 display, and the summaries are printed in input order once all are done.
 
@@ -18,12 +21,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quill.cli.generate import Keep, start_draft, text_source
+from quill.cli.generate import start_draft, text_source
 from quill.cli.inputs import Source
 from quill.cli.report import left_out, report_line
+from quill.cli.run import Run
 from quill.engine.base import Result
 from quill.engine.generation import Generation
-from quill.env import Environment
 from quill.errors import Terminated
 from quill.render.live import report
 from quill.render.progress import StepProgress
@@ -33,7 +36,6 @@ from quill.writing.summarize import Summarizer
 from quill.writing.summary_job import total_stats
 
 if TYPE_CHECKING:
-    from quill.store.db import Store
     from quill.store.journal import DraftJournal
     from quill.writing.summary_job import Job
 
@@ -50,35 +52,62 @@ class _File:
     error: BaseException | None = None
 
 
-def run_parallel(
-    env: Environment,
-    summarizer: Summarizer,
-    jobs: int,
-    usable: list[Source],
-    skipped: list[Source],
-    keep: Keep,
-    store: Store | None,
-    out_path: Path | None,
-    force: bool,
-    plain: bool,
-    stats: bool,
-) -> int:
+def start_summary(
+    run: Run, summarizer: Summarizer, src: Source, job: Job
+) -> tuple[DraftJournal | None, list[Any]]:
+    """The summary's draft (request and parameters), written before it is generated."""
+    request = {
+        "source": text_source(src.name, src.text, src.data),
+        "template": "summarize",
+        "options": asdict(summarizer.opts),
+        "chunks": len(job.plan.chunks),
+        "document_tokens": job.plan.tokens,
+    }
+    engine, base = summarizer.engine, summarizer.base
+    return start_draft(run.env, run.store, run.keep, engine, base, kind="summary", request=request)
 
-    ui, engine, opts = env.ui, summarizer.engine, summarizer.opts
+
+def write_out(run: Run, texts: list[str]) -> Path | None:
+    """--out, written with every summary (or what was read of it)."""
+    if run.out_path is None or not texts:
+        return None
+    atomic_write_text(run.out_path, "\n".join(texts), force=run.o.force)
+    return run.out_path
+
+
+def saved_where(saved: Path | None, drafts: list[str]) -> str:
+    msg = f"; what was written is saved to {saved}" if saved is not None else ""
+    return msg + ("; saved as " + ", ".join(drafts) if drafts else "")
+
+
+def finish_report(
+    run: Run,
+    done: list[Job],
+    t0: float,
+    skipped: list[Source],
+    saved: Path | None,
+    drafts: list[str],
+    warnings: list[str],
+) -> None:
+    """The one closing line: what was summarized, left out and saved."""
+    ui = run.env.ui
+    if skipped and ui.quiet:
+        warnings.append(left_out(skipped))
+    line = report_line(done, time.perf_counter() - t0, skipped, saved, drafts)
+    total = total_stats([s for j in done for s in j.stats])
+    report(ui, warnings=warnings, saved=[line], stats=total, show_stats=run.o.stats)
+
+
+def run_parallel(
+    run: Run, summarizer: Summarizer, usable: list[Source], skipped: list[Source]
+) -> int:
+    """Files side by side, ``summarizer.jobs`` at a time (see the module's docstring)."""
+    ui = run.env.ui
     t0 = time.perf_counter()
     files: list[_File] = []
     for src in usable:  # plan and record every request before any generation
         job = summarizer.start(summarizer.plan(src.text, src.title))
-        request = {
-            "source": text_source(src.name, src.text, src.data),
-            "template": "summarize",
-            "options": asdict(opts),
-            "chunks": len(job.plan.chunks),
-            "document_tokens": job.plan.tokens,
-        }
-        journal, listeners = start_draft(
-            env, store, keep, engine, summarizer.base, kind="summary", request=request
-        )
+        journal, listeners = start_summary(run, summarizer, src, job)
         files.append(_File(src, job, journal, listeners))
 
     stop = threading.Event()
@@ -86,7 +115,7 @@ def run_parallel(
     total_tokens = sum(f.job.plan.tokens for f in files)
     with SignalFlag() as flag, StepProgress(ui, "files") as bar:
         bar.start(f"Summarizing {len(files)} files", len(files), total_tokens, "files")
-        pool = ThreadPoolExecutor(max_workers=min(jobs, len(files)))
+        pool = ThreadPoolExecutor(max_workers=min(summarizer.jobs, len(files)))
         try:
             one = copy.copy(summarizer)
             one.jobs = 1  # files run side by side; each file's own steps in turn
@@ -105,7 +134,6 @@ def run_parallel(
             pool.shutdown(wait=True)
         signum = signum or flag.signum
 
-    elapsed = time.perf_counter() - t0
     texts: list[str] = []
     drafts: list[str] = []
     warnings: list[str] = []
@@ -136,36 +164,19 @@ def run_parallel(
             for listener in f.listeners:
                 listener.on_done(result)
             drafts.append(f.journal.label)
-    sink = ui.content_sink(plain)
+    sink = ui.content_sink(run.o.plain)
     sink.feed("\n".join(texts))
     sink.close()
-    saved: Path | None = None
-    if out_path is not None and texts:
-        atomic_write_text(out_path, "\n".join(texts), force=force)
-        saved = out_path
+    saved = write_out(run, texts)
     errors = [f.error for f in files if f.error is not None]
-    if errors and not signum:
-        report(ui, saved=[_stopped(interrupted, saved, drafts)])
-        raise errors[0]
-    if signum:
-        report(ui, warnings=warnings, saved=[_stopped(interrupted, saved, drafts)])
+    if errors or signum:
+        names = ", ".join(interrupted) or "none"
+        report(ui, warnings=warnings, saved=[f"not finished: {names}" + saved_where(saved, drafts)])
+        if not signum:
+            raise errors[0]
         return 128 + int(signum)
-    done = [f.job for f in files]
-    if skipped and ui.quiet:
-        warnings.append(left_out(skipped))
-    line = report_line(done, elapsed, skipped, saved, drafts)
-    total = total_stats([s for j in done for s in j.stats])
-    report(ui, warnings=warnings, saved=[line], stats=total, show_stats=stats)
+    finish_report(run, [f.job for f in files], t0, skipped, saved, drafts, warnings)
     return 0
-
-
-def _stopped(names: list[str], saved: Path | None, drafts: list[str]) -> str:
-    msg = "not finished: " + (", ".join(names) or "none")
-    if saved is not None:
-        msg += f"; what was written is saved to {saved}"
-    if drafts:
-        msg += "; saved as " + ", ".join(drafts)
-    return msg
 
 
 def _work(summarizer: Summarizer, f: _File, stop: threading.Event) -> None:
