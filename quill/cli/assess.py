@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quill.cli.review import ask, emit
+from quill.cli.report import emit
+from quill.cli.review import ask
 from quill.cli.run import Run, command
 from quill.engine.generation import generate
 from quill.errors import EXIT_FLAGGED, InputError
@@ -22,14 +23,31 @@ from quill.writing.verbs import head_within, plan_parts
 if TYPE_CHECKING:
     from quill.engine.base import Message, Result, Sampling
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Answer in JSON (a fixed schema).")]
-# These commands report on a text rather than write one: nothing is kept as a draft.
-GROUPS = ("engine", "sampling", "show")
-LEAVE_OUT = ("plain", "max_tokens")
+
+def _answers(template: str, json_help: str = "Answer in JSON (a fixed schema).") -> Any:
+    """The options of a command that answers about a text: it writes none, so nothing is
+    kept as a draft (no keep group), and the answer's length is its own (no
+    --max-tokens)."""
+    return command(
+        "file",
+        "as_json",
+        "engine",
+        "sampling",
+        "show",
+        leave_out=("plain", "max_tokens"),
+        helps={"as_json": json_help},
+        template=template,
+    )
 
 
 def _ask(v: Run, messages: list[Message], params: Sampling, label: str) -> Result:
     return ask(v, generate(v.engine(), messages, params), label)
+
+
+def _emit(v: Run, text: str, result: Result | None = None) -> None:
+    emit(v.env, text)
+    if result is not None and v.o.stats:
+        v.env.ui.stats(result.stats)
 
 
 def _fit(v: Run, text: str, reserve: int) -> str:
@@ -44,14 +62,7 @@ def _fit(v: Run, text: str, reserve: int) -> str:
     return cut
 
 
-@command(
-    "file",
-    "as_json",
-    *GROUPS,
-    leave_out=LEAVE_OUT,
-    template="analyze",
-    helps={"as_json": "Answer in JSON (a fixed schema)."},
-)
+@_answers("analyze")
 def analyze(run: Run) -> None:
     """Analyze a text: sentiment, tone, reading level, weakest sentences.
 
@@ -67,10 +78,8 @@ def analyze(run: Run) -> None:
 
       quill analyze post.md --json | jq .sentiment
     """
-    file = run.o.file
-    as_json = run.o.as_json
     with run as v:
-        src = v.read(file)
+        src = v.read(v.o.file)
         parts = an.sentences(src.text)
         if not parts:
             raise InputError(f"{src.name} has no sentences to analyze")
@@ -83,19 +92,11 @@ def analyze(run: Run) -> None:
         params = v.sampling(500, grammar=an.schema_grammar(an.analysis_schema(len(shown))))
         result = _ask(v, an.analysis_messages(shown, v.user_dir), params, "Analyzing…")
         rep = an.report(counts, parts, an.parse_json(result.text, "analysis"))
-        emit(v.env, json.dumps(rep, ensure_ascii=False, indent=2) if as_json else an.describe(rep))
-        if v.o.stats:
-            v.env.ui.stats(result.stats)
+        text = json.dumps(rep, ensure_ascii=False, indent=2) if v.o.as_json else an.describe(rep)
+        _emit(v, text, result)
 
 
-@command(
-    "file",
-    "as_json",
-    *GROUPS,
-    leave_out=LEAVE_OUT,
-    template="classify",
-    helps={"as_json": 'Answer {"label": …, "reason": …} in JSON.'},
-)
+@_answers("classify", 'Answer {"label": …, "reason": …} in JSON.')
 def classify(
     run: Run,
     labels: Annotated[
@@ -112,11 +113,10 @@ def classify(
 
       cat review.txt | quill classify -l positive,negative --json
     """
-    file = run.o.file
     as_json = run.o.as_json
     names = an.parse_labels(labels)
     with run as v:
-        src = v.read(file)
+        src = v.read(v.o.file)
         text = _fit(v, src.text, 400)
         longest = max(v.engine().count(x) for x in names)
         params = v.sampling(
@@ -127,21 +127,12 @@ def classify(
             answer = an.parse_json(result.text, "answer")
             label = an.pick_label(str(answer.get("label", "")), names)
             reason = str(answer.get("reason", "")).strip()
-            emit(v.env, json.dumps({"label": label, "reason": reason}, ensure_ascii=False))
+            _emit(v, json.dumps({"label": label, "reason": reason}, ensure_ascii=False), result)
         else:
-            emit(v.env, an.pick_label(result.text, names))
-        if v.o.stats:
-            v.env.ui.stats(result.stats)
+            _emit(v, an.pick_label(result.text, names), result)
 
 
-@command(
-    "file",
-    "as_json",
-    *GROUPS,
-    leave_out=LEAVE_OUT,
-    template="moderate",
-    helps={"as_json": "Answer in JSON (a fixed schema)."},
-)
+@_answers("moderate")
 def moderate(run: Run) -> None:
     """Flag harmful content or personal data (exit code 11 if flagged).
 
@@ -157,10 +148,8 @@ def moderate(run: Run) -> None:
 
       quill moderate --json < post.md
     """
-    file = run.o.file
-    as_json = run.o.as_json
     with run as v:
-        src = v.read(file)
+        src = v.read(v.o.file)
         engine = v.engine()
         params = v.sampling(200, grammar=an.schema_grammar(an.moderation_schema()))
         budget = max(64, min(2000, engine.info.n_ctx - 500))
@@ -176,7 +165,7 @@ def moderate(run: Run) -> None:
             if any(answer.get(c) is True for c in an.CATEGORIES) and answer.get("reason"):
                 reasons.append(str(answer["reason"]).strip())
         m = an.moderation({**merged, "reason": " ".join(reasons)}, src.text)
-        if as_json:
+        if v.o.as_json:
             emit(v.env, json.dumps(m.as_json(), ensure_ascii=False))
         elif m.flagged:
             found = f" ({', '.join(m.patterns)})" if m.patterns else ""

@@ -9,17 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quill.cli.refs import (
-    RefArg,
-    find_draft,
-    find_version,
-    open_store,
-    parse_ref,
-    print_json,
-    short,
-)
+from quill.cli.refs import RefArg, confirm, find_draft, find_version, open_store, parse_ref, short
+from quill.cli.report import print_json
 from quill.cli.run import Run, command
-from quill.env import Environment
 from quill.errors import UsageError
 from quill.render.sanitize import sanitize
 from quill.render.ui import UI
@@ -269,18 +261,10 @@ def search(
 # -- rm ----------------------------------------------------------------------------------
 
 
-def _ask(env: Environment, question: str) -> bool:
-    env.stderr.write(question + " [y/N] ")
-    env.stderr.flush()
-    answer = env.stdin.readline()
-    return answer.strip().lower() in ("y", "yes")
-
-
-@command("quiet")
+@command("yes", "quiet")
 def remove(
     run: Run,
     refs: Annotated[list[str], typer.Argument(metavar="ID...", help="Drafts to remove.")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Remove drafts with all their versions (asks first, unless --yes)."""
     env, store = open_store(run.env)
@@ -297,17 +281,16 @@ def remove(
             if all(t.id != d.id for t in targets):
                 targets.append(d)
         names = [f"{d.id} “{short(d.title, 50)}” ({d.versions} v)" for d in targets]
-        if not yes:
-            if not (env.stdin_tty and env.stderr_tty):
-                raise UsageError(
-                    "removing drafts needs a confirmation",
-                    hint="pass --yes to remove without asking: quill drafts rm --yes "
-                    + " ".join(str(d.id) for d in targets),
-                )
-            what = names[0] if len(names) == 1 else f"{len(names)} drafts: " + "; ".join(names)
-            if not _ask(env, sanitize(f"Remove draft {what}?")):
-                env.ui.note("nothing removed")
-                return
+        what = names[0] if len(names) == 1 else f"{len(names)} drafts: " + "; ".join(names)
+        ids = " ".join(str(d.id) for d in targets)
+        if not run.o.yes and not confirm(
+            env,
+            f"Remove draft {what}?",
+            "removing drafts needs a confirmation",
+            f"pass --yes to remove without asking: quill drafts rm --yes {ids}",
+        ):
+            env.ui.note("nothing removed")
+            return
         for d, name in zip(targets, names, strict=True):
             store.delete_draft(d.id)
             env.ui.note(f"removed draft {name}")

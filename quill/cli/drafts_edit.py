@@ -15,11 +15,11 @@ import typer
 from quill.chat.commands import run_editor
 from quill.cli.generate import Keep
 from quill.cli.refs import RefArg, find_draft, find_version, open_store, parse_ref, short
+from quill.cli.report import emit
 from quill.cli.run import Run, command
 from quill.engine.generation import generate
 from quill.errors import InputError, QuillError, UsageError
 from quill.render.diff import print_word_diff
-from quill.render.sanitize import sanitize
 from quill.writing import revise as revising
 from quill.writing.cleanup import draft_filters
 from quill.writing.diffing import changes, unified, words_changed
@@ -250,8 +250,7 @@ def diff(
     if unified_diff or (not env.stdout_tty and not word_diff):
         text = unified(va.content, vb.content, name_a, name_b, context=context)
         env.ui.note(label)
-        env.stdout.write(sanitize(text) if env.stdout_tty else text)
-        env.stdout.flush()
+        emit(env, text, exact=True)
         return
     items = changes(va.content, vb.content)
     added, removed = words_changed(items)

@@ -9,13 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
-from quill.cli.generate import check_out
 from quill.cli.inputs import decode, hint_for, read_file_bytes, read_stdin_bytes
 from quill.cli.refs import find_draft, find_version, open_store, parse_ref
+from quill.cli.report import emit_or_save
 from quill.cli.run import Run, command
 from quill.env import Environment
 from quill.errors import InputError, OutputError, UsageError
-from quill.render.sanitize import sanitize
 from quill.store.db import Store
 from quill.store.drafts import derive_title
 from quill.store.export import is_quill_front, parse_markdown, to_markdown
@@ -28,7 +27,12 @@ def slug(title: str, width: int = 48) -> str:
     return s[:width].rstrip("-") or "draft"
 
 
-@command("quiet")
+@command(
+    "out",
+    "force",
+    "quiet",
+    helps={"out": "Write to FILE (atomically).", "force": "Overwrite files that exist."},
+)
 def export(
     run: Run,
     ref: Annotated[
@@ -36,10 +40,6 @@ def export(
         typer.Argument(
             metavar="[ID[@VERSION]]", help="The draft (its latest version, or ID@VERSION)."
         ),
-    ] = None,
-    out: Annotated[
-        str | None,
-        typer.Option("--out", "-o", metavar="FILE", help="Write to FILE (atomically)."),
     ] = None,
     all_dir: Annotated[
         str | None,
@@ -50,9 +50,6 @@ def export(
     version: Annotated[
         int | None, typer.Option("--version", min=1, help="Export version N.")
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", "-f", help="Overwrite files that exist.")
-    ] = False,
 ) -> None:
     """Export a draft as Markdown with its provenance in YAML front matter.
 
@@ -63,30 +60,22 @@ def export(
     """
     env, store = open_store(run.env)
     if all_dir is not None:
-        if ref is not None or out is not None or version is not None:
+        if ref is not None or run.o.out is not None or version is not None:
             raise UsageError(
                 "--all exports every draft's latest version: it takes no ID, --out or --version"
             )
         with store:
-            _export_all(env, store, Path(all_dir).expanduser(), force)
+            _export_all(env, store, Path(all_dir).expanduser(), run.o.force)
         return
     if ref is None:
         raise UsageError("which draft?", hint="quill drafts export ID, or --all DIR for all")
     did, vn = parse_ref(ref)
     if vn is not None and version is not None and vn != version:
         raise UsageError(f"{ref} and --version {version} name different versions")
-    out_path = check_out(out, force)
     with store:
         d = find_draft(store, did)
         text = to_markdown(d, find_version(store, d, vn or version))
-    if out_path is None:
-        env.stdout.write(sanitize(text) if env.stdout_tty else text)
-        if env.stdout_tty and not text.endswith("\n"):
-            env.stdout.write("\n")
-        env.stdout.flush()
-        return
-    atomic_write_text(out_path, text)
-    env.ui.note(f"saved to {out_path}")
+    emit_or_save(env, text, run.out_path)
 
 
 def _export_all(env: Environment, store: Store, folder: Path, force: bool) -> None:

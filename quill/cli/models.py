@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import typer
 
-from quill.cli.options import JsonOpt
 from quill.cli.report import print_json, print_rows
 from quill.cli.run import Run, command
 from quill.config import BY_NAME, parse_config, write_config
@@ -53,8 +52,8 @@ def _current(env: Environment) -> str | None:
     return env.resolve_options(EngineOptions()).model
 
 
-@command("quiet")
-def list_models(run: Run, as_json: JsonOpt = False) -> None:
+@command("as_json", "quiet")
+def list_models(run: Run) -> None:
     """List known models: name, size, quantization, trained context, chat template.
 
     TEMPLATE is the chat template quill uses: llama.cpp's built-in copy where it renders
@@ -65,7 +64,7 @@ def list_models(run: Run, as_json: JsonOpt = False) -> None:
     env = run.env
     current = _current(env)
     rows = [_row(env, e, current) for e in registry.load(env.paths).values()]
-    if as_json:
+    if run.o.as_json:
         print_json(env, rows)
         return
 
@@ -96,11 +95,9 @@ def show_model(
 ) -> None:
     """Show one model: file, architecture, parameters, quantization, trained context,
     and the chat template quill uses for it (and where that template comes from)."""
-    as_json = run.o.as_json
     env = run.env
-    entry = registry.resolve(env.paths, name)
-    row = _row(env, entry, _current(env))
-    if as_json:
+    row = _row(env, registry.resolve(env.paths, name), _current(env))
+    if run.o.as_json:
         print_json(env, row)
         return
     labels = {

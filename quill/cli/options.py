@@ -7,7 +7,7 @@ options several commands take alike (SHARED), and the values a run holds (Option
   --repeat-penalty, --seed, --max-tokens.
 - keep: --out, --force, --draft, --title, --no-save.
 - show: --stats, --plain, --verbose, --quiet, --encoding.
-- SHARED: the text argument FILE, --lang, --style, --json.
+- SHARED: the text argument FILE, --lang, --style, --json, --yes.
 
 A command names the groups (or single options) it takes and the options it leaves out::
 
@@ -110,25 +110,9 @@ SHARED: tuple[Opt, ...] = (
     Opt("style", ("--style",), str | None, None,
         "Write in a voice learned with `quill style learn`.", "NAME"),
     Opt("as_json", ("--json",), bool, False, "Print JSON instead."),
+    Opt("yes", ("--yes", "-y"), bool, False, "Do not ask."),
 )  # fmt: skip
 BY_NAME: dict[str, Opt] = {o.name: o for g in (*GROUPS.values(), SHARED) for o in g}
-
-# The options one by one, for a command that declares its own signature.
-FileArg = BY_NAME["file"].annotation()
-LangOpt = BY_NAME["lang"].annotation()
-StyleOpt = BY_NAME["style"].annotation()
-JsonOpt = BY_NAME["as_json"].annotation()
-ModelOpt = BY_NAME["model"].annotation()
-CtxOpt = BY_NAME["n_ctx"].annotation()
-GpuOpt = BY_NAME["gpu_layers"].annotation()
-ThreadsOpt = BY_NAME["threads"].annotation()
-SeedOpt = BY_NAME["seed"].annotation()
-StatsOpt = BY_NAME["stats"].annotation()
-PlainOpt = BY_NAME["plain"].annotation()
-VerboseOpt = BY_NAME["verbose"].annotation()
-EncodingOpt = BY_NAME["encoding"].annotation()
-OutOpt = BY_NAME["out"].annotation()
-ForceOpt = BY_NAME["force"].annotation()
 
 
 def pick(uses: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> list[Opt]:
@@ -179,6 +163,7 @@ class Options:
     lang: str | None = None
     style: str | None = None
     as_json: bool = False
+    yes: bool = False
     # show
     stats: bool = False
     plain: bool = False

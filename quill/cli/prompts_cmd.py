@@ -13,11 +13,10 @@ from typing import Annotated
 import typer
 
 from quill import prompts
-from quill.cli.report import print_json, print_rows
+from quill.cli.report import emit, print_json, print_rows
 from quill.cli.run import Run, command
 from quill.engine.generation import generate
 from quill.errors import UsageError
-from quill.render.sanitize import sanitize
 from quill.writing.cleanup import unwrap_fence
 from quill.writing.verbs import run_messages
 
@@ -71,9 +70,7 @@ def show_prompt(
         if out:
             out.append(f"\n# -- your changes, from {user} --\n\n")
         out.append(user.read_text("utf-8").rstrip("\n") + "\n")
-    text = "".join(out)
-    env.stdout.write(sanitize(text) if env.stdout_tty else text)
-    env.stdout.flush()
+    emit(env, "".join(out))
 
 
 @command("quiet")

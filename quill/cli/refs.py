@@ -1,17 +1,17 @@
-"""Draft references (``12``, ``#12``, ``12@3``) and the lookups every `quill drafts`
-command shares."""
+"""Draft references (``12``, ``#12``, ``12@3``), the lookups every `quill drafts`
+command shares, and the question before a removal (drafts and sessions)."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from quill.env import Environment
 from quill.errors import UsageError
+from quill.render.sanitize import sanitize
 from quill.store.db import Store
-from quill.store.export import safe_json
 
 if TYPE_CHECKING:
     from quill.store.drafts import Draft, DraftVersion
@@ -57,11 +57,16 @@ def find_version(store: Store, draft: Draft, version: int | None) -> DraftVersio
     return v
 
 
+def confirm(env: Environment, question: str, refused: str, hint: str) -> bool:
+    """Ask ``question`` [y/N] on the terminal (--yes skips the asking); without a
+    terminal the command is refused with ``hint``."""
+    if not (env.stdin_tty and env.stderr_tty):
+        raise UsageError(refused, hint=hint)
+    env.stderr.write(sanitize(question) + " [y/N] ")
+    env.stderr.flush()
+    return env.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def short(text: str, width: int) -> str:
     line = " ".join(text.split())
     return line if len(line) <= width else line[: width - 1] + "…"
-
-
-def print_json(env: Environment, value: Any) -> None:
-    env.stdout.write(safe_json(value, indent=2, sort_keys=False) + "\n")
-    env.stdout.flush()

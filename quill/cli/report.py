@@ -1,15 +1,17 @@
 """Report lines and listings: the closing line of commands that work on several files
-(`quill summarize` and its parallel runner), and listings as columns or JSON."""
+(`quill summarize` and its parallel runner), listings as columns or JSON, and a text
+printed (or exported) whole."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quill.env import Environment
 from quill.render.sanitize import sanitize
+from quill.store.export import safe_json
+from quill.store.files import atomic_write_text
 
 if TYPE_CHECKING:
     from quill.cli.inputs import Source
@@ -78,6 +80,25 @@ def print_rows(env: Environment, header: tuple[str, ...], rows: Sequence[tuple[s
     out.flush()
 
 
+def emit(env: Environment, text: str, *, exact: bool = False) -> None:
+    """Text on stdout, sanitized on a terminal, with a final newline (``exact``: only on
+    a terminal; piped, the bytes as they are)."""
+    if not text.endswith("\n") and (env.stdout_tty or not exact):
+        text += "\n"
+    env.stdout.write(sanitize(text) if env.stdout_tty else text)
+    env.stdout.flush()
+
+
+def emit_or_save(env: Environment, text: str, out_path: Path | None) -> None:
+    """A text exported: on stdout (see :func:`emit`), or atomically to --out FILE."""
+    if out_path is None:
+        emit(env, text, exact=True)
+        return
+    atomic_write_text(out_path, text)
+    env.ui.note(f"saved to {out_path}")
+
+
 def print_json(env: Environment, value: Any) -> None:
-    env.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+    """JSON on stdout: non-ASCII text kept readable, control characters escaped."""
+    env.stdout.write(safe_json(value, indent=2, sort_keys=False) + "\n")
     env.stdout.flush()

@@ -12,13 +12,13 @@ import typer
 
 from quill.cli.generate import saved_line
 from quill.cli.inputs import Source
+from quill.cli.report import emit
 from quill.cli.run import Run
 from quill.engine.base import Engine, Result, Sampling
 from quill.env import Environment
 from quill.errors import UsageError
 from quill.render.live import report, stream_live
 from quill.render.review import Reviewer
-from quill.render.sanitize import sanitize
 from quill.render.ui import UI
 from quill.store.files import atomic_write_text
 from quill.writing import proofread as pr
@@ -60,13 +60,6 @@ def ask(run: Run, gen: Streamable, label: str) -> Result:
         report(run.env.ui, result, show_stats=run.o.stats)
         raise typer.Exit(result.exit_code or 130)
     return result
-
-
-def emit(env: Environment, text: str) -> None:
-    """An answer on stdout (sanitized on a terminal), with a final newline."""
-    out = text if text.endswith("\n") else text + "\n"
-    env.stdout.write(sanitize(out) if env.stdout_tty else out)
-    env.stdout.flush()
 
 
 def review_edits(env: Environment, original: str, items: list[Edit]) -> list[Edit]:
@@ -132,9 +125,7 @@ def finish_reviewed(
         notes.append(f"the grammar checker failed: {checker.error}")
     if diff:
         name = src.name if src.path is not None else src.name.replace(" ", "-")
-        text = unified(original, final, name, name)
-        env.stdout.write(sanitize(text) if env.stdout_tty else text)
-        env.stdout.flush()
+        emit(env, unified(original, final, name, name), exact=True)
         chosen = items
     elif interactive and items:
         chosen = review_edits(env, original, items)

@@ -7,23 +7,17 @@ from typing import Annotated
 import typer
 
 from quill.chat.export import first_line, session_markdown, when
-from quill.cli.report import print_json, print_rows
+from quill.cli.refs import confirm, open_store
+from quill.cli.report import emit_or_save, print_json, print_rows
 from quill.cli.run import Run, command
-from quill.env import Environment
-from quill.errors import InputError, UsageError
-from quill.render.sanitize import sanitize
+from quill.errors import InputError
 from quill.store.db import Session, Store
 from quill.store.export import iso_time
-from quill.store.files import atomic_write_text
 
 NameArg = Annotated[
     str | None,
     typer.Argument(metavar="[NAME]", help="Session name (default: the most recent)."),
 ]
-
-
-def _open(env: Environment) -> tuple[Environment, Store]:
-    return env, Store(env.paths.db_file)
 
 
 def _find(store: Store, name: str | None) -> Session:
@@ -40,7 +34,7 @@ def _find(store: Store, name: str | None) -> Session:
 @command("as_json", "quiet")
 def list_sessions(run: Run) -> None:
     """List sessions, most recent first: name, turns, last change, first message."""
-    env, store = _open(run.env)
+    env, store = open_store(run.env)
     with store:
         rows = store.sessions()
     if run.o.as_json:
@@ -64,7 +58,7 @@ def list_sessions(run: Run) -> None:
 @command("plain", "quiet")
 def show(run: Run, name: NameArg = None) -> None:
     """Print a session as Markdown (rendered on a terminal unless --plain)."""
-    env, store = _open(run.env)
+    env, store = open_store(run.env)
     with store:
         s = _find(store, name)
         text = session_markdown(s, store.turns(s.id))
@@ -76,36 +70,26 @@ def show(run: Run, name: NameArg = None) -> None:
 @command("out", "force", "quiet")
 def export(run: Run, name: NameArg = None) -> None:
     """Write a session as Markdown to stdout, or to --out FILE (atomically)."""
-    env, store = _open(run.env)
-    out_path = run.out_path
+    env, store = open_store(run.env)
     with store:
         s = _find(store, name)
         text = session_markdown(s, store.turns(s.id))
-    if out_path is None:
-        env.stdout.write(sanitize(text) if env.stdout_tty else text)
-        env.stdout.flush()
-        return
-    atomic_write_text(out_path, text)
-    env.ui.note(f"saved to {out_path}")
+    emit_or_save(env, text, run.out_path)
 
 
-@command("quiet")
+@command("yes", "quiet")
 def remove(
     run: Run,
     name: Annotated[str, typer.Argument(metavar="NAME", help="Session to remove.")],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Remove a session and its turns."""
-    env, store = _open(run.env)
+    env, store = open_store(run.env)
     with store:
         s = _find(store, name)
         n = len(store.turns(s.id, include_dropped=True))
-        if not yes:
-            if not (env.stdin_tty and env.stderr_tty):
-                raise UsageError(
-                    f"removing `{s.name}` needs confirmation", hint="pass --yes to remove it"
-                )
-            if not typer.confirm(f"Remove session {s.name} ({n} turns)?", err=True):
-                raise typer.Exit(1)
+        question = f"Remove session {s.name} ({n} turns)?"
+        refused = f"removing `{s.name}` needs confirmation"
+        if not run.o.yes and not confirm(env, question, refused, "pass --yes to remove it"):
+            raise typer.Exit(1)
         store.delete_session(s.id)
     env.ui.note(f"removed session {s.name} ({n} turns)")
