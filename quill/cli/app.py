@@ -33,7 +33,7 @@ from typer.models import CommandInfo
 from quill import __version__
 from quill.cli.context import get_env
 from quill.cli.logs import setup_logging
-from quill.cli.options import ENGINE, Options
+from quill.cli.options import ENGINE, Options, with_options
 from quill.env import Environment
 from quill.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, QuillError, Terminated
 
@@ -188,22 +188,9 @@ def _root(
         get_env(ctx).backend_flags = Options(**engine).engine_options()
 
 
-def _with_engine_options(fn: Command) -> Command:
-    """The root callback, with the engine group as options (declared once, in
-    :mod:`quill.cli.options`)."""
-    params = list(inspect.signature(fn, eval_str=True).parameters.values())[:-1]
-    params += [
-        inspect.Parameter(
-            o.name, inspect.Parameter.KEYWORD_ONLY, annotation=o.annotation(), default=None
-        )
-        for o in ENGINE
-    ]
-    fn.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    fn.__annotations__ = {p.name: p.annotation for p in params}
-    return fn
-
-
-app.callback()(_with_engine_options(_root))
+# The root callback takes the engine group as options (declared once, in cli/options.py).
+_own = list(inspect.signature(_root, eval_str=True).parameters.values())[:-1]
+app.callback()(with_options(_root, _own, list(ENGINE), {}))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

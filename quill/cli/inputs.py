@@ -48,11 +48,15 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
-def too_large(name: str, size: int) -> str:
-    return (
-        f"{name} is {_mb(size)}; quill reads at most {_mb(MAX_INPUT_BYTES)} of text at once "
+def too_large(name: str, size: int | None = None) -> InputError:
+    """Input over :data:`MAX_INPUT_BYTES`: ``size`` when it is known, else "more than"."""
+    said = f"is {_mb(size)}" if size is not None else f"holds more than {_mb(MAX_INPUT_BYTES)}"
+    return InputError(
+        f"{name} {said}; quill reads at most {_mb(MAX_INPUT_BYTES)} of text at once "
         f"(about {MAX_INPUT_BYTES // 4 / 1e6:.0f} million tokens: checked on its size, "
-        "before counting tokens)"
+        "before counting tokens)",
+        hint=f"split the {'text' if name == 'stdin' else 'file'} and work on the parts one at "
+        "a time",
     )
 
 
@@ -128,11 +132,7 @@ def read_stdin_bytes(env: Environment) -> bytes | None:
     else:
         data = buf.read(MAX_INPUT_BYTES + 1)
     if len(data) > MAX_INPUT_BYTES:
-        raise InputError(
-            f"stdin holds more than {_mb(MAX_INPUT_BYTES)}; quill reads at most that much "
-            "text at once (checked on its size, before counting tokens)",
-            hint="split the text and work on the parts one at a time",
-        )
+        raise too_large("stdin")
     return data
 
 
@@ -188,10 +188,7 @@ def read_file_bytes(f: str, p: Path) -> bytes:
         with open(p, "rb") as fh:
             st = os.fstat(fh.fileno())
             if st.st_size > MAX_INPUT_BYTES:
-                raise InputError(
-                    too_large(f, st.st_size),
-                    hint="split the file and work on the parts one at a time",
-                )
+                raise too_large(f, st.st_size)
             data = fh.read(MAX_INPUT_BYTES + 1)  # a pipe or /dev file has no size
     except FileNotFoundError:
         raise InputError(f"{f}: no such file", hint="check the path") from None
@@ -202,11 +199,7 @@ def read_file_bytes(f: str, p: Path) -> bytes:
             f"cannot read {f}: {exc.strerror or exc}", hint="check the file's permissions"
         ) from None
     if len(data) > MAX_INPUT_BYTES:
-        raise InputError(
-            f"{f} holds more than {_mb(MAX_INPUT_BYTES)}; quill reads at most that much text "
-            "at once (checked on its size, before counting tokens)",
-            hint="split the file and work on the parts one at a time",
-        )
+        raise too_large(f)
     return data
 
 

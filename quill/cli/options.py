@@ -20,6 +20,8 @@ their values (``run.o``, an :class:`Options`).
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -113,6 +115,25 @@ SHARED: tuple[Opt, ...] = (
     Opt("yes", ("--yes", "-y"), bool, False, "Do not ask."),
 )  # fmt: skip
 BY_NAME: dict[str, Opt] = {o.name: o for g in (*GROUPS.values(), SHARED) for o in g}
+
+
+def with_options(
+    fn: Any, params: list[inspect.Parameter], opts: list[Opt], helps: Mapping[str, str]
+) -> Any:
+    """``fn`` with the signature typer reads: ``params``, then ``opts`` as keyword options
+    (their help changed where ``helps`` says)."""
+    params = params + [
+        inspect.Parameter(
+            o.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=o.annotation(helps.get(o.name)),
+            default=o.default,
+        )
+        for o in opts
+    ]
+    fn.__signature__ = inspect.Signature(params)
+    fn.__annotations__ = {p.name: p.annotation for p in params}
+    return fn
 
 
 def pick(uses: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> list[Opt]:

@@ -28,7 +28,7 @@ from quill.cli.context import get_env
 from quill.cli.generate import Keep, check_out, conclude, fix_seed, start_draft, text_source
 from quill.cli.inputs import Source, check_encoding, read_sources, read_stdin_text, read_text
 from quill.cli.logs import setup_logging
-from quill.cli.options import TEMPLATE_KEYS, Options, pick
+from quill.cli.options import TEMPLATE_KEYS, Options, pick, with_options
 from quill.engine.base import Engine, Result, Sampling
 from quill.engine.generation import generate
 from quill.env import EngineOptions, Environment
@@ -296,21 +296,8 @@ def command(
         own = list(inspect.signature(fn, eval_str=True).parameters.values())
         assert own and own[0].name == "run", f"{fn.__name__}: the first parameter is run"
         assert all(p.name != "ctx" for p in own), f"{fn.__name__}: ctx is click's context"
-        params = [
-            inspect.Parameter(
-                "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
-            ),
-            *own[1:],
-            *(
-                inspect.Parameter(
-                    o.name,
-                    inspect.Parameter.KEYWORD_ONLY,
-                    annotation=o.annotation(helps.get(o.name)),
-                    default=o.default,
-                )
-                for o in chosen
-            ),
-        ]
+        ctx = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        params = [ctx.replace(annotation=typer.Context), *own[1:]]
         name = verb or fn.__name__.rstrip("_")
 
         @functools.wraps(fn)
@@ -318,8 +305,7 @@ def command(
             values = {o.name: kwargs.pop(o.name) for o in chosen}
             return fn(Run(ctx, values, verb=name, template=template), **kwargs)
 
-        run_command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        run_command.__annotations__ = {p.name: p.annotation for p in params}
+        with_options(run_command, params, chosen, helps)
         run_command.options = tuple(chosen)  # type: ignore[attr-defined]
         return run_command  # type: ignore[return-value]
 
