@@ -16,9 +16,9 @@ from quill.cli.summary_runs import (
     run_parallel,
     saved_where,
     start_summary,
+    summary_generation,
     write_out,
 )
-from quill.engine.generation import Generation
 from quill.errors import InputError, Terminated, UsageError
 from quill.render.live import report, stream_live
 from quill.render.progress import StepProgress
@@ -216,13 +216,8 @@ def _run(run: Run, summarizer: Summarizer, usable: list[Source], skipped: list[S
                 saved_drafts.append(f"{journal.label} (the notes so far, interrupted)")
             interrupted_note = f"interrupted during the {where} of {src.name}"
             break
-        assert job is not None and job.messages is not None and job.params is not None
-        gen = Generation(
-            summarizer.engine.stream(job.messages, job.params),
-            job.params,
-            transforms=[summarizer.final_transform(job)],
-            what="summary",
-        )
+        assert job is not None
+        gen = summary_generation(summarizer, job)
         for listener in listeners:
             gen.add_listener(listener)
         if journal is not None:

@@ -67,6 +67,14 @@ def start_summary(
     return start_draft(run.env, run.store, run.keep, engine, base, kind="summary", request=request)
 
 
+def summary_generation(summarizer: Summarizer, job: Job) -> Generation:
+    """The summary itself, from the notes (or the text) its job has ready."""
+    assert job.messages is not None and job.params is not None
+    stream = summarizer.engine.stream(job.messages, job.params)
+    tidy = [summarizer.final_transform(job)]
+    return Generation(stream, job.params, transforms=tidy, what="summary")
+
+
 def write_out(run: Run, texts: list[str]) -> Path | None:
     """--out, written with every summary (or what was read of it)."""
     if run.out_path is None or not texts:
@@ -189,12 +197,7 @@ def _work(summarizer: Summarizer, f: _File, stop: threading.Event) -> None:
         if stop.is_set() or job.messages is None or job.params is None:
             f.finish = "interrupted"
             return
-        gen = Generation(
-            summarizer.engine.stream(job.messages, job.params),
-            job.params,
-            transforms=[summarizer.final_transform(job)],
-            what="summary",
-        )
+        gen = summary_generation(summarizer, job)
         for _ in gen:
             if stop.is_set():
                 gen.stop("interrupted")
