@@ -8,7 +8,7 @@ text rather than write one, so nothing is saved as a draft.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -24,11 +24,12 @@ if TYPE_CHECKING:
     from quill.engine.base import Message, Result, Sampling
 
 
-def _answers(template: str, json_help: str = "Answer in JSON (a fixed schema).") -> Any:
+def _answers(template: str, json_help: str = "Answer in JSON (a fixed schema).", *own: str) -> Any:
     """The options of a command that answers about a text: it writes none, so nothing is
     kept as a draft (no keep group), and the answer's length is its own (no
     --max-tokens)."""
     return command(
+        *own,
         "file",
         "as_json",
         "engine",
@@ -96,13 +97,8 @@ def analyze(run: Run) -> None:
         _emit(v, text, result)
 
 
-@_answers("classify", 'Answer {"label": …, "reason": …} in JSON.')
-def classify(
-    run: Run,
-    labels: Annotated[
-        str, typer.Option("--labels", "-l", metavar="A,B,C", help="The labels to choose from.")
-    ] = ...,  # type: ignore[assignment]
-) -> None:
+@_answers("classify", 'Answer {"label": …, "reason": …} in JSON.', "labels")
+def classify(run: Run) -> None:
     """Put a text into exactly one of the given labels.
 
     A grammar holds the model to the labels, so the answer is always one of them.
@@ -114,7 +110,7 @@ def classify(
       cat review.txt | quill classify -l positive,negative --json
     """
     as_json = run.o.as_json
-    names = an.parse_labels(labels)
+    names = an.parse_labels(run.o.labels)
     with run as v:
         src = v.read(v.o.file)
         text = _fit(v, src.text, 400)

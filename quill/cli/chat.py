@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
@@ -18,28 +18,16 @@ from quill.store.db import Store
 
 
 @command(
+    "cont",
+    "session",
+    "system",
     "engine",
     "sampling",
     "show",
     "style",
     helps={"max_tokens": "Longest reply in tokens (default: 1024)."},
 )
-def chat(
-    run: Run,
-    cont: Annotated[
-        bool, typer.Option("--continue", "-c", help="Resume the most recent session.")
-    ] = False,
-    session: Annotated[
-        str | None,
-        typer.Option(
-            "--session", "-s", metavar="NAME", help="Resume the session NAME, or start it."
-        ),
-    ] = None,
-    system: Annotated[
-        str | None,
-        typer.Option("--system", metavar="TEXT", help="System prompt for this session."),
-    ] = None,
-) -> None:
+def chat(run: Run) -> None:
     """Talk with the model; the conversation is saved as a session.
 
     On a terminal this opens a REPL: Enter sends, Alt-Enter adds a line, Ctrl-C stops a
@@ -54,7 +42,7 @@ def chat(
 
       echo "make it shorter" | quill chat --continue
     """
-    env = run.env
+    env, cont, session, system = run.env, run.o.cont, run.o.session, run.o.system
     if cont and session:
         raise UsageError("pass --continue or --session, not both")
     flags: dict[str, Any] = {**run.o.sampling_flags(), "max_tokens": run.o.max_tokens}

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from quill.cli.generate import text_source
+from quill.cli.options import WRITER
 from quill.cli.run import Run, command
 from quill.engine.base import Sampling
 from quill.engine.generation import Generation, generate
@@ -15,13 +16,17 @@ from quill.writing.verbs import with_style
 
 
 @command(
-    "engine",
-    "sampling",
-    "keep",
-    "show",
+    "form",
+    "tone",
+    "words",
+    "best_of",
+    *WRITER,
     "lang",
     "style",
-    helps={"lang": "Language to write in (default: the brief's)."},
+    helps={
+        "tone": "e.g. formal, warm, playful.",
+        "lang": "Language to write in (default: the brief's).",
+    },
     template="draft",
 )
 def draft(
@@ -30,27 +35,6 @@ def draft(
         str | None,
         typer.Argument(help="What to write. Stdin, if piped, is the material the brief works on."),
     ] = None,
-    form: Annotated[
-        str | None,
-        typer.Option(
-            "--form",
-            metavar="FORM",
-            help="article, blog, product, marketing, news, email, poem, story or script "
-            "(default: the form the brief names, if any).",
-        ),
-    ] = None,
-    tone: Annotated[str | None, typer.Option("--tone", help="e.g. formal, warm, playful.")] = None,
-    words: Annotated[int | None, typer.Option("--words", help="Target length in words.")] = None,
-    best_of: Annotated[
-        int,
-        typer.Option(
-            "--best-of",
-            metavar="N",
-            min=0,
-            help="Check the draft before showing it: write N, keep the best, and write a "
-            "failing one again (at most twice). 0 (default): stream it as it is written.",
-        ),
-    ] = 0,
 ) -> None:
     """Write a first draft from a brief.
 
@@ -60,7 +44,8 @@ def draft(
 
       cat notes.md | quill draft "a blog post from these notes" --words 400
     """
-    lang, style = run.o.lang, run.o.style
+    o = run.o
+    form, tone, words, lang, style = o.form, o.tone, o.words, o.lang, o.style
     material = run.stdin_text()
     messages = drafting.build_messages(
         brief, material, form=form, tone=tone, words=words, lang=lang, user_dir=run.user_dir
@@ -81,9 +66,9 @@ def draft(
 
         # --style: the draft is measured against the voice before it is shown
         if style:
-            gen = run.style_checked(style, start, params, best_of)
-        elif best_of:  # checked (written again while it fails), shown whole
-            gen = drafting.checked_generation(start, params, check, n=best_of)
+            gen = run.style_checked(style, start, params, o.best_of)
+        elif o.best_of:  # checked (written again while it fails), shown whole
+            gen = drafting.checked_generation(start, params, check, n=o.best_of)
         else:  # streamed as it is written; the check's findings go in the report
             gen = start(params)
         request: dict[str, object] = {

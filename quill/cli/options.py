@@ -1,5 +1,6 @@
-"""Every shared option, declared once: four groups, the text argument and a few
-options several commands take alike (SHARED), and the values a run holds (Options).
+"""Every option, declared once: as a field of :class:`Options` (the values a run holds)
+with its flags and help. Four groups (engine, sampling, keep, show), the text argument
+and the options several commands take alike, and the options of a single command.
 
 - engine: the rows of :data:`quill.config.SETTINGS` (flag, environment variable, config
   key, parser, default); accepted before the command too (``quill --ctx 4096 draft …``).
@@ -7,7 +8,8 @@ options several commands take alike (SHARED), and the values a run holds (Option
   --repeat-penalty, --seed, --max-tokens.
 - keep: --out, --force, --draft, --title, --no-save.
 - show: --stats, --plain, --verbose, --quiet, --encoding.
-- SHARED: the text argument FILE, --lang, --style, --json, --yes.
+- named one by one: the text argument FILE, --lang, --style, --json, --yes, and the
+  options of one command (summarize's --length, rewrite's --tone…).
 
 A command names the groups (or single options) it takes and the options it leaves out::
 
@@ -22,29 +24,33 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any
+from dataclasses import dataclass, field, fields
+from typing import Annotated, Any, get_type_hints
 
 import typer
 
-from quill.config import SETTINGS, Setting
+from quill.config import SETTINGS
 from quill.env import EngineOptions
 
 
 @dataclass(frozen=True)
 class Opt:
-    """One option: its parameter name (a field of :class:`~quill.cli.run.Options`), its
-    flags, type, default and help; ``setting`` names its row in the settings table."""
+    """One option: its parameter name (a field of :class:`Options`), its flags, type,
+    default and help; ``setting`` names its row in the settings table; ``extra`` is
+    passed to typer as it is (min, max)."""
 
     name: str
     decls: tuple[str, ...]
     type: Any
     default: Any
     help: str
+    group: str | None = None
     metavar: str | None = None
     setting: str | None = None
     secret: bool = False
     argument: bool = False  # a positional argument (FILE), not an option
+    required: bool = False
+    extra: tuple[tuple[str, Any], ...] = ()
 
     def annotation(self, help: str | None = None) -> Any:
         if self.argument:
@@ -55,142 +61,163 @@ class Opt:
             help=help or self.help,
             metavar=self.metavar,
             show_default=not self.secret,
+            **dict(self.extra),
         )
         return Annotated[self.type, info]
 
 
-def from_setting(s: Setting, name: str | None = None) -> Opt:
-    decls = (s.flag, s.short) if s.short else (s.flag,)
-    help = f"{s.help} [env var: {s.env}; config: {s.name}]"
-    return Opt(name or s.name, decls, str | None, None, help, s.metavar, s.name, s.secret)
+def opt(
+    group: str | None,
+    *decls: str,
+    help: str,
+    default: Any = None,
+    metavar: str | None = None,
+    argument: bool = False,
+    required: bool = False,
+    **extra: Any,
+) -> Any:
+    """A field of :class:`Options` declaring its option: ``group`` (None: named one by
+    one), flags, help, default; ``extra`` goes to typer (min, max)."""
+    meta = dict(group=group, decls=decls, help=help, metavar=metavar, argument=argument)
+    more = dict(required=required, extra=tuple(extra.items()))
+    return field(default=default, metadata={**meta, **more})
 
 
 _ROWS = {s.name: s for s in SETTINGS}
+
+
+def setting(name: str, group: str = "engine") -> Any:
+    """A field of :class:`Options` declaring the option of settings row ``name``."""
+    s = _ROWS[name]
+    decls = (s.flag, s.short) if s.short else (s.flag,)
+    help = f"{s.help} [env var: {s.env}; config: {s.name}]"
+    meta = dict(group=group, decls=decls, help=help, metavar=s.metavar, setting=s.name)
+    return field(default=None, metadata={**meta, "secret": s.secret})
+
+
 # the sampling values a template's [sampling] table may set (besides preset and max_tokens)
 TEMPLATE_KEYS = ("temperature", "top_p", "min_p", "repeat_penalty")
-ENGINE: tuple[Opt, ...] = tuple(
-    from_setting(s, "n_ctx" if s.name == "ctx" else None) for s in SETTINGS if s.name != "preset"
-)
-# name, flags, type, default, help, metavar
-SAMPLING: tuple[Opt, ...] = (
-    from_setting(_ROWS["preset"]),
-    Opt("temperature", ("--temperature", "-t"), float | None, None,
-        "Sampling temperature; 0 is deterministic."),
-    Opt("top_p", ("--top-p",), float | None, None, "Nucleus sampling threshold."),
-    Opt("min_p", ("--min-p",), float | None, None, "Minimum token probability."),
-    Opt("repeat_penalty", ("--repeat-penalty",), float | None, None,
-        "Penalty for repeated tokens (1 = off)."),
-    Opt("seed", ("--seed",), int | None, None, "Random seed, for repeatable output."),
-    Opt("max_tokens", ("--max-tokens",), int | None, None, "Most tokens to generate."),
-)  # fmt: skip
-KEEP: tuple[Opt, ...] = (
-    Opt("out", ("--out", "-o"), str | None, None, "Also write the text to FILE (atomically).",
-        "FILE"),
-    Opt("force", ("--force", "-f"), bool, False, "Overwrite --out if it exists."),
-    Opt("draft_id", ("--draft",), int | None, None,
-        "Save the result as the next version of draft ID.", "ID"),
-    Opt("title", ("--title",), str | None, None,
-        "Title of the new draft (default: derived from the text)."),
-    Opt("no_save", ("--no-save",), bool, False, "Do not keep the result as a draft."),
-)  # fmt: skip
-SHOW: tuple[Opt, ...] = (
-    Opt("stats", ("--stats",), bool, False, "Print token counts and speed on stderr."),
-    Opt("plain", ("--plain",), bool, False, "Raw text, no Markdown rendering."),
-    Opt("verbose", ("--verbose", "-v"), bool, False, "Show llama.cpp's log."),
-    Opt("quiet", ("--quiet", "-q"), bool, False, "No notes, progress or report on stderr."),
-    Opt("encoding", ("--encoding",), str | None, None,
-        "The input's text encoding when it is not UTF-8 (gbk, latin-1, cp1252…); UTF-8 "
-        "and UTF-16/32 with a BOM are recognised without it.", "NAME"),
-)  # fmt: skip
-GROUPS = {"engine": ENGINE, "sampling": SAMPLING, "keep": KEEP, "show": SHOW}
-# What several commands take alike, outside the groups: named one by one in @command.
-SHARED: tuple[Opt, ...] = (
-    Opt("file", ("file",), str | None, None,
-        "The text: a file, or - (or nothing) for stdin; with --draft ID and no input, that "
-        "draft's latest version.", "[FILE|-]", argument=True),
-    Opt("lang", ("--lang",), str | None, None, "Language to write in (default: the text's)."),
-    Opt("style", ("--style",), str | None, None,
-        "Write in a voice learned with `quill style learn`.", "NAME"),
-    Opt("as_json", ("--json",), bool, False, "Print JSON instead."),
-    Opt("yes", ("--yes", "-y"), bool, False, "Do not ask."),
-)  # fmt: skip
-BY_NAME: dict[str, Opt] = {o.name: o for g in (*GROUPS.values(), SHARED) for o in g}
-
-
-def with_options(
-    fn: Any, params: list[inspect.Parameter], opts: list[Opt], helps: Mapping[str, str]
-) -> Any:
-    """``fn`` with the signature typer reads: ``params``, then ``opts`` as keyword options
-    (their help changed where ``helps`` says)."""
-    params = params + [
-        inspect.Parameter(
-            o.name,
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=o.annotation(helps.get(o.name)),
-            default=o.default,
-        )
-        for o in opts
-    ]
-    fn.__signature__ = inspect.Signature(params)
-    fn.__annotations__ = {p.name: p.annotation for p in params}
-    return fn
-
-
-def pick(uses: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> list[Opt]:
-    """The options of the groups (or single options) named in ``uses``."""
-    chosen: list[Opt] = []
-    for use in uses:
-        for o in GROUPS.get(use) or (BY_NAME[use],):
-            if o.name not in leave_out and o not in chosen:
-                chosen.append(o)
-    unknown = set(leave_out) - set(BY_NAME)
-    assert not unknown, f"no such options: {unknown}"
-    return chosen
 
 
 @dataclass
 class Options:
-    """The value of every shared option; a command that does not take one sees its
-    default. The fields are the names in :mod:`quill.cli.options`."""
+    """The value of every option, and its declaration; a command that does not take one
+    sees its default."""
 
-    # engine
-    model: str | None = None
-    n_ctx: str | None = None
-    gpu_layers: str | None = None
-    threads: str | None = None
-    threads_batch: str | None = None
-    kv_cache: str | None = None
-    chat_template: str | None = None
-    backend: str | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    parallel: str | None = None
+    # One field an option, laid out as a table: group (None: named one by one), flags,
+    # help, then default, metavar and typer's own settings (min, max) where they differ.
+    # fmt: off
+    # engine: one row of the settings table each
+    model: str | None = setting("model")
+    n_ctx: str | None = setting("ctx")
+    gpu_layers: str | None = setting("gpu_layers")
+    threads: str | None = setting("threads")
+    threads_batch: str | None = setting("threads_batch")
+    kv_cache: str | None = setting("kv_cache")
+    chat_template: str | None = setting("chat_template")
+    backend: str | None = setting("backend")
+    base_url: str | None = setting("base_url")
+    api_key: str | None = setting("api_key")
+    parallel: str | None = setting("parallel")
     # sampling
-    preset: str | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    min_p: float | None = None
-    repeat_penalty: float | None = None
-    seed: int | None = None
-    max_tokens: int | None = None
+    preset: str | None = setting("preset", "sampling")
+    temperature: float | None = opt("sampling", "--temperature", "-t",
+        help="Sampling temperature; 0 is deterministic.")
+    top_p: float | None = opt("sampling", "--top-p", help="Nucleus sampling threshold.")
+    min_p: float | None = opt("sampling", "--min-p", help="Minimum token probability.")
+    repeat_penalty: float | None = opt("sampling", "--repeat-penalty",
+        help="Penalty for repeated tokens (1 = off).")
+    seed: int | None = opt("sampling", "--seed", help="Random seed, for repeatable output.")
+    max_tokens: int | None = opt("sampling", "--max-tokens", help="Most tokens to generate.")
     # keep
-    out: str | None = None
-    force: bool = False
-    draft_id: int | None = None
-    title: str | None = None
-    no_save: bool = False
-    # shared
-    file: str | None = None
-    lang: str | None = None
-    style: str | None = None
-    as_json: bool = False
-    yes: bool = False
+    out: str | None = opt("keep", "--out", "-o", help="Also write the text to FILE (atomically).",
+        metavar="FILE")
+    force: bool = opt("keep", "--force", "-f", help="Overwrite --out if it exists.", default=False)
+    draft_id: int | None = opt("keep", "--draft",
+        help="Save the result as the next version of draft ID.", metavar="ID")
+    title: str | None = opt("keep", "--title",
+        help="Title of the new draft (default: derived from the text).")
+    no_save: bool = opt("keep", "--no-save", help="Do not keep the result as a draft.",
+        default=False)
     # show
-    stats: bool = False
-    plain: bool = False
-    verbose: bool = False
-    quiet: bool = False
-    encoding: str | None = None
+    stats: bool = opt("show", "--stats", help="Print token counts and speed on stderr.",
+        default=False)
+    plain: bool = opt("show", "--plain", help="Raw text, no Markdown rendering.", default=False)
+    verbose: bool = opt("show", "--verbose", "-v", help="Show llama.cpp's log.", default=False)
+    quiet: bool = opt("show", "--quiet", "-q", help="No notes, progress or report on stderr.",
+        default=False)
+    encoding: str | None = opt("show", "--encoding",
+        help="The input's text encoding when it is not UTF-8 (gbk, latin-1, cp1252…); UTF-8 "
+        "and UTF-16/32 with a BOM are recognised without it.", metavar="NAME")
+    # what several commands take alike, outside the groups
+    file: str | None = opt(None, "file",
+        help="The text: a file, or - (or nothing) for stdin; with --draft ID and no input, that "
+        "draft's latest version.", metavar="[FILE|-]", argument=True)
+    lang: str | None = opt(None, "--lang", help="Language to write in (default: the text's).")
+    style: str | None = opt(None, "--style",
+        help="Write in a voice learned with `quill style learn`.", metavar="NAME")
+    as_json: bool = opt(None, "--json", help="Print JSON instead.", default=False)
+    yes: bool = opt(None, "--yes", "-y", help="Do not ask.", default=False)
+    words: int | None = opt(None, "--words", help="Target length in words.")
+    tone: str | None = opt(None, "--tone",
+        help="formal, casual, friendly, persuasive, confident, academic, playful, "
+        "empathetic, neutral, simple, or your own word.", metavar="TONE")
+    diff: bool = opt(None, "--diff", help="Print the rewrite as a unified diff against its source.",
+        default=False)
+    # summarize
+    files: list[str] | None = opt(None, "files",  # noqa: RUF009  # a field(), default None
+        help="Markdown or plain-text files; - or nothing reads stdin.", metavar="FILE",
+        argument=True)
+    length: str | None = opt(None, "--length", "-l",
+        help="Summary length (default: sized to the document).", metavar="short|medium|long")
+    fmt: str = opt(None, "--format", help="Shape of the summary.", default="paragraph",
+        metavar="paragraph|bullets|tldr|outline")
+    focus: str | None = opt(None, "--focus", help="What the summary should pay attention to.")
+    method: str = opt(None, "--method",
+        help="How a document longer than the context is read: select the passages that fit "
+        "and write once, refine a running summary part by part, or notes on every part "
+        "(default: auto, by length).", default="auto", metavar="auto|select|refine|map-reduce")
+    jobs: int = opt(None, "--jobs", "-j",
+        help="Parts summarized at once, where the backend serves parallel requests.", default=1)
+    # draft
+    form: str | None = opt(None, "--form",
+        help="article, blog, product, marketing, news, email, poem, story or script "
+        "(default: the form the brief names, if any).", metavar="FORM")
+    best_of: int = opt(None, "--best-of",
+        help="Check the draft before showing it: write N, keep the best, and write a "
+        "failing one again (at most twice). 0 (default): stream it as it is written.",
+        default=0, metavar="N", min=0)
+    # rewrite, expand, shorten
+    shorter: bool = opt(None, "--shorter", help="About half as long.", default=False)
+    longer: bool = opt(None, "--longer", help="About twice as long.", default=False)
+    audience: str | None = opt(None, "--audience", help='Who it is for, e.g. "new customers".')
+    instruction: str | None = opt(None, "--instruction", "-i", help="Any other instruction.")
+    review: bool = opt(None, "--review", help="Accept or reject each change in turn (y/n/a/q).",
+        default=False)
+    # translate, titles
+    to: str = opt(None, "--to", help="Language to translate into (zh, fr, …).", default="",
+        metavar="LANG", required=True)
+    from_lang: str | None = opt(None, "--from", help="The text's language (default: detected).",
+        metavar="LANG")
+    count: int = opt(None, "-n", "--count", help="How many titles.", default=5, min=1, max=30)
+    # proofread
+    apply_all: bool = opt(None, "--apply", help="Take every correction without asking.",
+        default=False)
+    in_place: bool = opt(None, "--in-place",
+        help="Write the result over FILE (the old one kept as FILE~).", default=False)
+    no_checker: bool = opt(None, "--no-checker",
+        help="Only the model: no grammar checker for English.", default=False)
+    # classify
+    labels: str = opt(None, "--labels", "-l", help="The labels to choose from.", default="",
+        metavar="A,B,C", required=True)
+    # chat
+    cont: bool = opt(None, "--continue", "-c", help="Resume the most recent session.",
+        default=False)
+    session: str | None = opt(None, "--session", "-s",
+        help="Resume the session NAME, or start it.", metavar="NAME")
+    system: str | None = opt(None, "--system", help="System prompt for this session.",
+        metavar="TEXT")
+    # fmt: on
 
     def engine_options(self) -> EngineOptions:
         return EngineOptions(
@@ -210,3 +237,48 @@ class Options:
     def sampling_flags(self) -> dict[str, Any]:
         flags = {k: getattr(self, k) for k in (*TEMPLATE_KEYS, "seed")}
         return {k: v for k, v in flags.items() if v is not None}
+
+
+_TYPES = get_type_hints(Options)
+BY_NAME: dict[str, Opt] = {
+    f.name: Opt(f.name, type=_TYPES[f.name], default=f.default, **f.metadata)
+    for f in fields(Options)
+}
+GROUPS: dict[str, tuple[Opt, ...]] = {
+    g: tuple(o for o in BY_NAME.values() if o.group == g)
+    for g in ("engine", "sampling", "keep", "show")
+}
+ENGINE, SAMPLING, KEEP, SHOW = GROUPS.values()
+# the groups of a command that writes a text
+WRITER = ("engine", "sampling", "keep", "show")
+
+
+def with_options(
+    fn: Any, params: list[inspect.Parameter], opts: list[Opt], helps: Mapping[str, str]
+) -> Any:
+    """``fn`` with the signature typer reads: ``params``, then ``opts`` as keyword options
+    (their help changed where ``helps`` says)."""
+    params = params + [
+        inspect.Parameter(
+            o.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=o.annotation(helps.get(o.name)),
+            default=... if o.required else o.default,
+        )
+        for o in opts
+    ]
+    fn.__signature__ = inspect.Signature(params)
+    fn.__annotations__ = {p.name: p.annotation for p in params}
+    return fn
+
+
+def pick(uses: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> list[Opt]:
+    """The options of the groups (or single options) named in ``uses``."""
+    chosen: list[Opt] = []
+    for use in uses:
+        for o in GROUPS.get(use) or (BY_NAME[use],):
+            if o.name not in leave_out and o not in chosen:
+                chosen.append(o)
+    unknown = set(leave_out) - set(BY_NAME)
+    assert not unknown, f"no such options: {unknown}"
+    return chosen

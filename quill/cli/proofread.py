@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from quill import prompts
+from quill.cli.options import WRITER
 from quill.cli.review import finish_reviewed
 from quill.cli.run import Run, command
 from quill.errors import UsageError
@@ -41,32 +40,20 @@ class CheckerJob:
 
 
 @command(
+    "diff",
+    "apply_all",
+    "in_place",
+    "no_checker",
     "file",
-    "engine",
-    "sampling",
-    "keep",
-    "show",
+    *WRITER,
     leave_out=("plain",),
-    helps={"max_tokens": "Most tokens per part (default: from its size)."},
+    helps={
+        "diff": "Print the corrections as a unified diff.",
+        "max_tokens": "Most tokens per part (default: from its size).",
+    },
     template="proofread",
 )
-def proofread(
-    run: Run,
-    diff: Annotated[
-        bool, typer.Option("--diff", help="Print the corrections as a unified diff.")
-    ] = False,
-    apply_all: Annotated[
-        bool, typer.Option("--apply", help="Take every correction without asking.")
-    ] = False,
-    in_place: Annotated[
-        bool,
-        typer.Option("--in-place", help="Write the result over FILE (the old one kept as FILE~)."),
-    ] = False,
-    no_checker: Annotated[
-        bool,
-        typer.Option("--no-checker", help="Only the model: no grammar checker for English."),
-    ] = False,
-) -> None:
+def proofread(run: Run) -> None:
     """Correct spelling, grammar and punctuation, and nothing else.
 
     On a terminal each correction is shown as a word diff and you accept or reject it
@@ -86,6 +73,7 @@ def proofread(
 
       quill proofread post.md --apply --in-place
     """
+    diff, apply_all, in_place = run.o.diff, run.o.apply_all, run.o.in_place
     if diff and apply_all:
         raise UsageError("--diff and --apply contradict each other")
     if in_place and run.o.out is not None:
@@ -96,7 +84,7 @@ def proofread(
             raise UsageError("--in-place needs a FILE", hint="or pass --out FILE")
         lang = detect_language(src.text)
         english = lang == "English" or (lang is None and english_like(src.text))
-        checker = CheckerJob(src.text) if english and not no_checker else None
+        checker = CheckerJob(src.text) if english and not v.o.no_checker else None
         engine = v.engine()
         params = v.sampling(1024)
         template = prompts.load("proofread", v.user_dir)

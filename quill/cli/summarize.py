@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
 from quill.cli.inputs import Source, hint_for
+from quill.cli.options import WRITER
 from quill.cli.report import left_out
 from quill.cli.run import Run, command
 from quill.cli.summary_runs import (
@@ -40,75 +41,22 @@ PASS_LABELS = {
 }
 
 
+# its own options (declared in cli/options.py), then the groups of a writer
+OWN = ("files", "length", "words", "fmt", "focus", "lang", "method", "jobs")
+
+
 @command(
-    "engine",
-    "sampling",
-    "keep",
-    "show",
+    *OWN,
+    *WRITER,
     helps={
+        "words": "Target length in words (overrides --length).",
+        "lang": "Language of the summary (default: the document's).",
         "preset": "Sampling preset (default: precise).",
         "max_tokens": "Most tokens in the summary (default: from the length).",
     },
     template="summarize",
 )
-def summarize(
-    run: Run,
-    files: Annotated[
-        list[str] | None,
-        typer.Argument(
-            metavar="FILE",
-            help="Markdown or plain-text files; - or nothing reads stdin.",
-            show_default=False,
-        ),
-    ] = None,
-    length: Annotated[
-        str | None,
-        typer.Option(
-            "--length",
-            "-l",
-            metavar="short|medium|long",
-            help="Summary length (default: sized to the document).",
-        ),
-    ] = None,
-    words: Annotated[
-        int | None, typer.Option("--words", help="Target length in words (overrides --length).")
-    ] = None,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            metavar="paragraph|bullets|tldr|outline",
-            help="Shape of the summary.",
-        ),
-    ] = "paragraph",
-    focus: Annotated[
-        str | None, typer.Option("--focus", help="What the summary should pay attention to.")
-    ] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", help="Language of the summary (default: the document's)."),
-    ] = None,
-    method: Annotated[
-        str,
-        typer.Option(
-            "--method",
-            metavar="auto|select|refine|map-reduce",
-            help=(
-                "How a document longer than the context is read: select the passages that "
-                "fit and write once, refine a running summary part by part, or notes on "
-                "every part (default: auto, by length)."
-            ),
-        ),
-    ] = "auto",
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs",
-            "-j",
-            help="Parts summarized at once, where the backend serves parallel requests.",
-        ),
-    ] = 1,
-) -> None:
+def summarize(run: Run) -> None:
     """Summarize documents of any length.
 
     Nothing is cut off silently: the text is counted with the model's tokenizer. A
@@ -127,16 +75,16 @@ def summarize(
     """
     ui, o = run.env.ui, run.o
     opts = SummaryOptions(
-        length=length,
-        words=words,
-        format=fmt,
-        focus=focus,
-        lang=lang,
+        length=o.length,
+        words=o.words,
+        format=o.fmt,
+        focus=o.focus,
+        lang=o.lang,
         max_tokens=o.max_tokens,
-        method=method,
+        method=o.method,
     )
     opts.validate()
-    sources = run.read_all(files or [])
+    sources = run.read_all(o.files or [])
     usable = [s for s in sources if not s.problem]
     skipped = [s for s in sources if s.problem]
     if len(sources) == 1 and skipped:
@@ -151,8 +99,8 @@ def summarize(
     with run:
         base = run.sampling(1, default_preset="precise", fixed_seed=False)
         engine = run.engine()
-        summarizer = Summarizer(engine, opts, base, jobs=jobs, user_dir=run.user_dir)
-        if jobs > summarizer.jobs and ui.stderr_tty:
+        summarizer = Summarizer(engine, opts, base, jobs=o.jobs, user_dir=run.user_dir)
+        if o.jobs > summarizer.jobs and ui.stderr_tty:
             ui.note(
                 f"this backend serves {engine.info.parallel} request at a time; parts run in turn"
             )

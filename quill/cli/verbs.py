@@ -10,43 +10,25 @@ one closing report.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
+from quill.cli.options import WRITER
 from quill.cli.review import finish_reviewed
 from quill.cli.run import Run, command
 from quill.errors import UsageError
 from quill.writing.verbruns import rewrite_chain
 from quill.writing.verbs import RewriteOptions, rewrite_messages, with_style
 
-ToneOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--tone",
-        metavar="TONE",
-        help="formal, casual, friendly, persuasive, confident, academic, playful, "
-        "empathetic, neutral, simple, or your own word.",
-    ),
-]
-AudienceOpt = Annotated[
-    str | None, typer.Option("--audience", help='Who it is for, e.g. "new customers".')
-]
-InstructionOpt = Annotated[
-    str | None, typer.Option("--instruction", "-i", help="Any other instruction.")
-]
-DiffOpt = Annotated[
-    bool, typer.Option("--diff", help="Print the rewrite as a unified diff against its source.")
-]
-ReviewOpt = Annotated[
-    bool, typer.Option("--review", help="Accept or reject each change in turn (y/n/a/q).")
-]
-GROUPS = ("file", "engine", "sampling", "keep", "show", "lang", "style")
+# the options rewrite, expand and shorten share (declared in cli/options.py)
+OWN = ("tone", "audience", "instruction", "diff", "review")
+GROUPS = ("file", *WRITER, "lang", "style")
 
 
-def _rewrite(run: Run, opts: RewriteOptions, *, diff: bool, review: bool) -> None:
+def _rewrite(run: Run, length: str | None) -> None:
+    o = run.o
+    opts = RewriteOptions(o.tone, length, o.audience, o.instruction, o.lang)
+    diff, review = o.diff, o.review
     with run:
         src = run.read(run.o.file)
         voice = run.style(run.o.style, src.text)
@@ -75,17 +57,8 @@ def _rewrite(run: Run, opts: RewriteOptions, *, diff: bool, review: bool) -> Non
         run.stream(gen, engine, params, src, kind="rewrite", request=request)
 
 
-@command(*GROUPS, template="rewrite")
-def rewrite(
-    run: Run,
-    tone: ToneOpt = None,
-    shorter: Annotated[bool, typer.Option("--shorter", help="About half as long.")] = False,
-    longer: Annotated[bool, typer.Option("--longer", help="About twice as long.")] = False,
-    audience: AudienceOpt = None,
-    instruction: InstructionOpt = None,
-    diff: DiffOpt = False,
-    review: ReviewOpt = False,
-) -> None:
+@command("tone", "shorter", "longer", *OWN[1:], *GROUPS, template="rewrite")
+def rewrite(run: Run) -> None:
     """Rewrite a text in another tone, length or for another audience.
 
     Examples:
@@ -96,28 +69,22 @@ def rewrite(
 
       quill rewrite post.md --tone friendly --review --out post2.md
     """
+    shorter, longer = run.o.shorter, run.o.longer
     if shorter and longer:
         raise UsageError("--shorter and --longer contradict each other")
-    length = "shorter" if shorter else ("longer" if longer else None)
-    opts = RewriteOptions(tone, length, audience, instruction, run.o.lang)
-    _rewrite(run, opts, diff=diff, review=review)
+    _rewrite(run, "shorter" if shorter else ("longer" if longer else None))
 
 
 def _sized(verb: str, length: str, doc: str) -> Callable[..., None]:
     """`quill expand` and `quill shorten`: `quill rewrite --longer/--shorter`, with
-    rewrite's own options but --shorter and --longer (its signature, less those two)."""
+    rewrite's own options but --shorter and --longer."""
 
-    def sized(run: Run, **own: Any) -> None:
-        tone, audience, instruction = own["tone"], own["audience"], own["instruction"]
-        opts = RewriteOptions(tone, length, audience, instruction, run.o.lang)
-        _rewrite(run, opts, diff=own["diff"], review=own["review"])
+    def sized(run: Run) -> None:
+        _rewrite(run, length)
 
-    base = inspect.signature(rewrite.__wrapped__, eval_str=True)  # type: ignore[attr-defined]
-    kept = [p for p in base.parameters.values() if p.name not in ("shorter", "longer")]
-    sized.__signature__ = base.replace(parameters=kept)  # type: ignore[attr-defined]
     sized.__name__ = sized.__qualname__ = verb
     sized.__doc__ = doc
-    return command(*GROUPS, verb=verb, template="rewrite")(sized)
+    return command(*OWN, *GROUPS, verb=verb, template="rewrite")(sized)
 
 
 expand = _sized(

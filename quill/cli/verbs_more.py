@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from quill.cli.options import WRITER
 from quill.cli.run import Run, chain_parts, command
 from quill.engine.generation import generate
 from quill.writing.cleanup import strip_commentary, unwrap_fence
@@ -26,23 +27,14 @@ from quill.writing.verbs import (
     with_style,
 )
 
-GROUPS = ("file", "engine", "sampling", "keep", "show")
+GROUPS = ("file", *WRITER)
 PER_PART = "Most tokens per part (default: from its size)."
 
 CONTEXT_TOKENS = 1500  # of a long draft shown to the model for titles or a continuation
 
 
-@command(*GROUPS, helps={"max_tokens": PER_PART}, template="translate")
-def translate(
-    run: Run,
-    to: Annotated[
-        str, typer.Option("--to", metavar="LANG", help="Language to translate into (zh, fr, …).")
-    ] = ...,  # type: ignore[assignment]
-    source: Annotated[
-        str | None,
-        typer.Option("--from", metavar="LANG", help="The text's language (default: detected)."),
-    ] = None,
-) -> None:
+@command("to", "from_lang", *GROUPS, helps={"max_tokens": PER_PART}, template="translate")
+def translate(run: Run) -> None:
     """Translate a text, keeping its Markdown structure.
 
     Headings, lists and links keep their shape; code blocks are passed through
@@ -55,10 +47,10 @@ def translate(
 
       echo "Bonjour tout le monde" | quill translate --to English
     """
-    target = language_name(to)
+    target = language_name(run.o.to)
     with run as v:
         src = v.read(v.o.file)
-        origin = language_name(source) if source else detect_language(src.text)
+        origin = language_name(v.o.from_lang) if v.o.from_lang else detect_language(src.text)
         if origin is not None and origin == target:
             v.env.ui.note(f"the text already looks like {target}")
         engine = v.engine()
@@ -105,11 +97,8 @@ def outline(run: Run) -> None:
         v.stream(gen, engine, params, src, kind="outline", request={"lang": v.o.lang})
 
 
-@command(*GROUPS, "lang", leave_out=("plain",), verb="title", template="titles")
-def titles(
-    run: Run,
-    n: Annotated[int, typer.Option("-n", "--count", min=1, max=30, help="How many titles.")] = 5,
-) -> None:
+@command("count", *GROUPS, "lang", leave_out=("plain",), verb="title", template="titles")
+def titles(run: Run) -> None:
     """Title ideas for a text, one per line.
 
     Exactly N titles, no numbering: a grammar holds the model to that.
@@ -120,6 +109,7 @@ def titles(
 
       quill titles -n 10 chapter.md > ideas.txt
     """
+    n = run.o.count
     with run as v:
         src = v.read(v.o.file)
         engine = v.engine()
