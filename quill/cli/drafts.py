@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quill.cli.refs import RefArg, confirm, find_draft, find_version, open_store, parse_ref, short
+from quill.cli.refs import RefArg, confirm, find_draft, lookup, open_store, parse_ref, short
 from quill.cli.report import print_json
 from quill.cli.run import Run, command
 from quill.errors import UsageError
@@ -160,11 +160,8 @@ def show(
     on stderr gives the title, version, length, reading time, status and provenance.
     """
     as_json = run.o.as_json
-    env, store = open_store(run.env)
-    did, vn = parse_ref(ref)
-    with store:
-        d = find_draft(store, did)
-        v = find_version(store, d, vn)
+    env = run.env
+    d, v = lookup(env, ref)
     if as_json:
         print_json(env, version_json(d, v, content=True))
         return

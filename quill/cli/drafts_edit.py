@@ -14,7 +14,7 @@ import typer
 
 from quill.chat.commands import run_editor
 from quill.cli.generate import Keep
-from quill.cli.refs import RefArg, find_draft, find_version, open_store, parse_ref, short
+from quill.cli.refs import RefArg, find_draft, find_version, lookup, open_store, parse_ref, short
 from quill.cli.report import emit
 from quill.cli.run import Run, command
 from quill.engine.generation import generate
@@ -33,11 +33,9 @@ def open_draft(run: Run, ref: RefArg) -> None:
     becomes the draft's next version, noted "edited". Leaving the file unchanged makes
     no version.
     """
-    env, store = open_store(run.env)
-    did, vn = parse_ref(ref)
-    with store:
-        d = find_draft(store, did)
-        v = find_version(store, d, vn)
+    env = run.env
+    d, v = lookup(env, ref)
+    did = d.id
     editor = (env.environ.get("VISUAL") or env.environ.get("EDITOR") or "").strip()
     if not editor:
         raise UsageError(

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from quill.cli.inputs import decode, hint_for, read_file_bytes, read_stdin_bytes
-from quill.cli.refs import find_draft, find_version, open_store, parse_ref
+from quill.cli.refs import lookup, parse_ref
 from quill.cli.report import emit_or_save
 from quill.cli.run import Run, command
 from quill.env import Environment
@@ -58,23 +58,21 @@ def export(
 
     `quill drafts import` reads the files back, with the same text and provenance.
     """
-    env, store = open_store(run.env)
+    env = run.env
     if all_dir is not None:
         if ref is not None or run.o.out is not None or version is not None:
             raise UsageError(
                 "--all exports every draft's latest version: it takes no ID, --out or --version"
             )
-        with store:
+        with Store(env.paths.db_file) as store:
             _export_all(env, store, Path(all_dir).expanduser(), run.o.force)
         return
     if ref is None:
         raise UsageError("which draft?", hint="quill drafts export ID, or --all DIR for all")
-    did, vn = parse_ref(ref)
+    vn = parse_ref(ref)[1]
     if vn is not None and version is not None and vn != version:
         raise UsageError(f"{ref} and --version {version} name different versions")
-    with store:
-        d = find_draft(store, did)
-        text = to_markdown(d, find_version(store, d, vn or version))
+    text = to_markdown(*lookup(env, ref, version))
     emit_or_save(env, text, run.out_path)
 
 

@@ -220,8 +220,13 @@ def read_text(
             raise InputError(f"draft {draft_id} is empty: nothing to {verb}")
         return Source(f"draft {draft_id}", None, version.content, draft_id=draft_id)
     src = read_sources(env, [file or "-"], verb, encoding)[0]
-    if src.problem == "empty":
-        raise InputError(f"{src.name} is empty: nothing to {verb}")
     if src.problem:
-        raise InputError(f"cannot {verb} {src.name}: {src.problem}", hint=hint_for(src.problem))
+        raise refused(src, verb)
     return src
+
+
+def refused(src: Source, verb: str) -> InputError:
+    """Why ``src`` cannot be used (its ``problem``: empty, binary, undecodable)."""
+    if src.problem == "empty":
+        return InputError(f"{src.name} is empty: nothing to {verb}")
+    return InputError(f"cannot {verb} {src.name}: {src.problem}", hint=hint_for(src.problem))

@@ -57,6 +57,15 @@ def find_version(store: Store, draft: Draft, version: int | None) -> DraftVersio
     return v
 
 
+def lookup(env: Environment, ref: str, version: int | None = None) -> tuple[Draft, DraftVersion]:
+    """The draft ``ref`` names and its version (``ref``'s @VERSION, else ``version``,
+    else the latest)."""
+    did, vn = parse_ref(ref)
+    with Store(env.paths.db_file) as store:
+        d = find_draft(store, did)
+        return d, find_version(store, d, vn or version)
+
+
 def confirm(env: Environment, question: str, refused: str, hint: str) -> bool:
     """Ask ``question`` [y/N] on the terminal (--yes skips the asking); without a
     terminal the command is refused with ``hint``."""

@@ -10,6 +10,7 @@ from quill.chat.export import first_line, session_markdown, when
 from quill.cli.refs import confirm, open_store
 from quill.cli.report import emit_or_save, print_json, print_rows
 from quill.cli.run import Run, command
+from quill.env import Environment
 from quill.errors import InputError
 from quill.store.db import Session, Store
 from quill.store.export import iso_time
@@ -29,6 +30,13 @@ def _find(store: Store, name: str | None) -> Session:
             hint="`quill sessions list` shows them" if name else "start one with `quill chat`",
         )
     return s
+
+
+def _markdown(env: Environment, name: str | None) -> str:
+    """Session ``name`` (default: the most recent) as Markdown."""
+    with Store(env.paths.db_file) as store:
+        s = _find(store, name)
+        return session_markdown(s, store.turns(s.id))
 
 
 @command("as_json", "quiet")
@@ -58,10 +66,7 @@ def list_sessions(run: Run) -> None:
 @command("plain", "quiet")
 def show(run: Run, name: NameArg = None) -> None:
     """Print a session as Markdown (rendered on a terminal unless --plain)."""
-    env, store = open_store(run.env)
-    with store:
-        s = _find(store, name)
-        text = session_markdown(s, store.turns(s.id))
+    env, text = run.env, _markdown(run.env, name)
     sink = env.ui.content_sink(run.o.plain)
     sink.feed(text)
     sink.close()
@@ -70,11 +75,7 @@ def show(run: Run, name: NameArg = None) -> None:
 @command("out", "force", "quiet")
 def export(run: Run, name: NameArg = None) -> None:
     """Write a session as Markdown to stdout, or to --out FILE (atomically)."""
-    env, store = open_store(run.env)
-    with store:
-        s = _find(store, name)
-        text = session_markdown(s, store.turns(s.id))
-    emit_or_save(env, text, run.out_path)
+    emit_or_save(run.env, _markdown(run.env, name), run.out_path)
 
 
 @command("yes", "quiet")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from quill.cli.inputs import Source, hint_for
+from quill.cli.inputs import Source, refused
 from quill.cli.options import WRITER
 from quill.cli.report import left_out
 from quill.cli.run import Run, command
@@ -88,10 +88,7 @@ def summarize(run: Run) -> None:
     usable = [s for s in sources if not s.problem]
     skipped = [s for s in sources if s.problem]
     if len(sources) == 1 and skipped:
-        s = skipped[0]
-        if s.problem == "empty":
-            raise InputError(f"{s.name} is empty: nothing to summarize")
-        raise InputError(f"cannot summarize {s.name}: {s.problem}", hint=hint_for(s.problem))
+        raise refused(skipped[0], "summarize")
     if not usable:
         raise InputError("nothing to summarize: " + left_out(skipped), hint=TEXT_HINT)
     if o.draft_id is not None and len(usable) > 1:
