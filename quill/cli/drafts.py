@@ -94,13 +94,8 @@ def version_json(d: Draft, v: DraftVersion, *, content: bool) -> dict[str, Any]:
 # -- list, show, search ----------------------------------------------------------------
 
 
-@command("as_json", "quiet")
-def list_drafts(
-    run: Run,
-    limit: Annotated[
-        int | None, typer.Option("--limit", "-n", min=1, help="Show only the N newest.")
-    ] = None,
-) -> None:
+@command("limit", "as_json", "quiet")
+def list_drafts(run: Run) -> None:
     """List drafts, the most recently changed first.
 
     Each line: id, last change, versions, words of the latest version, title; a latest
@@ -109,7 +104,7 @@ def list_drafts(
     as_json = run.o.as_json
     env, store = open_store(run.env)
     with store:
-        rows = store.drafts(limit)
+        rows = store.drafts(run.o.limit)
     if as_json:
         print_json(env, [version_json(d, d.latest, content=False) for d in rows if d.latest])
         return
@@ -146,14 +141,8 @@ def _header(ui: UI, d: Draft, v: DraftVersion) -> None:
         ui.note(line)
 
 
-@command("as_json", "plain", "quiet")
-def show(
-    run: Run,
-    ref: RefArg,
-    meta: Annotated[
-        bool, typer.Option("--meta", help="Print the full provenance as JSON instead.")
-    ] = False,
-) -> None:
+@command("meta", "as_json", "plain", "quiet")
+def show(run: Run, ref: RefArg) -> None:
     """Print a draft (its latest version, or ID@VERSION).
 
     The text goes to stdout: raw when piped, rendered Markdown on a terminal. A header
@@ -165,7 +154,7 @@ def show(
     if as_json:
         print_json(env, version_json(d, v, content=True))
         return
-    if meta:
+    if run.o.meta:
         print_json(env, v.meta)
         return
     _header(env.ui, d, v)
@@ -190,18 +179,16 @@ def snippet(content: str, query: str, width: int = 40) -> tuple[str, str, str]:
     return before, _flat(content[at : at + len(query)]), after
 
 
-@command("as_json", "quiet")
+@command("most", "as_json", "quiet")
 def search(
-    run: Run,
-    text: Annotated[str, typer.Argument(help="Words to find (any script, any case).")],
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N drafts.")] = 20,
+    run: Run, text: Annotated[str, typer.Argument(help="Words to find (any script, any case).")]
 ) -> None:
     """Find drafts that contain TEXT, in any of their versions.
 
     Newest first, each with the version that matched and a snippet around the match
     (highlighted on a terminal). Any script, any case; no special query syntax.
     """
-    as_json = run.o.as_json
+    as_json, limit = run.o.as_json, run.o.most
     env, store = open_store(run.env)
     found: dict[int, list[int]] = {}
     titles: dict[int, str] = {}

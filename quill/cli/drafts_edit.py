@@ -164,7 +164,7 @@ def _other(text: str, did: int) -> tuple[int, int | None]:
     return (did, parse_ref(text[1:])[0]) if text.strip().startswith("@") else parse_ref(text)
 
 
-@command("quiet")
+@command("unified", "word", "context", "quiet")
 def diff(
     run: Run,
     ref: Annotated[
@@ -180,16 +180,6 @@ def diff(
             help="The version to compare with (default: the latest); ID@B for another draft.",
         ),
     ] = None,
-    unified_diff: Annotated[
-        bool, typer.Option("--unified", "-u", help="A unified diff, even on a terminal.")
-    ] = False,
-    word_diff: Annotated[
-        bool,
-        typer.Option("--word", "-w", help="A word diff, even when piped ([-old-]{+new+})."),
-    ] = False,
-    context: Annotated[
-        int, typer.Option("--context", "-U", min=0, help="Lines of context in a unified diff.")
-    ] = 3,
 ) -> None:
     """Show what changed between two versions of a draft.
 
@@ -209,6 +199,7 @@ def diff(
 
       quill drafts diff 12@1 > changes.diff
     """
+    unified_diff, word_diff = run.o.unified, run.o.word
     if unified_diff and word_diff:
         raise UsageError("--unified and --word contradict each other")
     env, store = open_store(run.env)
@@ -246,7 +237,7 @@ def diff(
         env.ui.note(f"{label}: no differences")
         return
     if unified_diff or (not env.stdout_tty and not word_diff):
-        text = unified(va.content, vb.content, name_a, name_b, context=context)
+        text = unified(va.content, vb.content, name_a, name_b, context=run.o.context)
         env.ui.note(label)
         emit(env, text, exact=True)
         return

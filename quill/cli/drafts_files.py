@@ -28,6 +28,8 @@ def slug(title: str, width: int = 48) -> str:
 
 
 @command(
+    "all_dir",
+    "version",
     "out",
     "force",
     "quiet",
@@ -41,15 +43,6 @@ def export(
             metavar="[ID[@VERSION]]", help="The draft (its latest version, or ID@VERSION)."
         ),
     ] = None,
-    all_dir: Annotated[
-        str | None,
-        typer.Option(
-            "--all", metavar="DIR", help="Write every draft to DIR, one NNNN-title.md each."
-        ),
-    ] = None,
-    version: Annotated[
-        int | None, typer.Option("--version", min=1, help="Export version N.")
-    ] = None,
 ) -> None:
     """Export a draft as Markdown with its provenance in YAML front matter.
 
@@ -58,7 +51,7 @@ def export(
 
     `quill drafts import` reads the files back, with the same text and provenance.
     """
-    env = run.env
+    env, all_dir, version = run.env, run.o.all_dir, run.o.version
     if all_dir is not None:
         if ref is not None or run.o.out is not None or version is not None:
             raise UsageError(

@@ -155,26 +155,8 @@ def check_name(name: str) -> None:
         )
 
 
-@command("quiet")
-def add(
-    run: Run,
-    path: Annotated[str, typer.Argument(help="Path to a GGUF file.")],
-    name: Annotated[str | None, typer.Option("--name", help="Name to use with --model.")] = None,
-    n_ctx: Annotated[
-        str | None, typer.Option("--ctx", metavar="N|auto", help="This model's context size.")
-    ] = None,
-    chat_template: Annotated[
-        str | None,
-        typer.Option("--chat-template", metavar="NAME|FILE", help="This model's chat template."),
-    ] = None,
-    preset: Annotated[
-        str | None,
-        typer.Option("--preset", metavar="precise|balanced|creative", help="Its sampling preset."),
-    ] = None,
-    system: Annotated[
-        str | None, typer.Option("--system", metavar="TEXT", help="Its chat system prompt.")
-    ] = None,
-) -> None:
+@command("model_name", "model_ctx", "model_template", "model_preset", "model_system", "quiet")
+def add(run: Run, path: Annotated[str, typer.Argument(help="Path to a GGUF file.")]) -> None:
     """Check a GGUF file and register it under a name, with its own defaults.
 
     The header is read (architecture, size, quantization, context, chat template) and
@@ -183,10 +165,15 @@ def add(
     are kept with the model in models.toml: they apply whenever it runs, unless a flag,
     a variable or config.toml says otherwise. Adding the same name again replaces them.
     """
-    env = run.env
+    env, o, name = run.env, run.o, run.o.model_name
     if name is not None:
         check_name(name)
-    given = {"ctx": n_ctx, "chat_template": chat_template, "preset": preset, "system": system}
+    given = {
+        "ctx": o.model_ctx,
+        "chat_template": o.model_template,
+        "preset": o.model_preset,
+        "system": o.model_system,
+    }
     defaults = {
         k: parse_config(BY_NAME[k], v, env.paths.models_file) if k in BY_NAME else v
         for k, v in given.items()

@@ -217,6 +217,41 @@ class Options:
         help="Resume the session NAME, or start it.", metavar="NAME")
     system: str | None = opt(None, "--system", help="System prompt for this session.",
         metavar="TEXT")
+    # continue
+    add_words: int = opt(None, "--words", help="About how many words to add.", default=150, min=1)
+    # run (a prompt template)
+    var: list[str] | None = opt(None, "--var",  # noqa: RUF009  # a field(), default None
+        help="A template variable (repeatable).", metavar="NAME=VALUE")
+    # drafts list, show, search, diff, export
+    limit: int | None = opt(None, "--limit", "-n", help="Show only the N newest.", min=1)
+    meta: bool = opt(None, "--meta", help="Print the full provenance as JSON instead.",
+        default=False)
+    most: int = opt(None, "--limit", "-n", help="At most N drafts.", default=20, min=1)
+    unified: bool = opt(None, "--unified", "-u", help="A unified diff, even on a terminal.",
+        default=False)
+    word: bool = opt(None, "--word", "-w", help="A word diff, even when piped ([-old-]{+new+}).",
+        default=False)
+    context: int = opt(None, "--context", "-U", help="Lines of context in a unified diff.",
+        default=3, min=0)
+    all_dir: str | None = opt(None, "--all",
+        help="Write every draft to DIR, one NNNN-title.md each.", metavar="DIR")
+    version: int | None = opt(None, "--version", help="Export version N.", min=1)
+    # style learn, show
+    name_tone: bool = opt(None, "--tone/--no-tone",
+        help="Let the model name the tone in one line (small models often name it wrong: "
+        "check it with `quill style show`).", default=False)
+    toml: bool = opt(None, "--toml", help="Print the TOML file itself.", default=False)
+    # models add: the name and the defaults a model keeps with it in models.toml (not the
+    # engine options of this run, whose flags they share)
+    model_name: str | None = opt(None, "--name", help="Name to use with --model.")
+    model_ctx: str | None = opt(None, "--ctx", help="This model's context size.",
+        metavar="N|auto")
+    model_template: str | None = opt(None, "--chat-template",
+        help="This model's chat template.", metavar="NAME|FILE")
+    model_preset: str | None = opt(None, "--preset", help="Its sampling preset.",
+        metavar="precise|balanced|creative")
+    model_system: str | None = opt(None, "--system", help="Its chat system prompt.",
+        metavar="TEXT")
     # fmt: on
 
     def engine_options(self) -> EngineOptions:

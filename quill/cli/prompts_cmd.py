@@ -98,14 +98,9 @@ def _vars(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-@command("file", "engine", "sampling", "keep", "show", verb="run")
+@command("var", "file", "engine", "sampling", "keep", "show", verb="run")
 def run_template(
-    run: Run,
-    name: Annotated[str, typer.Argument(help="Template name (see quill prompts list).")],
-    var: Annotated[
-        list[str] | None,
-        typer.Option("--var", metavar="NAME=VALUE", help="A template variable (repeatable)."),
-    ] = None,
+    run: Run, name: Annotated[str, typer.Argument(help="Template name (see quill prompts list).")]
 ) -> None:
     """Run a prompt template, built-in or your own. The input (FILE or stdin) is
     $text; other variables come from --var NAME=VALUE. A missing variable is an error
@@ -118,7 +113,7 @@ def run_template(
       quill run haiku --var topic="autumn rain"
     """
     file = run.o.file
-    values = _vars(var or [])
+    values = _vars(run.o.var or [])
     run.template = name
     with run as v:
         p = prompts.prompt(name, v.user_dir)

@@ -30,6 +30,7 @@ NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The style's name."
 
 @style_app.command("learn")
 @command(
+    "name_tone",
     "engine",
     "sampling",
     "force",
@@ -45,14 +46,6 @@ def learn(
         list[str],
         typer.Argument(metavar="FILES…", help="Samples of your writing (Markdown or text)."),
     ],
-    tone: Annotated[
-        bool,
-        typer.Option(
-            "--tone/--no-tone",
-            help="Let the model name the tone in one line (small models often name it "
-            "wrong: check it with `quill style show`).",
-        ),
-    ] = False,
 ) -> None:
     """Learn your voice from samples of your writing: code measures it (sentence and
     paragraph length, person, tense, contractions, headings, punctuation…) and keeps
@@ -78,7 +71,7 @@ def learn(
     samples = [s.text for s in usable]
     style.check_enough(samples)  # before the model loads
     named = ""
-    if tone:
+    if run.o.name_tone:
         engine = run.engine()
         params = run.sampling(24, default_preset="precise", fixed_seed=False)
         gen = generate(engine, style.learn_messages(samples, engine.count, run.user_dir), params)
@@ -117,19 +110,15 @@ def list_styles(run: Run) -> None:
 
 
 @style_app.command("show")
-@command("quiet")
-def show_style(
-    run: Run,
-    name: NameArg,
-    toml: Annotated[bool, typer.Option("--toml", help="Print the TOML file itself.")] = False,
-) -> None:
+@command("toml", "quiet")
+def show_style(run: Run, name: NameArg) -> None:
     """Print a style: its measured figures, the habits drafts are told, the tone and
     how many passages are kept (--toml: the file; edit it to refine the voice)."""
     env = run.env
     styles = env.paths.config_dir / "styles"
     profile = style.load(styles, name)  # a clear error when it is missing or broken
     path = style.style_path(styles, name)
-    text = path.read_text("utf-8") if toml else "\n".join(describe(profile)) + "\n"
+    text = path.read_text("utf-8") if run.o.toml else "\n".join(describe(profile)) + "\n"
     env.ui.note(str(path))
     emit(env, text)
 

@@ -4,9 +4,7 @@ them shares)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from quill.cli.options import WRITER
 from quill.cli.run import Run, chain_parts, command
@@ -136,6 +134,7 @@ def _fit(text: str, engine: Any, what: str, *, head: bool) -> tuple[str, str]:
 
 
 @command(
+    "add_words",
     *GROUPS,
     "lang",
     "style",
@@ -143,12 +142,7 @@ def _fit(text: str, engine: Any, what: str, *, head: bool) -> tuple[str, str]:
     verb="continue",
     template="continue",
 )
-def continue_(
-    run: Run,
-    words: Annotated[
-        int, typer.Option("--words", min=1, help="About how many words to add.")
-    ] = 150,
-) -> None:
+def continue_(run: Run) -> None:
     """Write the next part of a draft in its own voice. Prints only the continuation;
     the draft kept (and --out) is the whole text.
 
@@ -158,6 +152,7 @@ def continue_(
 
       quill continue --draft 12
     """
+    words = run.o.add_words
     with run as v:
         src = v.read(v.o.file)
         voice = v.style(v.o.style, src.text)
