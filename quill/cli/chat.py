@@ -61,7 +61,7 @@ def chat(run: Run) -> None:
             hint='to send one message from a script: echo "…" | quill chat --continue',
         )
     voice = run.style(run.o.style)
-    opts = run.engine_options()
+    opts = run.o.engine_options()
     with Store(env.paths.db_file) as store:
         found = None
         if session is not None:

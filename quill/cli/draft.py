@@ -82,4 +82,4 @@ def draft(
             request["style"] = style
         if brief is not None and material:
             request["material"] = text_source("stdin", material)
-        run.stream(gen, engine, params, None, kind="draft", request=request)
+        run.stream(gen, None, kind="draft", request=request)

@@ -149,13 +149,7 @@ def revise(
             "from_sha256": hashlib.sha256(base.content.encode("utf-8")).hexdigest(),
         }
         run.stream(
-            gen,
-            engine,
-            params,
-            None,
-            kind="revise",
-            request=request,
-            note=f"revised: {short(instruction, 80)}",
+            gen, None, kind="revise", request=request, note=f"revised: {short(instruction, 80)}"
         )
 
 

@@ -255,19 +255,9 @@ class Options:
     # fmt: on
 
     def engine_options(self) -> EngineOptions:
-        return EngineOptions(
-            model=self.model,
-            ctx=self.n_ctx,
-            gpu_layers=self.gpu_layers,
-            threads=self.threads,  # type: ignore[arg-type]  # parsed by its settings row
-            threads_batch=self.threads_batch,  # type: ignore[arg-type]
-            kv_cache=self.kv_cache,
-            chat_template=self.chat_template,
-            backend=self.backend,
-            base_url=self.base_url,
-            api_key=self.api_key,
-            parallel=self.parallel,  # type: ignore[arg-type]
-        )
+        """The engine group's values, named as their settings rows (parsed by them)."""
+        engine = [f for f in fields(self) if f.metadata.get("group") == "engine"]
+        return EngineOptions(**{f.metadata["setting"]: getattr(self, f.name) for f in engine})
 
     def sampling_flags(self) -> dict[str, Any]:
         flags = {k: getattr(self, k) for k in (*TEMPLATE_KEYS, "seed")}

@@ -124,4 +124,4 @@ def run_template(
         params = v.sampling(1024)
         gen = generate(engine, messages, params, transforms=[unwrap_fence])
         request = {"variables": values, "origin": p.origin}
-        v.stream(gen, engine, params, src, kind="run", request=request)
+        v.stream(gen, src, kind="run", request=request)

@@ -94,8 +94,6 @@ def proofread(run: Run) -> None:
         finish_reviewed(
             v,
             gen,
-            engine,
-            params,
             src,
             kind="proofread",
             request={"checker": checker is not None, "language": lang},

@@ -14,7 +14,7 @@ from quill.cli.generate import saved_line
 from quill.cli.inputs import Source
 from quill.cli.report import emit
 from quill.cli.run import Run
-from quill.engine.base import Engine, Result, Sampling
+from quill.engine.base import Result
 from quill.env import Environment
 from quill.errors import UsageError
 from quill.render.live import report, stream_live
@@ -82,8 +82,6 @@ def review_edits(env: Environment, original: str, items: list[Edit]) -> list[Edi
 def finish_reviewed(
     v: Run,
     gen: Streamable,
-    engine: Engine,
-    params: Sampling,
     src: Source,
     *,
     kind: str,
@@ -103,7 +101,7 @@ def finish_reviewed(
             "reviewing changes needs a terminal",
             hint="pass --diff to see them, or --out FILE to keep the new version",
         )
-    journal, listeners = v.start(engine, params, src, kind, request)
+    journal, listeners = v.start(src, kind, request)
     result = generate_quietly(env, gen, label)
     if result.finish == "interrupted" or result.exit_code:
         for listener in listeners:

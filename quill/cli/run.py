@@ -31,7 +31,7 @@ from quill.cli.logs import setup_logging
 from quill.cli.options import TEMPLATE_KEYS, Options, pick, with_options
 from quill.engine.base import Engine, Result, Sampling
 from quill.engine.generation import generate
-from quill.env import EngineOptions, Environment
+from quill.env import Environment
 from quill.render.live import stream_live
 from quill.writing import style
 from quill.writing.cleanup import strip_commentary, unwrap_fence
@@ -72,6 +72,7 @@ class Run:
         self.keep = Keep(saves, self.o.draft_id, self.o.title)
         self.store: Store | None = None
         self._engine: Engine | None = None
+        self.params: Sampling | None = None  # the sampling chosen (the draft's provenance)
 
     # -- the store: opened before the model loads, so that a bad --draft fails fast ----
 
@@ -121,12 +122,9 @@ class Run:
 
     # -- engine and sampling ------------------------------------------------------------
 
-    def engine_options(self) -> EngineOptions:
-        return self.o.engine_options()
-
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = self.env.engine(self.engine_options())
+            self._engine = self.env.engine(self.o.engine_options())
         return self._engine
 
     def sampling(
@@ -139,14 +137,14 @@ class Run:
         **extra: object,
     ) -> Sampling:
         """Sampling by the one rule (see the module's docstring); ``extra`` (a grammar)
-        is added as it is."""
+        is added as it is. The run keeps it as the sampling its draft records."""
         spec: dict[str, Any] = {}
         if self.template is not None:
             found = prompts.load(self.template, self.user_dir).get("sampling", {})
             spec = found if isinstance(found, dict) else {}
         chosen = self.env.setting("preset", self.o.preset)
         if chosen is None:  # the preset the model keeps with it (models.toml)
-            chosen = self.env.model_default("preset", self.engine_options())
+            chosen = self.env.model_default("preset", self.o.engine_options())
         name = chosen or str(spec.get("preset") or default_preset or "balanced")
         over = {k: spec[k] for k in TEMPLATE_KEYS if k in spec} if chosen is None else {}
         over.update(self.o.sampling_flags())
@@ -158,14 +156,13 @@ class Run:
             limit = int(spec.get("max_tokens", default_max))
         params = preset_sampling(name, limit, **over)
         params = params.with_(**extra) if extra else params
-        return fix_seed(params) if fixed_seed else params
+        self.params = fix_seed(params) if fixed_seed else params
+        return self.params
 
     # -- the stream, its draft and its report ---------------------------------------------
 
     def start(
         self,
-        engine: Engine,
-        params: Sampling,
         src: Source | None,
         kind: str,
         request: dict[str, Any],
@@ -173,9 +170,11 @@ class Run:
         note: str = "generated",
     ) -> tuple[Any, list[Any]]:
         """The draft version (written before generation) and its listeners."""
+        assert self.params is not None, "start() follows sampling()"
         req = {"template": self.template or kind, **request}
         if src is not None:
             req["source"] = source_meta(src)
+        engine, params = self.engine(), self.params
         journal, listeners = start_draft(
             self.env, self.store, self.keep, engine, params, kind=kind, request=req, note=note
         )
@@ -186,8 +185,6 @@ class Run:
     def stream(
         self,
         gen: Streamable,
-        engine: Engine,
-        params: Sampling,
         src: Source | None,
         *,
         kind: str,
@@ -199,7 +196,7 @@ class Run:
         """Stream ``gen`` to the terminal, kept as a draft (and --out); ``prefix`` is
         text the kept version starts with but that is not shown (the draft a
         continuation follows)."""
-        journal, listeners = self.start(engine, params, src, kind, request, prefix, note)
+        journal, listeners = self.start(src, kind, request, prefix, note)
         for listener in listeners:
             gen.add_listener(listener)  # type: ignore[attr-defined]
         shown = stream_live(self.env.ui, gen, plain=self.o.plain if plain is None else plain)

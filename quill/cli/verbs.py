@@ -45,8 +45,6 @@ def _rewrite(run: Run, length: str | None) -> None:
             finish_reviewed(
                 run,
                 gen,
-                engine,
-                params,
                 src,
                 kind="rewrite",
                 request=request,
@@ -54,7 +52,7 @@ def _rewrite(run: Run, length: str | None) -> None:
                 interactive=review,
             )
             return
-        run.stream(gen, engine, params, src, kind="rewrite", request=request)
+        run.stream(gen, src, kind="rewrite", request=request)
 
 
 @command("tone", "shorter", "longer", *OWN[1:], *GROUPS, template="rewrite")

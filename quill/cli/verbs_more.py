@@ -57,7 +57,7 @@ def translate(run: Run) -> None:
             engine, params, src.text, target, origin, user_dir=v.user_dir, max_tokens=v.o.max_tokens
         )
         request = {"to": target, "from": origin, "parts": gen.generations}
-        v.stream(gen, engine, params, src, kind="translation", request=request)
+        v.stream(gen, src, kind="translation", request=request)
 
 
 @command(*GROUPS, "lang", template="outline")
@@ -92,7 +92,7 @@ def outline(run: Run) -> None:
             user_max=v.o.max_tokens,
             cap=lambda _tokens: params.max_tokens,
         )
-        v.stream(gen, engine, params, src, kind="outline", request={"lang": v.o.lang})
+        v.stream(gen, src, kind="outline", request={"lang": v.o.lang})
 
 
 @command("count", *GROUPS, "lang", leave_out=("plain",), verb="title", template="titles")
@@ -116,7 +116,7 @@ def titles(run: Run) -> None:
         if note:
             v.env.ui.note(note)
         gen = titles_generation(engine, titles_messages(text, n, v.o.lang, v.user_dir), params, n)
-        v.stream(gen, engine, params, src, kind="titles", request={"n": n}, plain=True)
+        v.stream(gen, src, kind="titles", request={"n": n}, plain=True)
 
 
 def _fit(text: str, engine: Any, what: str, *, head: bool) -> tuple[str, str]:
@@ -165,4 +165,4 @@ def continue_(run: Run) -> None:
         gen = generate(engine, msgs, params, transforms=[unwrap_fence, strip_commentary, trim])
         prefix = src.text.rstrip() + "\n\n"
         request = {"words": words, "style": v.o.style}
-        v.stream(gen, engine, params, src, kind="continuation", request=request, prefix=prefix)
+        v.stream(gen, src, kind="continuation", request=request, prefix=prefix)
