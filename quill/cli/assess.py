@@ -18,7 +18,7 @@ from quill.cli.run import Run, command
 from quill.engine.generation import generate
 from quill.errors import EXIT_FLAGGED, InputError
 from quill.writing import analyze as an
-from quill.writing.verbs import head_within, plan_parts
+from quill.writing.verbs import plan_parts
 
 if TYPE_CHECKING:
     from quill.engine.base import Message, Result, Sampling
@@ -49,18 +49,6 @@ def _emit(v: Run, text: str, result: Result | None = None) -> None:
     emit(v.env, text)
     if result is not None and v.o.stats:
         v.env.ui.stats(result.stats)
-
-
-def _fit(v: Run, text: str, reserve: int) -> str:
-    """The start of the text that fits the context (a note says when it is not all)."""
-    engine = v.engine()
-    budget = max(64, engine.info.n_ctx - reserve)
-    total = engine.count(text)
-    if total <= budget:
-        return text
-    cut = head_within(text, budget, engine.count)
-    v.env.ui.warn(f"the model read the first {engine.count(cut):,} of {total:,} tokens")
-    return cut
 
 
 @_answers("analyze")
@@ -113,7 +101,9 @@ def classify(run: Run) -> None:
     names = an.parse_labels(run.o.labels)
     with run as v:
         src = v.read(v.o.file)
-        text = _fit(v, src.text, 400)
+        text, part = v.within(src.text, max(64, v.engine().info.n_ctx - 400))
+        if part:
+            v.env.ui.warn(f"the model read the {part}")
         longest = max(v.engine().count(x) for x in names)
         params = v.sampling(
             120, budget=200 if as_json else longest + 8, grammar=an.classify_grammar(names, as_json)

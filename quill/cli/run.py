@@ -30,14 +30,12 @@ from quill.cli.inputs import Source, check_encoding, read_sources, read_stdin_te
 from quill.cli.logs import setup_logging
 from quill.cli.options import TEMPLATE_KEYS, Options, pick, with_options
 from quill.engine.base import Engine, Result, Sampling
-from quill.engine.generation import generate
 from quill.env import Environment
 from quill.render.live import stream_live
 from quill.writing import style
-from quill.writing.cleanup import strip_commentary, unwrap_fence
 from quill.writing.presets import sampling as preset_sampling
 from quill.writing.style_check import CheckedDraft
-from quill.writing.verbs import Chain, chained, part_budget, plan_parts, trim, untag
+from quill.writing.verbs import head_within, tail_within
 
 if TYPE_CHECKING:
     from quill.render.live import Streamable
@@ -159,6 +157,17 @@ class Run:
         self.params = fix_seed(params) if fixed_seed else params
         return self.params
 
+    def within(self, text: str, budget: int, *, head: bool = True) -> tuple[str, str]:
+        """The part of ``text`` the model is shown within ``budget`` tokens (its start,
+        or its end), and which part that is ("first 1,500 of 9,000 tokens"; "" when all
+        of it fits)."""
+        count = self.engine().count
+        total = count(text)
+        if total <= budget:
+            return text, ""
+        cut = head_within(text, budget, count) if head else tail_within(text, budget, count)
+        return cut, f"{'first' if head else 'last'} {count(cut):,} of {total:,} tokens"
+
     # -- the stream, its draft and its report ---------------------------------------------
 
     def start(
@@ -236,39 +245,6 @@ def source_meta(src: Source) -> dict[str, Any]:
         digest = hashlib.sha256(src.text.encode("utf-8")).hexdigest()
         return {"draft": src.draft_id, "sha256": digest, "chars": len(src.text)}
     return text_source(src.name, src.text, src.data)
-
-
-def chain_parts(
-    engine: Engine,
-    params: Sampling,
-    text: str,
-    build: Callable[[str], Any],
-    *,
-    expansion: float,
-    keep_code: bool,
-    what: str,
-    user_max: int | None,
-    cap: Callable[[int], int] | None = None,
-    commentary: bool = True,
-) -> Any:
-    """A Chain over the parts of ``text``: ``build(part_text)`` gives a part's messages;
-    each part's budget is ``cap(part_tokens)`` unless --max-tokens was given. With
-    ``commentary``, a preamble or closing remark of the model's is dropped."""
-
-    overhead = engine.count_messages(build(""))
-    parts = plan_parts(
-        text, engine.count, part_budget(engine, overhead, expansion), keep_code=keep_code
-    )
-
-    def start(part: Any) -> Any:
-        limit = user_max or (cap(part.tokens) if cap else int(part.tokens * expansion) + 64)
-        p = params.with_(max_tokens=max(limit, 16))
-        tidy = [unwrap_fence, untag("text"), trim]
-        if commentary:
-            tidy.insert(2, strip_commentary)
-        return generate(engine, build(part.core), p, transforms=tidy)
-
-    return Chain(chained(parts, start), params, what=what)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -4,10 +4,12 @@ them shares)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from quill.cli.options import WRITER
-from quill.cli.run import Run, chain_parts, command
+from quill.cli.run import Run, command
+from quill.engine.base import Engine, Sampling
 from quill.engine.generation import generate
 from quill.writing.cleanup import strip_commentary, unwrap_fence
 from quill.writing.draft import max_tokens_for
@@ -15,13 +17,16 @@ from quill.writing.language import detect_language
 from quill.writing.translate import language_name, translation
 from quill.writing.verbruns import titles_generation
 from quill.writing.verbs import (
+    Chain,
+    chained,
     continue_messages,
-    head_within,
     outline_messages,
-    tail_within,
+    part_budget,
+    plan_parts,
     titles_grammar,
     titles_messages,
     trim,
+    untag,
     with_style,
 )
 
@@ -58,6 +63,39 @@ def translate(run: Run) -> None:
         )
         request = {"to": target, "from": origin, "parts": gen.generations}
         v.stream(gen, src, kind="translation", request=request)
+
+
+def chain_parts(
+    engine: Engine,
+    params: Sampling,
+    text: str,
+    build: Callable[[str], Any],
+    *,
+    expansion: float,
+    keep_code: bool,
+    what: str,
+    user_max: int | None,
+    cap: Callable[[int], int] | None = None,
+    commentary: bool = True,
+) -> Any:
+    """A Chain over the parts of ``text``: ``build(part_text)`` gives a part's messages;
+    each part's budget is ``cap(part_tokens)`` unless --max-tokens was given. With
+    ``commentary``, a preamble or closing remark of the model's is dropped."""
+
+    overhead = engine.count_messages(build(""))
+    parts = plan_parts(
+        text, engine.count, part_budget(engine, overhead, expansion), keep_code=keep_code
+    )
+
+    def start(part: Any) -> Any:
+        limit = user_max or (cap(part.tokens) if cap else int(part.tokens * expansion) + 64)
+        p = params.with_(max_tokens=max(limit, 16))
+        tidy = [unwrap_fence, untag("text"), trim]
+        if commentary:
+            tidy.insert(2, strip_commentary)
+        return generate(engine, build(part.core), p, transforms=tidy)
+
+    return Chain(chained(parts, start), params, what=what)
 
 
 @command(*GROUPS, "lang", template="outline")
@@ -112,25 +150,16 @@ def titles(run: Run) -> None:
         src = v.read(v.o.file)
         engine = v.engine()
         params = v.sampling(400, budget=40 * n + 40, grammar=titles_grammar(n))
-        text, note = _fit(src.text, engine, "titles", head=True)
-        if note:
-            v.env.ui.note(note)
+        text, part = v.within(src.text, _shown(engine))
+        if part:
+            v.env.ui.note(f"titles: the model reads the {part}")
         gen = titles_generation(engine, titles_messages(text, n, v.o.lang, v.user_dir), params, n)
         v.stream(gen, src, kind="titles", request={"n": n}, plain=True)
 
 
-def _fit(text: str, engine: Any, what: str, *, head: bool) -> tuple[str, str]:
-    """The part of a long text the model is shown (its start, or its end), and a note
-    saying so ("" when all of it fits)."""
-    total = engine.count(text)
-    budget = min(CONTEXT_TOKENS, max(64, engine.info.n_ctx // 3))
-    if total <= budget:
-        return text, ""
-    cut = (
-        head_within(text, budget, engine.count) if head else tail_within(text, budget, engine.count)
-    )
-    where = "first" if head else "last"
-    return cut, f"{what}: the model reads the {where} {engine.count(cut):,} of {total:,} tokens"
+def _shown(engine: Any) -> int:
+    """Tokens of a long draft shown to the model for titles or a continuation."""
+    return min(CONTEXT_TOKENS, max(64, engine.info.n_ctx // 3))
 
 
 @command(
@@ -158,9 +187,9 @@ def continue_(run: Run) -> None:
         voice = v.style(v.o.style, src.text)
         engine = v.engine()
         params = v.sampling(max_tokens_for(None), budget=max_tokens_for(words))
-        text, note = _fit(src.text, engine, "continue", head=False)
-        if note:
-            v.env.ui.note(note)
+        text, part = v.within(src.text, _shown(engine), head=False)
+        if part:
+            v.env.ui.note(f"continue: the model reads the {part}")
         msgs = with_style(continue_messages(text, words, v.o.lang, v.user_dir), voice)
         gen = generate(engine, msgs, params, transforms=[unwrap_fence, strip_commentary, trim])
         prefix = src.text.rstrip() + "\n\n"
