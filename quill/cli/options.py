@@ -29,7 +29,7 @@ from typing import Annotated, Any, get_type_hints
 
 import typer
 
-from quill.config import SETTINGS
+from quill.config import BY_NAME as ROWS
 from quill.env import EngineOptions
 
 
@@ -83,12 +83,9 @@ def opt(
     return field(default=default, metadata={**meta, **more})
 
 
-_ROWS = {s.name: s for s in SETTINGS}
-
-
 def setting(name: str, group: str = "engine") -> Any:
     """A field of :class:`Options` declaring the option of settings row ``name``."""
-    s = _ROWS[name]
+    s = ROWS[name]
     decls = (s.flag, s.short) if s.short else (s.flag,)
     help = f"{s.help} [env var: {s.env}; config: {s.name}]"
     meta = dict(group=group, decls=decls, help=help, metavar=s.metavar, setting=s.name)

@@ -25,18 +25,17 @@ from quill.writing.verbs import run_messages
 def list_prompts(run: Run) -> None:
     """List templates: name, where it comes from, what it does."""
     env = run.env
-    user_dir = env.paths.config_dir / "prompts"
     rows = []
-    for name in prompts.names(user_dir):
+    for name in prompts.names(run.user_dir):
         runnable = False
         try:
-            data = prompts.load(name, user_dir)
+            data = prompts.load(name, run.user_dir)
             about = str(data.get("description", "")) or f"used by quill {name}"
             runnable = "user" in data
             about += "" if runnable else " (not runnable with quill run)"
         except UsageError as exc:
             about = f"cannot be read: {exc.message}"
-        rows.append((name, prompts.origin(name, user_dir), about, runnable))
+        rows.append((name, prompts.origin(name, run.user_dir), about, runnable))
     if run.o.as_json:
         keys = ("name", "origin", "description", "runnable")
         print_json(env, [dict(zip(keys, r, strict=True)) for r in rows])
@@ -56,9 +55,8 @@ def show_prompt(
       quill prompts show rewrite > "$(quill prompts path rewrite)"
     """
     env = run.env
-    user_dir = env.paths.config_dir / "prompts"
     builtin = prompts.builtin_text(name)
-    user = user_dir / f"{name}.toml"
+    user = run.user_dir / f"{name}.toml"
     if builtin is None and not user.is_file():
         raise UsageError(
             f"there is no prompt template `{name}`", hint="see them with: quill prompts list"
@@ -82,8 +80,7 @@ def prompt_path(
 ) -> None:
     """Print the folder of your templates (or the file for template NAME)."""
     env = run.env
-    user_dir = env.paths.config_dir / "prompts"
-    env.stdout.write(f"{user_dir / f'{name}.toml' if name else user_dir}\n")
+    env.stdout.write(f"{run.user_dir / f'{name}.toml' if name else run.user_dir}\n")
     env.stdout.flush()
 
 
