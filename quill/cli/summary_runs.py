@@ -69,10 +69,7 @@ def start_summary(
 
 def summary_generation(summarizer: Summarizer, job: Job) -> Generation:
     """The summary itself, from the notes (or the text) its job has ready."""
-    assert job.messages is not None and job.params is not None
-    stream = summarizer.engine.stream(job.messages, job.params)
-    tidy = [summarizer.final_transform(job)]
-    return Generation(stream, job.params, transforms=tidy, what="summary")
+    return summarizer.final_generation(job)
 
 
 def write_out(run: Run, texts: list[str]) -> Path | None:

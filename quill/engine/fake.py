@@ -4,7 +4,8 @@
 built from the last user message). A conversation that ends with an assistant message
 asks for the rest of that reply (a prefill): the stream is the reply without the
 prefill where the reply starts with it (the fake "model" wrote the whole piece), else
-the reply as it is, as the continuation. Tokens are whitespace-separated words. ``loop=True``
+the reply as it is, as the continuation (after a space where the prefill ends in a
+word). Tokens are whitespace-separated words. ``loop=True``
 makes it repeat one sentence forever, like a small model stuck in repetition. ``delay``
 sleeps between pieces so tests can interrupt a reply in flight.
 """
@@ -85,7 +86,11 @@ class FakeEngine:
             head = " ".join(last.split()[:12])
             text = f"Here is a reply about: {head}. It has a second sentence for good measure."
         prefill = messages[-1].content if messages and messages[-1].role == "assistant" else ""
-        return text.removeprefix(prefill) if prefill else text
+        if not prefill or text.startswith(prefill):
+            return text.removeprefix(prefill)
+        if prefill[-1].isalnum() and text[:1].isalnum():
+            return " " + text  # a word after the prefill's last word, as a model goes on
+        return text
 
     def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:
         n_prompt = self.count_messages(messages)

@@ -221,18 +221,26 @@ def checked(
     :func:`best_of`), given out whole once chosen. Its note says what the check did,
     unless a ``tally`` collects the outcome instead."""
 
+    in_flight: list[Generation] = []
+    filter_notes: dict[int | None, str] = {}  # what a try's filters did, by its seed
+
+    def run(p: Sampling) -> Result:
+        in_flight[:] = [start(p)]
+        result = run_generation(in_flight[0])
+        filter_notes[p.seed] = in_flight[0].filter_note
+        return result
+
     def pieces() -> Iterator[Piece]:
-        outcome = best_of(
-            lambda p: run_generation(start(p)),
-            check,
-            params,
-            n=n,
-            retries=retries,
-            repair=repair,
-            tidy=tidy,
-        )
+        try:
+            outcome = best_of(run, check, params, n=n, retries=retries, repair=repair, tidy=tidy)
+        except KeyboardInterrupt:  # Ctrl-C in a try: what it wrote so far is kept
+            partial = "".join(in_flight[0].parts) if in_flight else ""
+            if partial:
+                yield Piece(partial)
+            raise
         r = outcome.result()
-        note = r.note
+        own = filter_notes.get(outcome.chosen.seed, "")
+        note = "; ".join(x for x in (own, r.note) if x)
         if tally is not None:
             tally.add(outcome)
             note = ""

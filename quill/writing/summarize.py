@@ -31,18 +31,21 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from quill.engine.base import Engine, Finish, Message, Piece, Result, Sampling, Stats
+from quill.engine.generation import Generation
 from quill.engine.loop import LoopDetector, guarded, stop_stream
 from quill.errors import ContextOverflow, UsageError
 from quill.writing.chunk import Chunk, chunk_text, complete_prefix, heading_paths
 from quill.writing.cleanup import (
-    TRIMMED,
     Transform,
     drop_echoed_header,
+    lead,
     sentence_gate,
     strip_blocks,
 )
+from quill.writing.draft import opening
 from quill.writing.language import detect_language
 from quill.writing.notes import drop_prompt_echo, tidy_notes
+from quill.writing.retry import checked, run_generation
 from quill.writing.salience import select
 from quill.writing.summary_job import (
     CJK_CHARS_PER_WORD,
@@ -68,6 +71,7 @@ from quill.writing.summary_job import (
     summary_max_tokens,
 )
 from quill.writing.summary_prompts import SummaryPrompts
+from quill.writing.summarycheck import summary_check
 
 __all__ = [
     "CJK_CHARS_PER_WORD",
@@ -526,19 +530,32 @@ class Summarizer:
 
     def finish(self, job: Job) -> Result:
         """Run the final step without streaming (``run`` must have finished)."""
+        result = run_generation(self.final_generation(job))
+        job.record(result.stats)
+        return result
+
+    def final_generation(self, job: Job, *, n: int = 1) -> Generation:
+        """The final step, checked (:mod:`quill.writing.summarycheck`): a summary that
+        copies the document, answers prose with a list, misses the length asked by far
+        or loops is written again with the next seed (at most twice), and the best try
+        is kept; ``n`` > 1 keeps the best of N. It comes out whole, once chosen, with a
+        note saying what the check did."""
         if job.messages is None or job.params is None:
             raise RuntimeError("run the map and combine passes first")
-        limit = job.params.max_tokens
-        transform = self.final_transform(job)
-        text, finish, stats, note = self._generate(job.messages, limit, transform=transform)
-        job.record(stats)
-        if finish == "length":
-            note = f"the summary stopped at its limit of {limit} tokens" + (
-                f"; {TRIMMED}" if note else ""
+        messages = job.messages
+
+        def once(p: Sampling) -> Generation:
+            return Generation(
+                self.engine.stream(messages, p),
+                p,
+                transforms=[self.final_transform(job)],
+                what="summary",
             )
-        elif finish == "loop":
-            note = "the summary began repeating itself; the repeats were cut"
-        return Result(text, finish, stats, note)
+
+        check = summary_check(
+            job.plan.text, job.plan.target_words, job.plan.lang, self.opts.format == "paragraph"
+        )
+        return checked(once, check, job.params, n=n, what="summary")
 
     def final_transform(self, job: Job) -> Transform:
         """The stream filters of the final step, for a caller that streams it: the text
@@ -554,9 +571,10 @@ class Summarizer:
         if job.plan.method == "refine":
             source += "\n\n" + job.plan.chunks[-1].text
         echo = drop_echoed_header(prompt, source)
+        begun = lead(opening(job.messages or []))
 
         def final(pieces: Iterator[Piece]) -> Iterator[Piece]:
-            return strip(gate(echo(pieces)))
+            return strip(gate(echo(begun(pieces))))
 
         return final
 

@@ -130,13 +130,35 @@ class SummaryPrompts:
                 t["requests"][self.format],
                 title=self._title(plan),
                 n=n,
+                sentences=self._sentences(t, words),
                 unit=t["units"]["cjk" if cjk else "words"],
             ),
             focus_rule=focus,
             lang_rule=lang,
             text=(plan.text if text is None else text).strip(),
         )
-        return [Message("user", user.strip())]
+        return self._opened(plan, [Message("user", user.strip())])
+
+    @staticmethod
+    def _sentences(t: dict[str, Any], words: int) -> str:
+        """How many sentences a summary of ``words`` runs to, as the request says it
+        ([units] sentences: " (8 sentences or so)"), or "" under two sentences. Measured
+        on the tune half: asked for 335 characters, the 1.5B wrote 150; asked for 335
+        characters in about 10 sentences, it wrote 350."""
+        k = min(round(words / WORDS_PER_SENTENCE), MAX_SENTENCES)
+        return prompts.render(t["units"]["sentences"], k=str(k)) if k >= 2 else ""
+
+    def _opened(self, plan: Plan, messages: list[Message]) -> list[Message]:
+        """``messages`` with the summary's reply begun for the model ([openings]: "This",
+        "本文"), where the prompts are in the language the summary is written in: a small
+        model that starts its reply in its own words summarizes, one that starts with
+        the document's title goes on copying the document."""
+        t = self.table(plan.lang)
+        start = t.get("openings", {}).get(self.format, "")
+        writes_in = plan.lang or "English"
+        if not start or (writes_in != "English" and t is self.p):
+            return messages
+        return [*messages, Message("assistant", start)]
 
     def map(
         self,
@@ -183,7 +205,7 @@ class SummaryPrompts:
             task=t["reduce_formats"][self.format],
             requirements=self.requirements(plan, with_format=False),
         )
-        return self._messages(t, user)
+        return self._opened(plan, self._messages(t, user))
 
     def refine(self, plan: Plan, summary: str, text: str) -> list[Message]:
         """A refine step: the summary so far (none for the first part) and the next part."""

@@ -1,0 +1,94 @@
+"""The check of a summary's final step: what fails it, and the retry it leads to."""
+
+from __future__ import annotations
+
+from quill.engine.base import Message
+from quill.engine.fake import FakeEngine
+from quill.writing.summarize import Summarizer, SummaryOptions
+from quill.writing.summarycheck import list_share, summary_verdict
+
+DOC = (
+    "# The Harbour Report\n\n"
+    + "\n\n".join(
+        f"In {1990 + k} the harbour at Saltmere handled {120 + k * 7} ships, and the "
+        f"pilots of berth {k} kept their own log of every tide and every late arrival."
+        for k in range(12)
+    )
+    + "\n"
+)
+GOOD = (
+    "The report follows the Saltmere harbour over twelve years, from 1990 to 2001. Ship "
+    "numbers rose every year, from 120 to 197, and each berth's pilots kept a log of "
+    "tides and late arrivals. The account is plain and numeric, and it ends with the "
+    "busiest year on record."
+)
+
+
+def test_a_summary_in_its_own_words_at_the_length_asked_passes() -> None:
+    v = summary_verdict(GOOD, DOC, target_words=50, lang="English")
+    assert v.ok, v.problems
+    assert v.penalty < 1.0
+
+
+def test_a_copy_of_the_document_fails() -> None:
+    copied = DOC[len("# The Harbour Report\n\n") :][:420]
+    v = summary_verdict(copied, DOC, target_words=60, lang="English")
+    assert any("copies the document" in p for p in v.problems)
+
+
+def test_a_list_fails_where_prose_was_asked_and_passes_where_a_list_was() -> None:
+    listed = "\n".join(f"- Ships rose to {120 + k} in year {k} of the count." for k in range(6))
+    assert list_share(listed) == 1.0
+    prose = summary_verdict(listed, DOC, target_words=50, lang="English")
+    assert any("is a list" in p for p in prose.problems)
+    bullets = summary_verdict(listed, DOC, target_words=50, lang="English", prose=False)
+    assert not any("is a list" in p for p in bullets.problems)
+
+
+def test_a_line_or_three_times_the_length_fails() -> None:
+    short = summary_verdict("The Harbour Report.", DOC, target_words=80, lang="English")
+    assert any("times the length asked" in p for p in short.problems)
+    long = summary_verdict(" ".join([GOOD] * 6), DOC, target_words=40, lang="English")
+    assert not long.ok
+
+
+def test_chinese_length_is_counted_in_characters() -> None:
+    zh_doc = "松风茶馆由沈鹤年于一九二六年开办。" * 40
+    summary = (
+        "本文介绍了松风茶馆的历史：它由一位私塾先生在一九二六年开办，此后几经变迁，至今仍在营业。"
+    )
+    v = summary_verdict(summary, zh_doc, target_words=25, lang="Chinese")
+    assert not any("times the length" in p for p in v.problems), v.problems
+
+
+def test_a_copied_summary_is_written_again_with_the_next_seed() -> None:
+    replies: list[str] = []
+
+    def reply(messages: list[Message]) -> str:
+        # The first try copies the document out; the retry writes a summary.
+        text = DOC[len("# The Harbour Report\n\n") :][:500] if not replies else GOOD
+        replies.append(text)
+        return text
+
+    engine = FakeEngine(reply, n_ctx=4096)
+    s = Summarizer(engine, SummaryOptions(words=50))
+    job = s.start(s.plan(DOC, "harbour.md"))
+    list(s.run(job))
+    result = s.finish(job)
+    assert len(engine.calls) == 2
+    assert engine.calls[1][-1] == Message("assistant", "This")  # the retry is begun alike
+    assert result.text.startswith("This") and "twelve years" in result.text
+    assert "retried with seed" in result.note and "copies the document" in result.note
+    # Both tries are counted in the job's stats: their cost is real.
+    assert job.total.generated_tokens == sum(len(r.split()) for r in replies)
+
+
+def test_a_summary_that_keeps_failing_is_kept_at_its_best_and_said_so() -> None:
+    engine = FakeEngine("This is it.", n_ctx=4096)
+    s = Summarizer(engine, SummaryOptions(words=80))
+    job = s.start(s.plan(DOC, "harbour.md"))
+    list(s.run(job))
+    result = s.finish(job)
+    assert len(engine.calls) == 3  # the first try and two retries, no more
+    assert result.text == "This is it."
+    assert "still failing after 3 tries" in result.note
