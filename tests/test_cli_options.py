@@ -41,6 +41,7 @@ INVOCATIONS: dict[str, tuple[list[str], str | None]] = {
     "chat": (["chat"], "hello"),
     "run": (["run", "echo"], TEXT),
     "drafts revise": (["drafts", "revise", "1", "make it shorter"], None),
+    "style learn": (["style", "learn", "me", "-", "--tone"], TEXT * 30),  # 300 words
     "bench": (["bench", "--samples", "2"], None),
 }
 ENGINE_ARGS = {

@@ -69,9 +69,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("completion", "completion:completion", "Print the completion script for SHELL; the shell "
      "runs quill to complete a word."),
 ]  # fmt: skip
-# The command groups: name, help, and their commands ("module:function"); a group given
-# as "module:typer_app" is that module's own app.
-GROUPS: list[tuple[str, str, list[tuple[str, str]] | str]] = [
+# The command groups: name, help, and their commands ("module:function").
+GROUPS: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("sessions", "List, show, export and remove chat sessions.", [
         ("list", "sessions:list_sessions"), ("show", "sessions:show"),
         ("export", "sessions:export"), ("rm", "sessions:remove"),
@@ -94,8 +93,10 @@ GROUPS: list[tuple[str, str, list[tuple[str, str]] | str]] = [
         ("show", "config_cmd:show"), ("path", "config_cmd:path"), ("get", "config_cmd:get"),
         ("set", "config_cmd:set_value"), ("unset", "config_cmd:unset"),
     ]),
-    ("style", "Learn, list, show, check and remove voice profiles (for --style NAME).",
-     "style:style_app"),
+    ("style", "Learn, list, show, check and remove voice profiles (for --style NAME).", [
+        ("learn", "style:learn"), ("list", "style:list_styles"), ("show", "style:show_style"),
+        ("check", "style:check_style"), ("rm", "style:remove_style"),
+    ]),
 ]  # fmt: skip
 
 
@@ -135,12 +136,9 @@ def build(name: str) -> Any:
             return get_command_from_info(info, pretty_exceptions_short=False, rich_markup_mode=None)
     for group, help, commands in GROUPS:
         if group == name:
-            if isinstance(commands, str):
-                sub = load(commands)
-            else:
-                sub = typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
-                for sub_name, spec in commands:
-                    sub.command(sub_name)(load(spec))
+            sub = typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+            for sub_name, spec in commands:
+                sub.command(sub_name)(load(spec))
             click_group = get_group(sub)
             click_group.name = name
             return click_group

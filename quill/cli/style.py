@@ -19,16 +19,9 @@ from quill.store.files import atomic_write_text
 from quill.writing import style
 from quill.writing.style_check import check_lines, check_report, describe
 
-style_app = typer.Typer(
-    help="Learn, list, show, check and remove voice profiles (for --style NAME).",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The style's name.")]
 
 
-@style_app.command("learn")
 @command(
     "name_tone",
     "engine",
@@ -86,7 +79,6 @@ def learn(
     env.ui.note(f"saved the style `{name}` to {path}: use it with --style {name}")
 
 
-@style_app.command("list")
 @command("quiet")
 def list_styles(run: Run) -> None:
     """List your styles: name, samples and words learned from, created."""
@@ -109,7 +101,6 @@ def list_styles(run: Run) -> None:
     env.stdout.flush()
 
 
-@style_app.command("show")
 @command("toml", "quiet")
 def show_style(run: Run, name: NameArg) -> None:
     """Print a style: its measured figures, the habits drafts are told, the tone and
@@ -123,7 +114,6 @@ def show_style(run: Run, name: NameArg) -> None:
     emit(env, text)
 
 
-@style_app.command("check")
 @command(
     "file",
     "style",
@@ -154,7 +144,6 @@ def check_style(run: Run) -> None:
     emit(env, out)
 
 
-@style_app.command("rm")
 @command("quiet")
 def remove_style(run: Run, name: NameArg) -> None:
     """Remove a style."""
