@@ -158,9 +158,7 @@ def show(run: Run, ref: RefArg) -> None:
         print_json(env, v.meta)
         return
     _header(env.ui, d, v)
-    sink = env.ui.content_sink(run.o.plain)
-    sink.feed(v.content)
-    sink.close()
+    run.show(v.content)
 
 
 def _flat(text: str) -> str:

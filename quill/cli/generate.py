@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -135,7 +134,6 @@ def conclude(
     out_path: Path | None = None,
     force: bool = False,
     journal: DraftJournal | None = None,
-    warnings: Iterable[str] = (),
     show_stats: bool = False,
 ) -> int:
     """After the text: write --out (atomically; partial text too, on Ctrl-C), then the
@@ -155,5 +153,5 @@ def conclude(
         saved.append(f"saved to {out_path}")
     if journal is not None:
         saved.append(saved_line(journal, result))
-    report(env.ui, result, warnings=warnings, saved=saved, show_stats=show_stats)
+    report(env.ui, result, saved=saved, show_stats=show_stats)
     return result.exit_code

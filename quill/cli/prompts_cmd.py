@@ -20,6 +20,8 @@ from quill.errors import UsageError
 from quill.writing.cleanup import unwrap_fence
 from quill.writing.verbs import run_messages
 
+TemplateArg = Annotated[str, typer.Argument(help="Template name (see quill prompts list).")]
+
 
 @command("as_json", "quiet")
 def list_prompts(run: Run) -> None:
@@ -44,10 +46,7 @@ def list_prompts(run: Run) -> None:
 
 
 @command("quiet")
-def show_prompt(
-    run: Run,
-    name: Annotated[str, typer.Argument(help="Template name (see quill prompts list).")],
-) -> None:
+def show_prompt(run: Run, name: TemplateArg) -> None:
     """Print a template: the built-in file, then your changes to it (if any).
 
     To change a template, copy it and edit the copy:
@@ -96,9 +95,7 @@ def _vars(pairs: list[str]) -> dict[str, str]:
 
 
 @command("var", "file", "engine", "sampling", "keep", "show", verb="run")
-def run_template(
-    run: Run, name: Annotated[str, typer.Argument(help="Template name (see quill prompts list).")]
-) -> None:
+def run_template(run: Run, name: TemplateArg) -> None:
     """Run a prompt template, built-in or your own. The input (FILE or stdin) is
     $text; other variables come from --var NAME=VALUE. A missing variable is an error
     that names it.

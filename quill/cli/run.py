@@ -64,6 +64,7 @@ class Run:
             self.env.ui.quiet = True
         self.encoding = check_encoding(self.o.encoding)
         self.user_dir: Path = self.env.paths.config_dir / "prompts"
+        self.styles_dir: Path = self.env.paths.config_dir / "styles"
         self.out_path = check_out(self.o.out, self.o.force)
         # a command without the keep group (analyze, chat…) keeps nothing as a draft
         saves = "no_save" in values and not self.o.no_save
@@ -107,7 +108,7 @@ class Run:
         writer's passages closest to ``near`` and their habits as instructions."""
         if not name:
             return None
-        profile = style.load(self.env.paths.config_dir / "styles", name)
+        profile = style.load(self.styles_dir, name)
         return style.system_text(profile, near, self.user_dir)
 
     def style_checked(
@@ -115,7 +116,7 @@ class Run:
     ) -> Any:
         """A draft checked against the style ``name`` (see :class:`CheckedDraft`):
         ``start(params)`` starts one generation; ``best_of`` N keeps the closest of N."""
-        profile = style.load(self.env.paths.config_dir / "styles", name)
+        profile = style.load(self.styles_dir, name)
         return CheckedDraft(start, params, profile, best_of)
 
     # -- engine and sampling ------------------------------------------------------------
@@ -170,12 +171,17 @@ class Run:
 
     # -- the stream, its draft and its report ---------------------------------------------
 
+    def show(self, text: str) -> None:
+        """``text`` on stdout, whole: rendered Markdown on a terminal, unless --plain."""
+        sink = self.env.ui.content_sink(self.o.plain)
+        sink.feed(text)
+        sink.close()
+
     def start(
         self,
         src: Source | None,
         kind: str,
         request: dict[str, Any],
-        prefix: str = "",
         note: str = "generated",
     ) -> tuple[Any, list[Any]]:
         """The draft version (written before generation) and its listeners."""
@@ -187,8 +193,6 @@ class Run:
         journal, listeners = start_draft(
             self.env, self.store, self.keep, engine, params, kind=kind, request=req, note=note
         )
-        if journal is not None and prefix:
-            listeners = [Prefixed(x, prefix) if x is journal else x for x in listeners]
         return journal, listeners
 
     def stream(
@@ -205,7 +209,9 @@ class Run:
         """Stream ``gen`` to the terminal, kept as a draft (and --out); ``prefix`` is
         text the kept version starts with but that is not shown (the draft a
         continuation follows)."""
-        journal, listeners = self.start(src, kind, request, prefix, note)
+        journal, listeners = self.start(src, kind, request, note)
+        if journal is not None and prefix:
+            listeners = [Prefixed(x, prefix) if x is journal else x for x in listeners]
         for listener in listeners:
             gen.add_listener(listener)  # type: ignore[attr-defined]
         shown = stream_live(self.env.ui, gen, plain=self.o.plain if plain is None else plain)

@@ -66,10 +66,7 @@ def list_sessions(run: Run) -> None:
 @command("plain", "quiet")
 def show(run: Run, name: NameArg = None) -> None:
     """Print a session as Markdown (rendered on a terminal unless --plain)."""
-    env, text = run.env, _markdown(run.env, name)
-    sink = env.ui.content_sink(run.o.plain)
-    sink.feed(text)
-    sink.close()
+    run.show(_markdown(run.env, name))
 
 
 @command("out", "force", "quiet")

@@ -51,7 +51,7 @@ def learn(
       quill style learn blog posts/*.md
     """
     env = run.env
-    path = style.style_path(env.paths.config_dir / "styles", name)
+    path = style.style_path(run.styles_dir, name)
     if path.exists() and not run.o.force:
         raise UsageError(f"there is already a style `{name}`", hint="pass --force to replace it")
     sources = run.read_all(files, "learn from")
@@ -83,15 +83,14 @@ def learn(
 def list_styles(run: Run) -> None:
     """List your styles: name, samples and words learned from, created."""
     env = run.env
-    styles = env.paths.config_dir / "styles"
-    names = style.names(styles)
+    names = style.names(run.styles_dir)
     if not names:
         env.ui.note("no styles yet: learn one with `quill style learn NAME FILES…`")
         return
     width = max(len(n) for n in names)
     for n in names:
         try:
-            p = style.load(styles, n)
+            p = style.load(run.styles_dir, n)
             unit = "characters" if p.script == "zh" else "words"
             about = f"{p.samples or len(p.sources)} samples, {p.words:,} {unit}"
             about += f", {p.created[:10]}" if p.created else ""
@@ -106,9 +105,8 @@ def show_style(run: Run, name: NameArg) -> None:
     """Print a style: its measured figures, the habits drafts are told, the tone and
     how many passages are kept (--toml: the file; edit it to refine the voice)."""
     env = run.env
-    styles = env.paths.config_dir / "styles"
-    profile = style.load(styles, name)  # a clear error when it is missing or broken
-    path = style.style_path(styles, name)
+    profile = style.load(run.styles_dir, name)  # a clear error when it is missing or broken
+    path = style.style_path(run.styles_dir, name)
     text = path.read_text("utf-8") if run.o.toml else "\n".join(describe(profile)) + "\n"
     env.ui.note(str(path))
     emit(env, text)
@@ -135,7 +133,7 @@ def check_style(run: Run) -> None:
     env, name = run.env, run.o.style
     if not name:
         raise UsageError("which style? pass --style NAME", hint="see them with: quill style list")
-    profile = style.load(env.paths.config_dir / "styles", name)
+    profile = style.load(run.styles_dir, name)
     data = check_report(profile, run.read(run.o.file).text)
     if run.o.as_json:
         out = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -148,7 +146,7 @@ def check_style(run: Run) -> None:
 def remove_style(run: Run, name: NameArg) -> None:
     """Remove a style."""
     env = run.env
-    path = style.style_path(env.paths.config_dir / "styles", name)
+    path = style.style_path(run.styles_dir, name)
     if not path.is_file():
         raise UsageError(f"there is no style `{name}`", hint="see them with: quill style list")
     path.unlink()

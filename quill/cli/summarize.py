@@ -126,9 +126,7 @@ def _run(run: Run, summarizer: Summarizer, usable: list[Source], skipped: list[S
         reached += 1
         head = f"# {src.name}\n\n" if several else ""
         if several:
-            sink = ui.content_sink(run.o.plain)
-            sink.feed(("\n" if texts else "") + head)
-            sink.close()
+            run.show(("\n" if texts else "") + head)
         job: Job | None = None
         journal = None
         signum = 0
