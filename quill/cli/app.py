@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from typer._click.utils import make_default_short_help
@@ -30,10 +30,9 @@ from typer.core import TyperGroup
 from typer.main import get_command_from_info, get_group
 from typer.models import CommandInfo
 
-from quill import __version__
 from quill.cli.context import get_env
 from quill.cli.logs import setup_logging
-from quill.cli.options import ENGINE, Options, with_options
+from quill.cli.options import BY_NAME, ENGINE, Options, with_options
 from quill.env import Environment
 from quill.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, QuillError, Terminated
 
@@ -156,22 +155,7 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"quill {__version__}")
-        raise typer.Exit()
-
-
-def _root(
-    ctx: typer.Context,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
-        ),
-    ] = False,
-    **engine: Any,
-) -> None:
+def _root(ctx: typer.Context, **engine: Any) -> None:
     """A terminal writing companion running a local model.
 
     The engine options apply to whatever model the command loads, given before the
@@ -182,13 +166,15 @@ def _root(
     (llama-server, vLLM, Ollama): quill --backend openai --base-url
     http://127.0.0.1:8080 draft "…"
     """
+    engine.pop("show_version")  # --version has printed and exited when given
     if any(v is not None for v in engine.values()):
         get_env(ctx).backend_flags = Options(**engine).engine_options()
 
 
-# The root callback takes the engine group as options (declared once, in cli/options.py).
+# The root callback takes --version and the engine group as options (declared once, in
+# cli/options.py).
 _own = list(inspect.signature(_root, eval_str=True).parameters.values())[:-1]
-app.callback()(with_options(_root, _own, list(ENGINE), {}))
+app.callback()(with_options(_root, _own, [BY_NAME["show_version"], *ENGINE], {}))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -15,13 +15,12 @@ import typer
 from quill.cli.report import emit
 from quill.cli.review import ask
 from quill.cli.run import Run, command
-from quill.engine.generation import generate
 from quill.errors import EXIT_FLAGGED, InputError
 from quill.writing import analyze as an
 from quill.writing.verbs import plan_parts
 
 if TYPE_CHECKING:
-    from quill.engine.base import Message, Result, Sampling
+    from quill.engine.base import Result
 
 
 def _answers(template: str, json_help: str = "Answer in JSON (a fixed schema).", *own: str) -> Any:
@@ -39,10 +38,6 @@ def _answers(template: str, json_help: str = "Answer in JSON (a fixed schema).",
         helps={"as_json": json_help},
         template=template,
     )
-
-
-def _ask(v: Run, messages: list[Message], params: Sampling, label: str) -> Result:
-    return ask(v, generate(v.engine(), messages, params), label)
 
 
 def _emit(v: Run, text: str, result: Result | None = None) -> None:
@@ -79,7 +74,7 @@ def analyze(run: Run) -> None:
         if len(shown) < len(parts):
             v.env.ui.warn(f"the model read the first {len(shown)} of {len(parts)} sentences")
         params = v.sampling(500, grammar=an.schema_grammar(an.analysis_schema(len(shown))))
-        result = _ask(v, an.analysis_messages(shown, v.user_dir), params, "Analyzing…")
+        result = ask(v, an.analysis_messages(shown, v.user_dir), params, "Analyzing…")
         rep = an.report(counts, parts, an.parse_json(result.text, "analysis"))
         text = json.dumps(rep, ensure_ascii=False, indent=2) if v.o.as_json else an.describe(rep)
         _emit(v, text, result)
@@ -108,7 +103,7 @@ def classify(run: Run) -> None:
         params = v.sampling(
             120, budget=200 if as_json else longest + 8, grammar=an.classify_grammar(names, as_json)
         )
-        result = _ask(v, an.classify_messages(text, names, as_json, v.user_dir), params, "Reading…")
+        result = ask(v, an.classify_messages(text, names, as_json, v.user_dir), params, "Reading…")
         if as_json:
             answer = an.parse_json(result.text, "answer")
             label = an.pick_label(str(answer.get("label", "")), names)
@@ -144,7 +139,7 @@ def moderate(run: Run) -> None:
         reasons: list[str] = []
         for k, part in enumerate(parts, 1):
             label = "Reading…" if len(parts) == 1 else f"Reading part {k} of {len(parts)}…"
-            result = _ask(v, an.moderation_messages(part.core, v.user_dir), params, label)
+            result = ask(v, an.moderation_messages(part.core, v.user_dir), params, label)
             answer = an.parse_json(result.text, "answer")
             for c in an.CATEGORIES:
                 merged[c] = merged[c] or answer.get(c) is True

@@ -29,6 +29,7 @@ from typing import Annotated, Any, get_type_hints
 
 import typer
 
+from quill import __version__
 from quill.config import BY_NAME as ROWS
 from quill.env import EngineOptions
 
@@ -92,6 +93,12 @@ def setting(name: str, group: str = "engine") -> Any:
     return field(default=None, metadata={**meta, "secret": s.secret})
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"quill {__version__}")
+        raise typer.Exit()
+
+
 # the sampling values a template's [sampling] table may set (besides preset and max_tokens)
 TEMPLATE_KEYS = ("temperature", "top_p", "min_p", "repeat_penalty")
 
@@ -146,6 +153,9 @@ class Options:
     encoding: str | None = opt("show", "--encoding",
         help="The input's text encoding when it is not UTF-8 (gbk, latin-1, cp1252…); UTF-8 "
         "and UTF-16/32 with a BOM are recognised without it.", metavar="NAME")
+    # quill itself (before the command)
+    show_version: bool = opt(None, "--version", help="Show the version and exit.", default=False,
+        callback=_version, is_eager=True)
     # what several commands take alike, outside the groups
     file: str | None = opt(None, "file",
         help="The text: a file, or - (or nothing) for stdin; with --draft ID and no input, that "

@@ -14,7 +14,8 @@ from quill.cli.generate import saved_line
 from quill.cli.inputs import Source
 from quill.cli.report import emit
 from quill.cli.run import Run
-from quill.engine.base import Result
+from quill.engine.base import Message, Result, Sampling
+from quill.engine.generation import generate
 from quill.env import Environment
 from quill.errors import UsageError
 from quill.render.live import report, stream_live
@@ -53,9 +54,9 @@ def generate_quietly(env: Environment, gen: Streamable, label: str) -> Result:
         return stream_live(hidden, gen, plain=True, spinner=False)
 
 
-def ask(run: Run, gen: Streamable, label: str) -> Result:
+def ask(run: Run, messages: list[Message], params: Sampling, label: str) -> Result:
     """One quiet generation for an answer; Ctrl-C ends the command with 130."""
-    result = generate_quietly(run.env, gen, label)
+    result = generate_quietly(run.env, generate(run.engine(), messages, params), label)
     if result.finish == "interrupted" or result.exit_code:
         report(run.env.ui, result, show_stats=run.o.stats)
         raise typer.Exit(result.exit_code or 130)
