@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from quill.engine.base import Message
+from collections.abc import Iterator
+
+from quill.engine.base import Message, Piece, Sampling
 from quill.engine.fake import FakeEngine
+from quill.signals import ABORT
 from quill.writing.summarize import Summarizer, SummaryOptions
 from quill.writing.summarycheck import list_share, summary_verdict
 
@@ -92,3 +95,28 @@ def test_a_summary_that_keeps_failing_is_kept_at_its_best_and_said_so() -> None:
     assert len(engine.calls) == 3  # the first try and two retries, no more
     assert result.text == "This is it."
     assert "still failing after 3 tries" in result.note
+
+
+def test_a_signal_while_a_try_is_written_stops_it_and_keeps_its_text() -> None:
+    """Ctrl-C raises the process-wide abort flag (quill.signals); the try in progress
+    stops at its next piece, with no retry after it, and what it wrote is the result."""
+
+    class Signalled(FakeEngine):
+        def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:
+            for i, piece in enumerate(super().stream(messages, params)):
+                if i == 4:
+                    ABORT.raised = True  # what SignalFlag's handler does
+                yield piece
+
+    engine = Signalled("This one is copied out word for word, and goes on and on.", n_ctx=4096)
+    s = Summarizer(engine, SummaryOptions(words=80))
+    job = s.start(s.plan(DOC, "harbour.md"))
+    list(s.run(job))
+    try:
+        result = s.finish(job)
+    finally:
+        ABORT.raised = False
+    assert len(engine.calls) == 1
+    assert result.finish == "interrupted"
+    assert result.text.startswith("This one")  # what it wrote before the signal
+    assert "on and on" not in result.text

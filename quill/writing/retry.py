@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from quill.engine.base import Piece, Result, Sampling, StopRequested
 from quill.engine.generation import Generation
+from quill.signals import ABORT
 from quill.writing.chain import Chain, sum_stats
 
 RETRIES = 2  # a failed result is regenerated at most this many times
@@ -225,8 +226,13 @@ def checked(
     filter_notes: dict[int | None, str] = {}  # what a try's filters did, by its seed
 
     def run(p: Sampling) -> Result:
-        in_flight[:] = [start(p)]
-        result = run_generation(in_flight[0])
+        gen = start(p)
+        in_flight[:] = [gen]
+        for _ in gen:
+            if ABORT.raised:  # Ctrl-C or SIGTERM: this try stops now, its text kept
+                gen.stop("interrupted")
+                break
+        result = gen.close()
         filter_notes[p.seed] = in_flight[0].filter_note
         return result
 
