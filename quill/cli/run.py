@@ -178,11 +178,7 @@ class Run:
         sink.close()
 
     def start(
-        self,
-        src: Source | None,
-        kind: str,
-        request: dict[str, Any],
-        note: str = "generated",
+        self, src: Source | None, kind: str, request: dict[str, Any], note: str = "generated"
     ) -> tuple[Any, list[Any]]:
         """The draft version (written before generation) and its listeners."""
         assert self.params is not None, "start() follows sampling()"

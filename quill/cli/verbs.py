@@ -43,13 +43,7 @@ def _rewrite(run: Run, length: str | None) -> None:
         request = {"options": options, "style": run.o.style}
         if diff or review:
             finish_reviewed(
-                run,
-                gen,
-                src,
-                kind="rewrite",
-                request=request,
-                diff=diff,
-                interactive=review,
+                run, gen, src, kind="rewrite", request=request, diff=diff, interactive=review
             )
             return
         run.stream(gen, src, kind="rewrite", request=request)
