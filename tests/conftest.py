@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from quill.engine.base import Message
 from quill.engine.fake import FakeEngine
 from quill.env import Environment
 
@@ -218,3 +219,19 @@ def real_env(quill_home: Path, default_model: Path) -> dict[str, str]:
         "QUILL_MODEL": str(default_model),
         "PYTHONUNBUFFERED": "1",
     }
+
+
+def ask(messages: list[Message]) -> str:
+    """The last user message of a request: what the step asked (a reply may be begun
+    for the model after it)."""
+    return next(m.content for m in reversed(messages) if m.role == "user")
+
+
+@pytest.fixture
+def unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake engine's replies are stand-ins, not summaries: with this, the check of
+    a summary's final step (tests/test_summarycheck.py) passes them, so a test sees one
+    try."""
+    from quill.writing.retry import PASS
+
+    monkeypatch.setattr("quill.writing.summarize.summary_check", lambda *a, **k: lambda text: PASS)

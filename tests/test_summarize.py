@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ask
 
 from quill.engine.base import Message, Result
 from quill.engine.fake import FakeEngine
 from quill.errors import ContextOverflow, UsageError
 from quill.writing.chunk import Chunk
 from quill.writing.language import detect_language
-from quill.writing.retry import PASS
 from quill.writing.summarize import (
     Summarizer,
     SummaryOptions,
@@ -28,23 +28,11 @@ from quill.writing.summarize import (
 from quill.writing.summary_job import Event, Job, PassStarted, StepDone
 
 DATA = Path(__file__).parent / "data"
+pytestmark = pytest.mark.usefixtures("unchecked")  # see conftest.unchecked
 PART_RE = re.compile(r"^Part (\d+) of (\d+)")
 
 
 MR = "map-reduce"  # the tests of notes on every part ask for that method by name
-
-
-@pytest.fixture(autouse=True)
-def unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fake engine's replies are stand-ins, not summaries: the check of the final
-    step (tests/test_summarycheck.py) passes them, so these tests see one try."""
-    monkeypatch.setattr("quill.writing.summarize.summary_check", lambda *a, **k: lambda text: PASS)
-
-
-def ask(messages: list[Message]) -> str:
-    """The last user message: what the step asked (a summary's reply may be begun for
-    the model after it)."""
-    return next(m.content for m in reversed(messages) if m.role == "user")
 
 
 def document(sections: int = 6, paragraphs: int = 3) -> str:

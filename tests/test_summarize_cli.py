@@ -13,31 +13,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Run, quill_cmd
+from conftest import Run, ask, quill_cmd
 
 from quill.engine.base import Message, Piece, Sampling
 from quill.engine.fake import FakeEngine
-from quill.writing.retry import PASS
 
 DATA = Path(__file__).parent / "data"
+pytestmark = pytest.mark.usefixtures("unchecked")  # see conftest.unchecked
 REPORT = re.compile(
     r"^summarized (?:(\d+) files, )?([\d,]+) tokens? in ([\d,]+) chunks?, "
     r"(\d+(?:-\d+)?) pass(?:es)?, \d+\.\d s"
 )
 SALTMERE = DATA / "saltmere_report.md"
-
-
-@pytest.fixture(autouse=True)
-def unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fake engine's replies are stand-ins, not summaries: the check of the final
-    step (tests/test_summarycheck.py) passes them, so these tests see one try."""
-    monkeypatch.setattr("quill.writing.summarize.summary_check", lambda *a, **k: lambda text: PASS)
-
-
-def ask(messages: list[Message]) -> str:
-    """The last user message: what the step asked (a summary's reply may be begun for
-    the model after it)."""
-    return next(m.content for m in reversed(messages) if m.role == "user")
 
 
 def doc(sections: int = 10) -> str:  # longer than a context of 800 tokens
@@ -86,6 +73,7 @@ def test_short_text_is_one_pass(cli: Callable[..., Run]) -> None:
 def test_several_files_in_turn_with_headings_and_what_was_left_out(
     cli: Callable[..., Run], tmp_path: Path
 ) -> None:
+
     a = tmp_path / "a.md"
     b = tmp_path / "b.txt"
     pdf = tmp_path / "c.pdf"
