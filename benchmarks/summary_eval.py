@@ -25,6 +25,7 @@ progress on stderr; ``--json FILE`` keeps every text and score.
     .venv/bin/python benchmarks/summary_eval.py --split tune --ctx 4096
     .venv/bin/python benchmarks/summary_eval.py --model qwen2.5-coder-1.5b --seeds 0,1 \\
         --split report --systems auto,baseline --json run.json
+    .venv/bin/python benchmarks/summary_eval.py --report benchmarks/runs/summary-report.json
 """
 
 from __future__ import annotations
@@ -264,7 +265,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--systems", default="select,refine,map-reduce,baseline")
     ap.add_argument("--words", type=int, default=None, help="default: quill's own length")
     ap.add_argument("--json", default=None, metavar="FILE")
+    ap.add_argument(
+        "--report", nargs="+", metavar="FILE", help="print the tables of saved --json runs"
+    )
     args = ap.parse_args(argv)
+    if args.report:
+        for path in args.report:
+            saved = json.loads(Path(path).read_text(encoding="utf-8"))
+            systems = saved["args"]["system_list"]
+            for m in saved["models"]:
+                print(table(m["model"], m["records"], systems), flush=True)
+        return
     args.seed_list = [int(s) for s in args.seeds.split(",")]
     args.system_list = args.systems.split(",")
     unknown = [s for s in args.system_list if s not in SYSTEMS]
