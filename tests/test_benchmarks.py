@@ -98,3 +98,24 @@ def test_benchmark_runs_on_the_default_model(
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     assert "Traceback" not in r.stderr
     assert says in r.stdout + r.stderr
+
+
+# Run files committed under benchmarks/runs/ that a script prints again as the tables the
+# docs quote: file name prefix -> (script, its flag for saved runs).
+REPORTS = {"summary-": ("summary_eval.py", "--report"), "draft-": ("draft_eval.py", "--report")}
+
+
+@pytest.mark.parametrize(
+    "run_file",
+    sorted(
+        p.name
+        for p in (BENCH / "runs").glob("*.json")
+        if any(p.name.startswith(k) for k in REPORTS)
+    ),
+)
+def test_a_committed_run_prints_its_tables_again(run_file: str) -> None:
+    script, flag = next(v for k, v in REPORTS.items() if run_file.startswith(k))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUILL_")}
+    r = _run(script, [flag, str(BENCH / "runs" / run_file)], env)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert "| quill" in r.stdout or "| auto" in r.stdout, r.stdout[-2000:]
