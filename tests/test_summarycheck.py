@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+from conftest import Run
 
 from quill.engine.base import Message, Piece, Sampling
 from quill.engine.fake import FakeEngine
@@ -120,3 +122,21 @@ def test_a_signal_while_a_try_is_written_stops_it_and_keeps_its_text() -> None:
     assert result.finish == "interrupted"
     assert result.text.startswith("This one")  # what it wrote before the signal
     assert "on and on" not in result.text
+
+
+def test_best_of_n_writes_n_and_keeps_the_best(cli: Callable[..., Run]) -> None:
+    """`quill summarize --best-of 3`: three summaries, the one nearest the length asked
+    (the check's penalty) is printed, and the report says so."""
+    replies = iter(
+        [
+            "This is short.",
+            GOOD,
+            " ".join([GOOD] * 2),
+        ]
+    )
+    engine = FakeEngine(lambda m: next(replies), n_ctx=4096)
+    r = cli(["summarize", "--best-of", "3", "--words", "50"], stdin=DOC, engine=engine)
+    assert r.exit_code == 0, r.stderr
+    assert len(engine.calls) == 3
+    assert "twelve years" in r.stdout and r.stdout.count("twelve years") == 1
+    assert "kept the best of 3 tries" in r.stderr

@@ -42,7 +42,7 @@ PASS_LABELS = {
 
 
 # its own options (declared in cli/options.py), then the groups of a writer
-OWN = ("files", "length", "words", "fmt", "focus", "lang", "method", "jobs")
+OWN = ("files", "length", "words", "fmt", "focus", "lang", "method", "jobs", "best_of")
 
 
 @command(
@@ -53,6 +53,8 @@ OWN = ("files", "length", "words", "fmt", "focus", "lang", "method", "jobs")
         "lang": "Language of the summary (default: the document's).",
         "preset": "Sampling preset (default: precise).",
         "max_tokens": "Most tokens in the summary (default: from the length).",
+        "best_of": "Write N summaries and keep the best by quill's check (default: one, "
+        "written again while it copies, lists, misses the length or loops; at most twice).",
     },
     template="summarize",
 )
@@ -82,6 +84,7 @@ def summarize(run: Run) -> None:
         lang=o.lang,
         max_tokens=o.max_tokens,
         method=o.method,
+        best_of=o.best_of or 1,
     )
     opts.validate()
     sources = run.read_all(o.files or [])

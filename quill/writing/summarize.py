@@ -534,12 +534,12 @@ class Summarizer:
         job.record(result.stats)
         return result
 
-    def final_generation(self, job: Job, *, n: int = 1) -> Generation:
+    def final_generation(self, job: Job) -> Generation:
         """The final step, checked (:mod:`quill.writing.summarycheck`): a summary that
         copies the document, answers prose with a list, misses the length asked by far
         or loops is written again with the next seed (at most twice), and the best try
-        is kept; ``n`` > 1 keeps the best of N. It comes out whole, once chosen, with a
-        note saying what the check did."""
+        is kept; ``best_of`` N in the options keeps the best of N. It comes out whole,
+        once chosen, with a note saying what the check did."""
         if job.messages is None or job.params is None:
             raise RuntimeError("run the map and combine passes first")
         messages = job.messages
@@ -555,6 +555,7 @@ class Summarizer:
         check = summary_check(
             job.plan.text, job.plan.target_words, job.plan.lang, self.opts.format == "paragraph"
         )
+        n = max(1, self.opts.best_of)
         return checked(once, check, job.params, n=n, what="summary")
 
     def final_transform(self, job: Job) -> Transform:

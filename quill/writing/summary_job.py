@@ -58,6 +58,7 @@ class SummaryOptions:
     lang: str | None = None  # None: the document's own language
     max_tokens: int | None = None  # the summary's token limit (default: from the length)
     method: str = "auto"  # how a document longer than the context is read: see METHODS
+    best_of: int = 1  # summaries written (the best by the check kept); a failing one is retried
 
     def validate(self) -> None:
         if self.length is not None and self.length not in LENGTHS:
