@@ -34,6 +34,10 @@ class Sampling:
     seed: int | None = None
     max_tokens: int = 1024
     grammar: str | None = None  # GBNF text (root rule `root`) the output must match
+    # Prompt-lookup decoding: draft up to this many tokens copied from the context and
+    # verify them in one decode (the output is the same); 0 = off, None = the engine's
+    # default. Engines without it ignore it.
+    lookup: int | None = None
 
     def with_(self, **changes: object) -> Sampling:
         clean = {k: v for k, v in changes.items() if v is not None}
@@ -48,6 +52,8 @@ class Stats:
     ttft_s: float = 0.0  # request start -> first generated token
     prompt_s: float = 0.0  # time spent evaluating the prompt
     gen_s: float = 0.0  # first token -> last token
+    drafted_tokens: int = 0  # prompt lookup: tokens drafted and verified
+    accepted_tokens: int = 0  # prompt lookup: drafted tokens the model kept
 
     @property
     def cached_tokens(self) -> int:

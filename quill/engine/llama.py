@@ -38,6 +38,7 @@ from quill.engine.base import (
     StopRequested,
     join,
 )
+from quill.engine.lookup import DEFAULT_DRAFT, Drafter
 from quill.engine.template import ChatTemplate, choose
 from quill.engine.tokens import (
     VOCAB_SPM,
@@ -134,6 +135,25 @@ def use_extra_buffers() -> bool:
         return True
 
 
+def lookup_default(environ: dict[str, str] | None = None) -> int:
+    """Prompt lookup's draft length when a request does not set one: QUILL_LOOKUP
+    (0 or ``off`` turns it off, a number sets the most tokens drafted per step), else
+    :data:`~quill.engine.lookup.DEFAULT_DRAFT`."""
+    value = (environ if environ is not None else os.environ).get("QUILL_LOOKUP", "").strip()
+    if not value:
+        return DEFAULT_DRAFT
+    if value.lower() in ("off", "no", "false"):
+        return 0
+    if value.lower() in ("on", "yes", "true"):
+        return DEFAULT_DRAFT
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise UsageError(
+            f"QUILL_LOOKUP must be a number of tokens, on or off, not `{value}`"
+        ) from None
+
+
 def resolve_gpu_layers(spec: str | int | None, supports_gpu: bool) -> int:
     """``auto``: all layers where the build offloads, else 0; ``all``; or a number.
 
@@ -183,8 +203,11 @@ class LlamaEngine:
         kv_cache: str | None = None,
         chat_template: str | None = None,
         name: str | None = None,
+        lookup: int | None = None,
     ) -> None:
         lc = import_llama_cpp()
+        # prompt lookup's draft length for requests that do not set Sampling.lookup
+        self.lookup = lookup_default() if lookup is None else max(0, lookup)
         self._lc = lc
         lc.llama_backend_init()
         self.path = str(path)
@@ -203,7 +226,7 @@ class LlamaEngine:
 
         mparams = lc.llama_model_default_params()
         mparams.n_gpu_layers = self.plan.gpu_layers
-        mparams.use_extra_bufts = use_extra_buffers()
+        mparams.use_extra_bufts = self.extra_buffers = use_extra_buffers()
         model = lc.llama_model_load_from_file(self.path.encode(), mparams)
         if not model:
             raise ModelLoadError(f"llama.cpp could not load {self.path}")
@@ -289,6 +312,27 @@ class LlamaEngine:
             kv,
             self.template.how,
         )
+
+    def settings(self) -> dict[str, Any]:
+        """The settings a run uses, as `quill bench --speed` shows them."""
+        lc, i = self._lc, self.info
+        system = lc.llama_print_system_info().decode("utf-8", "replace")
+        backends = [part.split(" : ")[0].strip() for part in system.split("|") if " : " in part]
+        return {
+            "backend": "+".join(dict.fromkeys(b for b in backends if b)) or "CPU",
+            "threads": int(lc.llama_n_threads(self._ctx)),
+            "threads_batch": int(lc.llama_n_threads_batch(self._ctx)),
+            "n_batch": int(lc.llama_n_batch(self._ctx)),
+            "n_ubatch": int(lc.llama_n_ubatch(self._ctx)),
+            "gpu_layers": i.gpu_layers,
+            "layers": i.n_layers + 1,  # the output layer counts as one, as llama.cpp counts
+            "gpu_offload": i.gpu_offload,
+            "flash_attn": i.flash_attn,
+            "kv_cache": self.kv_cache,
+            "n_ctx": i.n_ctx,
+            "cpu_repack": self.extra_buffers,
+            "prompt_lookup": self.lookup,
+        }
 
     # -- tokens ---------------------------------------------------------------
 
@@ -471,6 +515,7 @@ class LlamaEngine:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         finish = "length"
         t_first = t_last = t0
+        steps: Iterator[int] | None = None
         try:
             evaluated = self._eval(prompt[reused:])
             stats.prompt_s = time.perf_counter() - t0
@@ -481,12 +526,14 @@ class LlamaEngine:
             budget = min(params.max_tokens, room)
             if room < params.max_tokens:
                 finish = "context"  # the context fills before --max-tokens is reached
-            ctx, vocab, sample = self._ctx, self._vocab, lc.llama_sampler_sample
-            is_eog, token_bytes = lc.llama_vocab_is_eog, self.token_bytes
+            vocab, is_eog, token_bytes = self._vocab, lc.llama_vocab_is_eog, self.token_bytes
             strip = self._strip_first and not continuing
-            one = (lc.llama_token * 1)()
-            for i in range(budget):
-                tok = sample(chain, ctx, -1)
+            draft = self.lookup if params.lookup is None else max(0, params.lookup)
+            if draft > 0 and budget > 1:
+                steps = self._lookup_steps(chain, prompt, draft, budget, stats)
+            else:
+                steps = self._plain_steps(chain)
+            for i, tok in enumerate(steps):
                 if is_eog(vocab, tok):
                     finish = "stop"
                     break
@@ -504,18 +551,120 @@ class LlamaEngine:
                         break
                 if i + 1 == budget:
                     break  # the last token need not be evaluated
-                one[0] = tok
-                rc = lc.llama_decode(ctx, lc.llama_batch_get_one(one, 1))
-                if rc != 0:
-                    from quill.errors import BackendError
-
-                    raise BackendError(f"llama_decode failed (code {rc})")
-                self._tokens.append(tok)
             tail = decoder.decode(b"", final=True)
             stats.gen_s = t_last - t_first
             yield Piece(tail, finish=finish, stats=stats)  # type: ignore[arg-type]
         finally:
+            if steps is not None:
+                steps.close()  # type: ignore[attr-defined]
             lc.llama_sampler_free(chain)
+
+    def _plain_steps(self, chain: Any) -> Iterator[int]:
+        """The sampled tokens, one decode per token. A token is evaluated (so that the
+        next can be sampled) only when the next one is asked for."""
+        lc = self._lc
+        ctx, sample, decode, get_one = (
+            self._ctx,
+            lc.llama_sampler_sample,
+            lc.llama_decode,
+            lc.llama_batch_get_one,
+        )
+        one = (lc.llama_token * 1)()
+        tok = sample(chain, ctx, -1)
+        while True:
+            yield tok
+            one[0] = tok
+            rc = decode(ctx, get_one(one, 1))
+            if rc != 0:
+                from quill.errors import BackendError
+
+                raise BackendError(f"llama_decode failed (code {rc})")
+            self._tokens.append(tok)
+            tok = sample(chain, ctx, -1)
+
+    def _lookup_steps(
+        self, chain: Any, prompt: list[int], most: int, budget: int, stats: Stats
+    ) -> Iterator[int]:
+        """The sampled tokens, with prompt-lookup decoding (see :mod:`quill.engine.lookup`).
+
+        After each token, up to ``most`` tokens copied from the context are drafted and
+        evaluated together with it in one batch, with logits at every position. The
+        sampler chain then samples each position in order, exactly as plain decoding
+        would (the same chain, the same accepted tokens, the same random draws): while
+        the sample equals the drafted token the next position's logits are the ones plain
+        decoding would have computed, so the next sample is taken there; at the first
+        sample that differs (or after the last draft) the run ends, with that sample as
+        the next token. Drafted tokens after the run are removed from the KV cache. The
+        output is the model's own, token for token; only the decodes are fewer.
+        """
+        lc = self._lc
+        ctx, mem, vocab = self._ctx, self._mem, self._vocab
+        sample, decode, is_eog = lc.llama_sampler_sample, lc.llama_decode, lc.llama_vocab_is_eog
+        one = (lc.llama_token * 1)()
+        drafter = Drafter(prompt)
+        batch = lc.llama_batch_init(most + 1, 0, 1)
+        try:
+            tok = sample(chain, ctx, -1)
+            produced = 1
+            while True:
+                yield tok
+                drafter.append(tok)
+                draft = drafter.draft(min(most, budget - produced - 1))
+                pos = len(self._tokens)
+                if not draft:
+                    one[0] = tok
+                    rc = decode(ctx, lc.llama_batch_get_one(one, 1))
+                    if rc != 0:
+                        self._decode_failed(rc, pos)
+                    self._tokens.append(tok)
+                    tok = sample(chain, ctx, -1)
+                    produced += 1
+                    continue
+                n = len(draft) + 1
+                batch.n_tokens = n
+                for j, t in enumerate((tok, *draft)):
+                    batch.token[j] = t
+                    batch.pos[j] = pos + j
+                    batch.n_seq_id[j] = 1
+                    batch.seq_id[j][0] = 0
+                    batch.logits[j] = 1
+                rc = decode(ctx, batch)
+                if rc != 0:
+                    self._decode_failed(rc, pos)
+                picked: list[int] = []
+                for j in range(n):
+                    s = sample(chain, ctx, j)
+                    picked.append(s)
+                    if j == n - 1 or s != draft[j] or is_eog(vocab, s):
+                        break
+                kept = len(picked) - 1  # drafted tokens that were what the sampler picked
+                # forget the rejected drafts' cache entries
+                if kept < len(draft) and not lc.llama_memory_seq_rm(mem, 0, pos + 1 + kept, -1):
+                    self._decode_failed(-1, pos)
+                self._tokens.append(tok)
+                self._tokens.extend(draft[:kept])
+                drafter.verdict(len(draft), kept)
+                stats.drafted_tokens += len(draft)
+                stats.accepted_tokens += kept
+                produced += len(picked)
+                for s in picked[:-1]:
+                    yield s
+                    drafter.append(s)
+                tok = picked[-1]
+        finally:
+            lc.llama_batch_free(batch)
+
+    def _decode_failed(self, rc: int, pos: int) -> None:
+        """A batch of the lookup loop failed: the cache keeps the first ``pos`` tokens
+        (or nothing, where it cannot be trimmed)."""
+        from quill.errors import BackendError
+
+        if not self._lc.llama_memory_seq_rm(self._mem, 0, pos, -1):
+            self._lc.llama_memory_clear(self._mem, True)
+            self._tokens.clear()
+        else:
+            del self._tokens[pos:]
+        raise BackendError(f"llama_decode failed (code {rc})")
 
     def reset(self) -> None:
         """Forget the KV cache: the next prompt is evaluated in full."""
