@@ -41,6 +41,7 @@ ON_MODEL: dict[str, tuple[list[str], str]] = {
         ["--prompt-tokens", "32", "--tokens", "4", "--rounds", "1", "--ctx", "512"],
         "tok/s",
     ),
+    "lookup_bench.py": (["--words", "30", "--ctx", "1024"], "ratio"),
     "sampler_bench.py": (["--samples", "5", "--rounds", "1"], "ms/token"),
     "stream_bench.py": (["--tokens", "8", "--rounds", "1", "--ctx", "512"], ""),
     "summarize_bench.py": (["--ctx", "1024", "--length", "short", "--file", "{short}"], ""),
