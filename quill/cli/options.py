@@ -194,6 +194,18 @@ class Options:
         help="Check the draft before showing it: write N, keep the best, and write a "
         "failing one again (at most twice). 0 (default): stream it as it is written.",
         default=0, metavar="N", min=0)
+    # bench
+    writing: bool = opt(None, "--writing", help="Measure the model's writing (the default).",
+        default=False)
+    speed: bool = opt(None, "--speed", help="Measure speed instead: load, prompt evaluation, "
+        "generation, first token, memory, and the settings used.", default=False)
+    pp: int = opt(None, "--pp", help="With --speed: prompt tokens to evaluate.", default=512,
+        min=1)
+    tg: int = opt(None, "--tg", help="With --speed: tokens to generate.", default=128, min=2)
+    samples: int = opt(None, "--samples", "-n", help="Drafts of one brief to measure diversity "
+        "on.", default=4)
+    full: bool = opt(None, "--full", help="Every brief and document of the set (slower).",
+        default=False)
     # rewrite, expand, shorten
     shorter: bool = opt(None, "--shorter", help="About half as long.", default=False)
     longer: bool = opt(None, "--longer", help="About twice as long.", default=False)
