@@ -193,3 +193,18 @@ def test_best_of_checks_the_draft_and_writes_a_failing_one_again(cli: Callable) 
     assert r.stdout == "# Ferry\n\nIt sails at night now.\n"
     assert len(engine.calls) == 2 and engine.params[1].seed != 4
     assert "retried with seed" in r.stderr and "labels its parts" in r.stderr
+
+
+def test_free_writing_asks_for_no_prompt_lookup(cli: Callable) -> None:
+    """A draft and a chat reply copy little from their prompt: they ask the engine for
+    no prompt-lookup drafts (docs/speed.md), which would cost a few percent for nothing;
+    a proofread, which copies, leaves the engine's default."""
+    engine = FakeEngine("A plain draft. It ends here.")
+    assert cli(["draft", "a note about tea"], engine=engine).exit_code == 0
+    assert engine.params and all(p.lookup == 0 for p in engine.params)
+    chat = FakeEngine("Hello there.")
+    assert cli(["chat", "--session", "s"], engine=chat, stdin="hi\n").exit_code == 0
+    assert chat.params and all(p.lookup == 0 for p in chat.params)
+    proof = FakeEngine("A plain sentence.")
+    assert cli(["proofread"], stdin="A plain sentence.\n", engine=proof).exit_code == 0
+    assert all(p.lookup is None for p in proof.params)

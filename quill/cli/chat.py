@@ -46,7 +46,7 @@ def chat(run: Run) -> None:
     if cont and session:
         raise UsageError("pass --continue or --session, not both")
     flags: dict[str, Any] = {**run.o.sampling_flags(), "max_tokens": run.o.max_tokens}
-    params = run.sampling(DEFAULT_MAX_TOKENS, fixed_seed=False)
+    params = run.sampling(DEFAULT_MAX_TOKENS, fixed_seed=False, lookup=0)  # free replies
     message: str | None = None
     if not env.stdin_tty:
         message = run.stdin_text() or ""

@@ -52,7 +52,10 @@ def draft(
     )
     if style:
         messages = with_style(messages, run.style(style, brief or material))
-    params = run.sampling(drafting.DEFAULT_MAX_TOKENS, budget=drafting.max_tokens_for(words))
+    # A free draft copies little: prompt lookup (docs/speed.md) would draft for nothing.
+    params = run.sampling(
+        drafting.DEFAULT_MAX_TOKENS, budget=drafting.max_tokens_for(words), lookup=0
+    )
     with run:
         engine = run.engine()
 
