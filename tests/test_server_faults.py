@@ -533,6 +533,7 @@ def test_approximate_count_is_on_the_safe_side() -> None:
     assert approx_tokens("1234567890") >= 10
 
 
+@pytest.mark.usefixtures("unchecked")  # one call a file: the stub's replies are stand-ins
 def test_summarize_many_files_side_by_side_in_input_order(
     stub: tuple[Stub, str], run: Callable[..., Run], tmp_path: Path, quill_home: Path
 ) -> None:
