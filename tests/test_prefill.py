@@ -271,3 +271,19 @@ def test_real_model_continues_a_prefilled_reply(llama_engine: Any) -> None:
     # The prefill is counted into the prompt: the next call shares its cached prefix.
     again = llama_engine.complete(msgs, Sampling(temperature=0, seed=1, max_tokens=40))
     assert again.text == text and again.stats.cached_tokens > 0
+
+
+@pytest.mark.model
+def test_a_heading_begun_for_the_model_goes_on_after_its_space(llama_engine: Any) -> None:
+    """The reply begun "# " is evaluated as "#" (the space belongs to the next word's
+    token), and the model's first token must then begin with that space: left free, it
+    wrote "LinenShirt" after "#", a hashtag, where a heading was meant."""
+    from quill.writing import draft
+
+    messages = draft.build_messages("a product page for a linen shirt", form="product")
+    assert messages[-1] == Message("assistant", "# ")
+    for temperature, seed in ((0.0, 0), (0.8, 3)):
+        params = Sampling(temperature=temperature, seed=seed, max_tokens=6)
+        text = join(llama_engine.stream(messages, params)).text
+        assert text[:1].isalpha(), repr(text)  # the owed space, then a word
+        assert text.split()[0].lower().startswith("linen"), repr(text)

@@ -22,6 +22,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,6 +166,9 @@ def resolve_gpu_layers(spec: str | int | None, supports_gpu: bool) -> int:
         return -1
     n = int(spec)
     return -1 if n < 0 else n
+
+
+LEAD_CANDIDATES = 64  # the first token after a prefill's seam is chosen among this many
 
 
 def find_shift(cached: list[int], prompt: list[int], a: int, limit: int) -> tuple[int, int]:
@@ -491,20 +495,23 @@ class LlamaEngine:
         if not head:
             return self.stream_tokens(self.render(history), params)
         prompt = self.render([*history, Message("assistant", head)])
-        return settle(self.stream_tokens(prompt, params, continuing=True), owed)
+        return settle(self.stream_tokens(prompt, params, continuing=True, lead=owed), owed)
 
     def stream_tokens(
-        self, prompt: list[int], params: Sampling, *, continuing: bool = False
+        self, prompt: list[int], params: Sampling, *, continuing: bool = False, lead: str = ""
     ) -> Iterator[Piece]:
         """Generate after ``prompt``; ``continuing``: the prompt ends inside the reply
-        (a prefill), so its first token is not the start of a text."""
+        (a prefill), so its first token is not the start of a text; ``lead``: the text its
+        first token must begin with (the spaces a prefill owes, :func:`prefill_seam`: after
+        "#" a model free to choose wrote "LinenShirt", a hashtag, where "# Linen Shirt"
+        was meant)."""
         n_ctx = self.info.n_ctx
         if len(prompt) >= n_ctx:
             raise ContextOverflow(f"the prompt is {len(prompt)} tokens; the context holds {n_ctx}")
-        return self._generate(prompt, params, continuing)
+        return self._generate(prompt, params, continuing, lead)
 
     def _generate(
-        self, prompt: list[int], params: Sampling, continuing: bool = False
+        self, prompt: list[int], params: Sampling, continuing: bool = False, lead: str = ""
     ) -> Iterator[Piece]:
         lc = self._lc
         stats = Stats(prompt_tokens=len(prompt))
@@ -530,9 +537,9 @@ class LlamaEngine:
             strip = self._strip_first and not continuing
             draft = self.lookup if params.lookup is None else max(0, params.lookup)
             if draft > 0 and budget > 1:
-                steps = self._lookup_steps(chain, prompt, draft, budget, stats)
+                steps = self._lookup_steps(chain, prompt, draft, budget, stats, lead, params)
             else:
-                steps = self._plain_steps(chain)
+                steps = self._plain_steps(chain, lead, params)
             for i, tok in enumerate(steps):
                 if is_eog(vocab, tok):
                     finish = "stop"
@@ -559,7 +566,36 @@ class LlamaEngine:
                 steps.close()  # type: ignore[attr-defined]
             lc.llama_sampler_free(chain)
 
-    def _plain_steps(self, chain: Any) -> Iterator[int]:
+    def _first(self, chain: Any, lead: str, params: Sampling) -> int:
+        """The first token, sampled by ``chain``; with a ``lead``, the most likely of the
+        LEAD_CANDIDATES whose text begins with it (at temperature 0), or one of them drawn
+        by their probabilities at the request's temperature and seed; the token is then
+        passed to ``chain`` as if it had sampled it. Where none of them begins with the
+        lead, ``chain`` samples freely."""
+        lc = self._lc
+        if not lead:
+            return int(lc.llama_sampler_sample(chain, self._ctx, -1))
+        import numpy as np
+
+        n_vocab = lc.llama_vocab_n_tokens(self._vocab)
+        logits = np.ctypeslib.as_array(lc.llama_get_logits_ith(self._ctx, -1), shape=(n_vocab,))
+        top = np.argpartition(logits, -LEAD_CANDIDATES)[-LEAD_CANDIDATES:]
+        top = top[np.argsort(-logits[top])]
+        want = lead.encode()
+        allowed = [int(t) for t in top if self.token_bytes(int(t)).startswith(want)]
+        if not allowed:
+            return int(lc.llama_sampler_sample(chain, self._ctx, -1))
+        tok = allowed[0]
+        if params.temperature > 0:
+            z = np.array([logits[t] for t in allowed], dtype=np.float64) / params.temperature
+            weights = np.exp(z - z.max())
+            tok = random.Random(params.seed).choices(allowed, weights=weights.tolist())[0]
+        lc.llama_sampler_accept(chain, tok)
+        return tok
+
+    def _plain_steps(
+        self, chain: Any, lead: str = "", params: Sampling | None = None
+    ) -> Iterator[int]:
         """The sampled tokens, one decode per token. A token is evaluated (so that the
         next can be sampled) only when the next one is asked for."""
         lc = self._lc
@@ -570,7 +606,7 @@ class LlamaEngine:
             lc.llama_batch_get_one,
         )
         one = (lc.llama_token * 1)()
-        tok = sample(chain, ctx, -1)
+        tok = self._first(chain, lead, params or Sampling())
         while True:
             yield tok
             one[0] = tok
@@ -583,7 +619,14 @@ class LlamaEngine:
             tok = sample(chain, ctx, -1)
 
     def _lookup_steps(
-        self, chain: Any, prompt: list[int], most: int, budget: int, stats: Stats
+        self,
+        chain: Any,
+        prompt: list[int],
+        most: int,
+        budget: int,
+        stats: Stats,
+        lead: str = "",
+        params: Sampling | None = None,
     ) -> Iterator[int]:
         """The sampled tokens, with prompt-lookup decoding (see :mod:`quill.engine.lookup`).
 
@@ -604,7 +647,7 @@ class LlamaEngine:
         drafter = Drafter(prompt)
         batch = lc.llama_batch_init(most + 1, 0, 1)
         try:
-            tok = sample(chain, ctx, -1)
+            tok = self._first(chain, lead, params or Sampling())
             produced = 1
             while True:
                 yield tok
