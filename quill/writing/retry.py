@@ -173,9 +173,12 @@ def _what_changed(before: str, after: str) -> str:
 
 
 def run_generation(gen: Generation) -> Result:
-    """Run a generation to the end; its Result."""
+    """Run a generation to the end, or until Ctrl-C or SIGTERM raises the abort flag
+    (then it stops at the next piece, its text kept); its Result."""
     for _ in gen:
-        pass
+        if ABORT.raised:
+            gen.stop("interrupted")
+            break
     return gen.close()
 
 
@@ -228,12 +231,8 @@ def checked(
     def run(p: Sampling) -> Result:
         gen = start(p)
         in_flight[:] = [gen]
-        for _ in gen:
-            if ABORT.raised:  # Ctrl-C or SIGTERM: this try stops now, its text kept
-                gen.stop("interrupted")
-                break
-        result = gen.close()
-        filter_notes[p.seed] = in_flight[0].filter_note
+        result = run_generation(gen)
+        filter_notes[p.seed] = gen.filter_note
         return result
 
     def pieces() -> Iterator[Piece]:
