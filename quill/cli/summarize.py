@@ -17,7 +17,6 @@ from quill.cli.summary_runs import (
     run_parallel,
     saved_where,
     start_summary,
-    summary_generation,
     write_out,
 )
 from quill.errors import InputError, Terminated, UsageError
@@ -163,7 +162,7 @@ def _run(run: Run, summarizer: Summarizer, usable: list[Source], skipped: list[S
             interrupted_note = f"interrupted during the {where} of {src.name}"
             break
         assert job is not None
-        gen = summary_generation(summarizer, job)
+        gen = summarizer.final_generation(job)
         for listener in listeners:
             gen.add_listener(listener)
         if journal is not None:

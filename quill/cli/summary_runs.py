@@ -67,11 +67,6 @@ def start_summary(
     return start_draft(run.env, run.store, run.keep, engine, base, kind="summary", request=request)
 
 
-def summary_generation(summarizer: Summarizer, job: Job) -> Generation:
-    """The summary itself, from the notes (or the text) its job has ready."""
-    return summarizer.final_generation(job)
-
-
 def write_out(run: Run, texts: list[str]) -> Path | None:
     """--out, written with every summary (or what was read of it)."""
     if run.out_path is None or not texts:
@@ -194,7 +189,7 @@ def _work(summarizer: Summarizer, f: _File, stop: threading.Event) -> None:
         if stop.is_set() or job.messages is None or job.params is None:
             f.finish = "interrupted"
             return
-        gen = summary_generation(summarizer, job)
+        gen = summarizer.final_generation(job)
         for _ in gen:
             if stop.is_set():
                 gen.stop("interrupted")
