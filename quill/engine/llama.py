@@ -593,9 +593,7 @@ class LlamaEngine:
         lc.llama_sampler_accept(chain, tok)
         return tok
 
-    def _plain_steps(
-        self, chain: Any, lead: str = "", params: Sampling | None = None
-    ) -> Iterator[int]:
+    def _plain_steps(self, chain: Any, lead: str, params: Sampling) -> Iterator[int]:
         """The sampled tokens, one decode per token. A token is evaluated (so that the
         next can be sampled) only when the next one is asked for."""
         lc = self._lc
@@ -606,7 +604,7 @@ class LlamaEngine:
             lc.llama_batch_get_one,
         )
         one = (lc.llama_token * 1)()
-        tok = self._first(chain, lead, params or Sampling())
+        tok = self._first(chain, lead, params)
         while True:
             yield tok
             one[0] = tok
@@ -625,8 +623,8 @@ class LlamaEngine:
         most: int,
         budget: int,
         stats: Stats,
-        lead: str = "",
-        params: Sampling | None = None,
+        lead: str,
+        params: Sampling,
     ) -> Iterator[int]:
         """The sampled tokens, with prompt-lookup decoding (see :mod:`quill.engine.lookup`).
 
@@ -647,7 +645,7 @@ class LlamaEngine:
         drafter = Drafter(prompt)
         batch = lc.llama_batch_init(most + 1, 0, 1)
         try:
-            tok = self._first(chain, lead, params or Sampling())
+            tok = self._first(chain, lead, params)
             produced = 1
             while True:
                 yield tok
