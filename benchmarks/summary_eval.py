@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections import Counter
@@ -53,6 +52,7 @@ from quill.writing.language import is_cjk  # noqa: E402
 from quill.writing.presets import sampling  # noqa: E402
 from quill.writing.summarize import Summarizer, SummaryOptions  # noqa: E402
 from quill.writing.summary_job import CJK_CHARS_PER_WORD  # noqa: E402
+from quill.writing.summarycheck import list_share  # noqa: E402
 
 SYSTEMS = ("auto", "select", "refine", "map-reduce", "baseline", "cut")
 PRESET = "precise"  # what `quill summarize` uses
@@ -77,14 +77,11 @@ def rouge_n(summary: str, reference: str, n: int = 2) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
-_LISTY = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)、]|#{1,6})\s")
-
-
 def form(text: str) -> dict[str, float]:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not lines:
         return {"listy": 0.0, "repeats": 0.0}
-    listy = sum(1 for ln in lines if _LISTY.match(ln)) / len(lines)
+    listy = list_share(text)  # the share the summary check fails a prose summary on
     counts = Counter(lines)
     repeats = sum(c - 1 for c in counts.values() if c > 1) / len(lines)
     return {"listy": listy, "repeats": repeats}
