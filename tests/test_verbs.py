@@ -4,6 +4,7 @@ flags, drafts; and the pieces they share (Chain, parts of a long text, grammars)
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -746,3 +747,45 @@ def test_a_sign_off_ends_a_rewrite_and_broken_emphasis_is_closed_up() -> None:
     assert (
         "adds emphasis the text does not have" in check("The tea house opens at **6 am**.").problems
     )
+
+
+def test_rewrite_best_of_writes_each_part_n_times_and_keeps_the_best(
+    cli: Callable[..., Run],
+) -> None:
+    """`--best-of 3` writes three even when the first passes, and keeps a passing one over
+    a try that drops the facts; without it one passing try is all."""
+    dropped = "Dear all, the demo is on Thursday."
+    engine = FakeEngine(_replies(dropped, FORMAL, dropped))
+    args = ["rewrite", "--tone", "formal", "--seed", "5", "--no-save", "--best-of", "3"]
+    r = cli(args, engine=engine, stdin=CASUAL)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == FORMAL + "\n"
+    assert [p.seed for p in engine.params] == [5, 6, 7]
+    assert "best of 3" in r.stderr
+    once = FakeEngine(_replies(FORMAL, dropped))
+    r = cli(["rewrite", "--tone", "formal", "--no-save"], engine=once, stdin=CASUAL)
+    assert r.exit_code == 0 and len(once.calls) == 1
+
+
+def test_translate_best_of_writes_each_block_n_times(cli: Callable[..., Run], doc: Path) -> None:
+    def reply(messages: list[Message]) -> str:  # every word "translated", the shape kept
+        text = messages[-1].content.split("<text>\n", 1)[1].split("\n</text>")[0]
+
+        def word(m: re.Match[str]) -> str:
+            return "".join(chr(0x4E00 + ord(c) * 7 % 997) for c in m.group(0)[:2])
+
+        return re.sub(r"[A-Za-z]+", word, text)
+
+    engine = FakeEngine(reply)
+    plain = cli(["translate", str(doc), "--to", "zh", "--no-save"], engine=engine)
+    assert plain.exit_code == 0 and not plain.stderr.strip(), plain.stderr
+    blocks = len(engine.calls)
+    engine.calls.clear()
+    r = cli(["translate", str(doc), "--to", "zh", "--no-save", "--best-of", "2"], engine=engine)
+    assert r.exit_code == 0, r.stderr
+    assert len(engine.calls) == 2 * blocks and r.stdout == plain.stdout
+
+
+def test_best_of_is_at_least_one(cli: Callable[..., Run]) -> None:
+    r = cli(["rewrite", "--tone", "formal", "--best-of", "0"], stdin=CASUAL)
+    assert r.exit_code == 2 and "--best-of" in r.stderr

@@ -69,7 +69,7 @@ def draft(
 
         # --style: the draft is measured against the voice before it is shown
         if style:
-            gen = run.style_checked(style, start, params, o.best_of)
+            gen = run.style_checked(style, start, params, o.best_of or 1)
         elif o.best_of:  # checked (written again while it fails), shown whole
             gen = drafting.checked_generation(start, params, check, n=o.best_of)
         else:  # streamed as it is written; the check's findings go in the report

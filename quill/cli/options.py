@@ -190,10 +190,10 @@ class Options:
     form: str | None = opt(None, "--form",
         help="article, blog, product, marketing, news, email, poem, story or script "
         "(default: the form the brief names, if any).", metavar="FORM")
-    best_of: int = opt(None, "--best-of",
+    best_of: int | None = opt(None, "--best-of",
         help="Check the draft before showing it: write N, keep the best, and write a "
-        "failing one again (at most twice). 0 (default): stream it as it is written.",
-        default=0, metavar="N", min=0)
+        "failing one again (at most twice). Without it the draft streams as it is written.",
+        metavar="N", min=1)
     # bench
     writing: bool = opt(None, "--writing", help="Measure the model's writing (the default).",
         default=False)
@@ -295,6 +295,12 @@ GROUPS: dict[str, tuple[Opt, ...]] = {
 ENGINE, SAMPLING, KEEP, SHOW = GROUPS.values()
 # the groups of a command that writes a text
 WRITER = ("engine", "sampling", "keep", "show")
+# what --best-of means for a verb (a draft streams unchecked by default; a verb's parts
+# are always checked)
+BEST_OF = {
+    "best_of": "Write each part N times and keep the best by quill's checks (default: 1; "
+    "a part that fails them is written again, at most twice)."
+}
 
 
 def with_options(

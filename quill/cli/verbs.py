@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from quill.cli.options import WRITER
+from quill.cli.options import BEST_OF, WRITER
 from quill.cli.review import finish_reviewed
 from quill.cli.run import Run, command
 from quill.errors import UsageError
@@ -21,7 +21,7 @@ from quill.writing.verbruns import rewrite_chain
 from quill.writing.verbs import RewriteOptions, rewrite_messages, with_style
 
 # the options rewrite, expand and shorten share (declared in cli/options.py)
-OWN = ("tone", "audience", "instruction", "diff", "review")
+OWN = ("tone", "audience", "instruction", "diff", "review", "best_of")
 GROUPS = ("file", *WRITER, "lang", "style")
 
 
@@ -38,7 +38,9 @@ def _rewrite(run: Run, length: str | None) -> None:
         def build(text: str) -> Any:
             return with_style(rewrite_messages(text, opts, run.user_dir), voice)
 
-        gen = rewrite_chain(engine, params, src.text, build, opts, max_tokens=run.o.max_tokens)
+        gen = rewrite_chain(
+            engine, params, src.text, build, opts, max_tokens=o.max_tokens, n=o.best_of or 1
+        )
         options = {k: val for k, val in vars(opts).items() if val}
         request = {"options": options, "style": run.o.style}
         if diff or review:
@@ -49,7 +51,7 @@ def _rewrite(run: Run, length: str | None) -> None:
         run.stream(gen, src, kind="rewrite", request=request)
 
 
-@command("tone", "shorter", "longer", *OWN[1:], *GROUPS, template="rewrite")
+@command("tone", "shorter", "longer", *OWN[1:], *GROUPS, helps=BEST_OF, template="rewrite")
 def rewrite(run: Run) -> None:
     """Rewrite a text in another tone, length or for another audience.
 
@@ -76,7 +78,7 @@ def _sized(verb: str, length: str, doc: str) -> Callable[..., None]:
 
     sized.__name__ = sized.__qualname__ = verb
     sized.__doc__ = doc
-    return command(*OWN, *GROUPS, verb=verb, template="rewrite")(sized)
+    return command(*OWN, *GROUPS, helps=BEST_OF, verb=verb, template="rewrite")(sized)
 
 
 expand = _sized(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from quill.cli.options import WRITER
+from quill.cli.options import BEST_OF, WRITER
 from quill.cli.run import Run, command
 from quill.engine.base import Engine, Sampling
 from quill.engine.generation import generate
@@ -36,7 +36,14 @@ PER_PART = "Most tokens per part (default: from its size)."
 CONTEXT_TOKENS = 1500  # of a long draft shown to the model for titles or a continuation
 
 
-@command("to", "from_lang", *GROUPS, helps={"max_tokens": PER_PART}, template="translate")
+@command(
+    "to",
+    "from_lang",
+    "best_of",
+    *GROUPS,
+    helps={"max_tokens": PER_PART, **BEST_OF},
+    template="translate",
+)
 def translate(run: Run) -> None:
     """Translate a text, keeping its Markdown structure.
 
@@ -59,7 +66,14 @@ def translate(run: Run) -> None:
         engine = v.engine()
         params = v.sampling(1024)
         gen = translation(
-            engine, params, src.text, target, origin, user_dir=v.user_dir, max_tokens=v.o.max_tokens
+            engine,
+            params,
+            src.text,
+            target,
+            origin,
+            user_dir=v.user_dir,
+            max_tokens=v.o.max_tokens,
+            n=v.o.best_of or 1,
         )
         request = {"to": target, "from": origin, "parts": gen.generations}
         v.stream(gen, src, kind="translation", request=request)
