@@ -178,6 +178,19 @@ def report(model: str, recs: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def saved_runs(paths: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The records of saved ``--json`` runs by model, merged in the order given and
+    scored again with the metrics as they are now (what ``--report`` prints)."""
+    merged: dict[str, list[dict[str, Any]]] = {}
+    briefs = {b.id: b for b in evalset.briefs()}
+    for f in paths:
+        for res in json.loads(Path(f).read_text(encoding="utf-8"))["models"]:
+            for r in res["records"]:
+                r.update(score(r["text"], r["finish"], briefs[r["brief"]]))
+            merged.setdefault(res["model"], []).extend(res["records"])
+    return merged
+
+
 # -- main -----------------------------------------------------------------------------
 
 
@@ -245,15 +258,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = ap.parse_args(argv)
     if args.report:
-        merged: dict[str, list[dict[str, Any]]] = {}
-        briefs = {b.id: b for b in evalset.briefs()}
-        for f in args.report:
-            for res in json.loads(Path(f).read_text(encoding="utf-8"))["models"]:
-                for r in res["records"]:  # scored again with the metrics as they are now
-                    r.update(score(r["text"], r["finish"], briefs[r["brief"]]))
-                merged.setdefault(res["model"], []).extend(res["records"])
         print("# quill drafts against the brief alone (saved runs)\n")
-        for model, recs in merged.items():
+        for model, recs in saved_runs(args.report).items():
             print(report(model, recs))
         return
     args.seed_list = [int(s) for s in args.seeds.split(",") if s.strip()]

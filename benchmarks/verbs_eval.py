@@ -304,12 +304,19 @@ def default_models() -> list[str | None]:
 SCORERS.update(rewrite=score_rewrite, translate=score_translation, titles=score_titles)
 
 
-def rescore(path: str) -> str:
-    """The tables of a saved run (``--json``), scored again by the current functions."""
-    recs = json.loads(Path(path).read_text(encoding="utf-8"))
+def rescored(path: str) -> list[dict[str, Any]]:
+    """The records of a saved run (``--json``), scored again by the current functions
+    (the file is left as it is)."""
+    recs: list[dict[str, Any]] = json.loads(Path(path).read_text(encoding="utf-8"))
     by_id = {(v, t.id): t for v in VERBS for t in getattr(verb_texts(), v)}
     for r in recs:
         r.update(SCORERS[r["verb"]](r["text"], by_id[(r["verb"], r["id"])]))
+    return recs
+
+
+def rescore(path: str) -> str:
+    """The tables of a saved run (``--json``), scored again by the current functions."""
+    recs = rescored(path)
     Path(path).write_text(json.dumps(recs, ensure_ascii=False, indent=1), encoding="utf-8")
     split = ",".join(sorted({r["split"] for r in recs}))
     out = [f"## Verbs: quill against the plain baseline ({split} split)", ""]
