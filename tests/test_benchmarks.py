@@ -20,6 +20,7 @@ BENCH = ROOT / "benchmarks"
 
 # script: (arguments, writes a JSON file with --json, a line its output must hold)
 ON_FAKE: dict[str, tuple[list[str], bool, str]] = {
+    "doc_tables.py": (["--check"], False, "tables"),
     "draft_eval.py": (["--seeds", "0", "--max-tokens", "16", "--retries", "0"], True, ""),
     "style_eval.py": (["--voices", "terse", "--max-tokens", "16"], True, ""),
     "summary_eval.py": (["--split", "report", "--systems", "select,baseline"], True, ""),
