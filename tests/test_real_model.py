@@ -111,3 +111,21 @@ def test_llama_log_is_shown_only_with_verbose(real_env: dict[str, str]) -> None:
     assert quiet.returncode == loud.returncode == 0
     assert "llama_model_loader" not in quiet.stderr and "quill.llama" not in quiet.stderr
     assert "quill.llama: llama_model_loader" in loud.stderr
+
+
+def test_the_dry_sampler_keeps_a_reply_from_looping(llama_engine: object) -> None:
+    """Sampling.dry turns on llama.cpp's DRY sampler (a checked result's retries use it):
+    at temperature 0, asked to repeat a sentence, the model runs it on and on in one line
+    without it; with it, a run of the same tokens is cut short (here by a line break,
+    which ends a run). A DRY window of -1 would be read as 0, silently off."""
+    msgs = [Message("user", "Write 'The river runs to the sea.' ten times.")]
+    sentence = "runs to the sea"
+
+    def most_in_a_line(dry: float) -> int:
+        text = llama_engine.complete(  # type: ignore[attr-defined]
+            msgs, Sampling(temperature=0, seed=1, max_tokens=100, dry=dry)
+        ).text
+        return max((line.count(sentence) for line in text.splitlines()), default=0)
+
+    assert most_in_a_line(0.0) >= 4
+    assert most_in_a_line(0.8) <= 2

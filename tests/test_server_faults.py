@@ -287,8 +287,10 @@ def test_engine_reads_context_slots_and_counts_from_the_server(stub: tuple[Stub,
         result = e.complete([Message("user", "hi")], Sampling(max_tokens=5))
         assert result.text == "".join(w + " " for w in WORDS[:5]) and result.finish == "length"
         assert result.stats.generated_tokens == 9  # from the server's usage
-        e.complete([Message("user", "hi")], Sampling(max_tokens=5))
+        e.complete([Message("user", "hi")], Sampling(max_tokens=5, dry=0.8))
         assert s.connections == 1  # one kept-alive connection for every request
+        first, retry = s.chat_bodies()[-2:]  # a checked retry's DRY sampler, llama-server's
+        assert "dry_multiplier" not in first and retry["dry_multiplier"] == 0.8
     finally:
         e.close()
 

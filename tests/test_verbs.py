@@ -684,7 +684,7 @@ def test_too_few_titles_are_asked_for_again(cli: Callable[..., Run]) -> None:
 
 def test_best_of_keeps_the_best_and_stops_at_the_first_pass() -> None:
     from quill.engine.base import Result
-    from quill.writing.retry import Verdict, best_of, retry_params
+    from quill.writing.retry import RETRY_DRY, Verdict, best_of, retry_params
 
     texts = iter(["bad bad", "good", "bad", "better"])
     seen: list[Sampling] = []
@@ -699,10 +699,12 @@ def test_best_of_keeps_the_best_and_stops_at_the_first_pass() -> None:
     out = best_of(run, check, Sampling(temperature=0.0, seed=3))
     assert out.text == "good" and out.action == "retried" and out.tries == 2
     assert [p.seed for p in seen] == [3, 4] and seen[1].temperature == 0.5
+    assert seen[0].dry == 0.0 and seen[1].dry == RETRY_DRY  # a retry cannot loop again
     texts = iter(["good", "bad", "goo"])
     out = best_of(lambda p: Result(next(texts), "stop"), check, Sampling(seed=1), n=3)
     assert out.text == "goo" and out.action == "best-of" and "best of 3" in out.note()
     assert retry_params(Sampling(seed=None, temperature=0.8), 2).seed == 2
+    assert retry_params(Sampling(dry=1.2), 1).dry == 1.2  # a stronger setting stays
 
 
 def test_verb_checks() -> None:

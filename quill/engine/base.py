@@ -38,6 +38,11 @@ class Sampling:
     # verify them in one decode (the output is the same); 0 = off, None = the engine's
     # default. Engines without it ignore it.
     lookup: int | None = None
+    # The DRY sampler's multiplier (0 = off): a token that would extend a run of tokens
+    # the reply already wrote is penalized, more the longer the run, so a reply cannot
+    # loop over its own sentences. Checked results' retries turn it on
+    # (quill.writing.retry). Engines without it ignore it.
+    dry: float = 0.0
 
     def with_(self, **changes: object) -> Sampling:
         clean = {k: v for k, v in changes.items() if v is not None}

@@ -59,6 +59,8 @@ __all__ = ["DEFAULT_CTX_CAP", "N_BATCH", "LlamaEngine", "default_threads", "impo
 log = logging.getLogger("quill.llama")
 
 N_BATCH = 512
+DRY_BASE, DRY_ALLOWED = 1.75, 2  # the DRY sampler's settings, llama.cpp's defaults
+DRY_BREAKERS = (b"\n", b":", b'"', b"*")
 GREEDY_TOP_K = 40  # candidates greedy decoding looks at (see LlamaEngine._sampler)
 DEFAULT_CTX_CAP = memory.DEFAULT_CTX_CAP
 MIN_SHIFT = 16  # a kept span shorter than this is evaluated again rather than shifted
@@ -400,6 +402,8 @@ class LlamaEngine:
                     n_vocab, p.repeat_last_n, p.repeat_penalty, 0.0, 0.0
                 ),
             )
+        if p.dry > 0:
+            add(chain, self._dry(p.dry))
         if greedy:
             add(chain, lc.llama_sampler_init_greedy())
             return chain
@@ -411,6 +415,18 @@ class LlamaEngine:
         seed = p.seed if p.seed is not None else 0xFFFFFFFF  # LLAMA_DEFAULT_SEED: random
         add(chain, lc.llama_sampler_init_dist(seed & 0xFFFFFFFF))
         return chain
+
+    def _dry(self, multiplier: float) -> Any:
+        """The DRY sampler over what the reply wrote: a run longer than DRY_ALLOWED
+        tokens that repeats an earlier one costs the token that would extend it
+        ``multiplier`` × DRY_BASE^(excess) in logits; a line break, colon, quote or
+        asterisk ends a run (llama.cpp's own defaults). It looks back over the whole
+        context (this llama.cpp reads a last_n of -1 as 0, which turns it off)."""
+        breakers = (ctypes.c_char_p * len(DRY_BREAKERS))(*DRY_BREAKERS)
+        window = self.info.n_ctx
+        return self._lc.llama_sampler_init_dry(
+            self._vocab, multiplier, DRY_BASE, DRY_ALLOWED, window, breakers, len(DRY_BREAKERS)
+        )
 
     def _eval(self, tokens: list[int]) -> bool:
         """Evaluate tokens after what the cache holds, in batches of N_BATCH. Returns

@@ -294,6 +294,8 @@ class OpenAIEngine:
                 body["repetition_penalty"] = params.repeat_penalty
             else:
                 body["repeat_penalty"] = params.repeat_penalty
+        if params.dry > 0 and self.facts.kind == "llama-server":  # its DRY sampler
+            body["dry_multiplier"] = params.dry
         if params.grammar:
             body["grammar"] = params.grammar
         if messages and messages[-1].role == "assistant" and self.facts.kind == "vLLM":

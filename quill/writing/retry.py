@@ -29,6 +29,7 @@ from quill.writing.chain import Chain, sum_stats
 
 RETRIES = 2  # a failed result is regenerated at most this many times
 RETRY_TEMPERATURE = 0.5  # at least this on a retry: at temperature 0 a new seed changes nothing
+RETRY_DRY = 0.8  # the DRY multiplier of a retry (llama.cpp's suggested value; see Sampling.dry)
 
 
 @dataclass(frozen=True)
@@ -114,12 +115,18 @@ def _faults(v: Verdict) -> str:
 
 
 def retry_params(params: Sampling, k: int) -> Sampling:
-    """The settings of try ``k`` (0 is the first): the next seed, and a temperature of
-    at least RETRY_TEMPERATURE so that the new seed can change the text."""
+    """The settings of try ``k`` (0 is the first): the next seed, a temperature of at
+    least RETRY_TEMPERATURE so that the new seed can change the text, and the DRY
+    sampler at RETRY_DRY or more: a try that failed has often looped over its own
+    sentences or list items, and the retry is kept from doing it again."""
     if k == 0:
         return params
     seed = (params.seed if params.seed is not None else 0) + k
-    return params.with_(seed=seed, temperature=max(params.temperature, RETRY_TEMPERATURE))
+    return params.with_(
+        seed=seed,
+        temperature=max(params.temperature, RETRY_TEMPERATURE),
+        dry=max(params.dry, RETRY_DRY),
+    )
 
 
 def best_of(
