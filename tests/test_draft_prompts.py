@@ -107,25 +107,6 @@ def test_material_and_custom_forms(tmp_path: Path) -> None:
     assert "Shape it as a limerick." in user.content and "linen breathes" in user.content
 
 
-def test_the_length_is_also_a_count_of_sentences_or_lines(tmp_path: Path) -> None:
-    """A small model keeps nearer to "(10 sentences or so)" than to a number of words; a
-    poem counts lines; a Chinese prompt says it in Chinese; a prompt file of the older
-    kind (its own line without $count) still renders, without a count."""
-    user = build_messages("a news story about a night ferry", form="news", words=150)[1]
-    assert "about 150 words long (10 sentences or so)." in user.content
-    user = build_messages("a poem about the harbour", form="poem", words=60)[1]
-    assert "(10 lines or so)" in user.content
-    user = build_messages("写一篇茶馆的营销文案", form="marketing", words=120)[1]
-    assert "篇幅约 204 字（8句左右）。" in user.content
-    user = build_messages("a note to a neighbour", words=20)[1]  # under two sentences
-    assert "about 20 words long." in user.content and "sentences" not in user.content
-    (tmp_path / "draft.toml").write_text(
-        '[requirements]\nwords = "Keep it near $n words."\n', encoding="utf-8"
-    )
-    user = build_messages("a note", words=150, user_dir=tmp_path)[1]
-    assert user.content.endswith("Keep it near 150 words.")
-
-
 @pytest.mark.parametrize(
     ("brief", "lang"),
     [

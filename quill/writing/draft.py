@@ -18,8 +18,6 @@ from quill.writing.retry import RETRIES, Check, Outcome, Verdict, best_of, check
 
 DEFAULT_MAX_TOKENS = 1024
 CJK_CHARS_PER_WORD = 1.7  # a piece of N words reads like ~1.7·N CJK characters
-WORDS_PER_SENTENCE = 15  # a draft's sentence runs about this long (for a sentence count)
-WORDS_PER_LINE = 6  # and a poem's line
 
 
 def forms(user_dir: Path | None = None) -> dict[str, str]:
@@ -160,12 +158,10 @@ def build_messages(
     if tone:
         reqs.append(prompts.render(req["tone"], tone=tone))
     if words:
-        count = length_count(t.get("counts", {}), words, form)
         if is_cjk(writes_in):
-            n = str(round(words * CJK_CHARS_PER_WORD))
-            reqs.append(prompts.render(req["cjk"], n=n, count=count))
+            reqs.append(prompts.render(req["cjk"], n=str(round(words * CJK_CHARS_PER_WORD))))
         else:
-            reqs.append(prompts.render(req["words"], n=str(words), count=count))
+            reqs.append(prompts.render(req["words"], n=str(words)))
     if t is p and writes_in and (lang is not None or writes_in != "English"):
         reqs.append(prompts.render(req["lang"], lang=writes_in))  # a translation has none
     shape = ""
@@ -192,16 +188,6 @@ def build_messages(
     if start:  # the reply begun for the model: it continues the piece from its opening
         out.append(Message("assistant", start))
     return out
-
-
-def length_count(counts: dict[str, str], words: int, form: str | None) -> str:
-    """The length asked as a count the model can keep to ("(12 sentences or so)"; a
-    poem's in lines), from the prompt file's [counts]; "" under two or without one."""
-    key, per = ("lines", WORDS_PER_LINE) if form == "poem" else ("sentences", WORDS_PER_SENTENCE)
-    k = round(words / per)
-    if k < 2 or key not in counts:
-        return ""
-    return prompts.render(counts[key], k=str(k))
 
 
 def filters(
