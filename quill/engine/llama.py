@@ -22,13 +22,12 @@ import contextlib
 import ctypes
 import logging
 import os
-import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from quill.engine import memory
+from quill.engine import memory, sampler
 from quill.engine.base import (
     Message,
     ModelInfo,
@@ -59,9 +58,6 @@ __all__ = ["DEFAULT_CTX_CAP", "N_BATCH", "LlamaEngine", "default_threads", "impo
 log = logging.getLogger("quill.llama")
 
 N_BATCH = 512
-DRY_BASE, DRY_ALLOWED = 1.75, 2  # the DRY sampler's settings, llama.cpp's defaults
-DRY_BREAKERS = (b"\n", b":", b'"', b"*")
-GREEDY_TOP_K = 40  # candidates greedy decoding looks at (see LlamaEngine._sampler)
 DEFAULT_CTX_CAP = memory.DEFAULT_CTX_CAP
 MIN_SHIFT = 16  # a kept span shorter than this is evaluated again rather than shifted
 
@@ -168,9 +164,6 @@ def resolve_gpu_layers(spec: str | int | None, supports_gpu: bool) -> int:
         return -1
     n = int(spec)
     return -1 if n < 0 else n
-
-
-LEAD_CANDIDATES = 64  # the first token after a prefill's seam is chosen among this many
 
 
 def find_shift(cached: list[int], prompt: list[int], a: int, limit: int) -> tuple[int, int]:
@@ -370,63 +363,8 @@ class LlamaEngine:
     # -- generation -----------------------------------------------------------
 
     def _sampler(self, p: Sampling) -> Any:
-        """The sampler chain for one request.
-
-        Top-k runs first: every later step then sees 40-odd candidates instead of the
-        whole vocabulary. With a 152k-token vocabulary, measured on this project's CPU,
-        a chain with the repetition penalty first costs 1.2 ms per token and with top-k
-        first 0.27 ms; plain greedy over the whole vocabulary costs 0.5 ms. At GPU speeds
-        (a few ms per token) that difference is a quarter of the time. Greedy decoding
-        keeps its top-k cut too (the most likely token is always among the top 40).
-        """
-        lc = self._lc
-        chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
-        add = lc.llama_sampler_chain_add
-        if p.grammar:  # first: a later top-k cut could keep no token the grammar allows
-            grammar = lc.llama_sampler_init_grammar(self._vocab, p.grammar.encode(), b"root")
-            if not grammar:
-                lc.llama_sampler_free(chain)
-                from quill.errors import BackendError
-
-                raise BackendError("llama.cpp could not parse the output grammar")
-            add(chain, grammar)
-        greedy = p.temperature <= 0
-        top_k = GREEDY_TOP_K if greedy and p.top_k <= 0 else p.top_k
-        if top_k > 0:
-            add(chain, lc.llama_sampler_init_top_k(top_k))
-        if p.repeat_penalty and p.repeat_penalty != 1.0:
-            n_vocab = lc.llama_vocab_n_tokens(self._vocab)
-            add(
-                chain,
-                lc.llama_sampler_init_penalties(
-                    n_vocab, p.repeat_last_n, p.repeat_penalty, 0.0, 0.0
-                ),
-            )
-        if p.dry > 0:
-            add(chain, self._dry(p.dry))
-        if greedy:
-            add(chain, lc.llama_sampler_init_greedy())
-            return chain
-        if p.top_p < 1.0:
-            add(chain, lc.llama_sampler_init_top_p(p.top_p, 1))
-        if p.min_p > 0:
-            add(chain, lc.llama_sampler_init_min_p(p.min_p, 1))
-        add(chain, lc.llama_sampler_init_temp(p.temperature))
-        seed = p.seed if p.seed is not None else 0xFFFFFFFF  # LLAMA_DEFAULT_SEED: random
-        add(chain, lc.llama_sampler_init_dist(seed & 0xFFFFFFFF))
-        return chain
-
-    def _dry(self, multiplier: float) -> Any:
-        """The DRY sampler over what the reply wrote: a run longer than DRY_ALLOWED
-        tokens that repeats an earlier one costs the token that would extend it
-        ``multiplier`` × DRY_BASE^(excess) in logits; a line break, colon, quote or
-        asterisk ends a run (llama.cpp's own defaults). It looks back over the whole
-        context (this llama.cpp reads a last_n of -1 as 0, which turns it off)."""
-        breakers = (ctypes.c_char_p * len(DRY_BREAKERS))(*DRY_BREAKERS)
-        window = self.info.n_ctx
-        return self._lc.llama_sampler_init_dry(
-            self._vocab, multiplier, DRY_BASE, DRY_ALLOWED, window, breakers, len(DRY_BREAKERS)
-        )
+        """The sampler chain for one request (:func:`quill.engine.sampler.chain`)."""
+        return sampler.chain(self._lc, self._vocab, self.info.n_ctx, p)
 
     def _eval(self, tokens: list[int]) -> bool:
         """Evaluate tokens after what the cache holds, in batches of N_BATCH. Returns
@@ -583,31 +521,9 @@ class LlamaEngine:
             lc.llama_sampler_free(chain)
 
     def _first(self, chain: Any, lead: str, params: Sampling) -> int:
-        """The first token, sampled by ``chain``; with a ``lead``, the most likely of the
-        LEAD_CANDIDATES whose text begins with it (at temperature 0), or one of them drawn
-        by their probabilities at the request's temperature and seed; the token is then
-        passed to ``chain`` as if it had sampled it. Where none of them begins with the
-        lead, ``chain`` samples freely."""
-        lc = self._lc
-        if not lead:
-            return int(lc.llama_sampler_sample(chain, self._ctx, -1))
-        import numpy as np
-
-        n_vocab = lc.llama_vocab_n_tokens(self._vocab)
-        logits = np.ctypeslib.as_array(lc.llama_get_logits_ith(self._ctx, -1), shape=(n_vocab,))
-        top = np.argpartition(logits, -LEAD_CANDIDATES)[-LEAD_CANDIDATES:]
-        top = top[np.argsort(-logits[top])]
-        want = lead.encode()
-        allowed = [int(t) for t in top if self.token_bytes(int(t)).startswith(want)]
-        if not allowed:
-            return int(lc.llama_sampler_sample(chain, self._ctx, -1))
-        tok = allowed[0]
-        if params.temperature > 0:
-            z = np.array([logits[t] for t in allowed], dtype=np.float64) / params.temperature
-            weights = np.exp(z - z.max())
-            tok = random.Random(params.seed).choices(allowed, weights=weights.tolist())[0]
-        lc.llama_sampler_accept(chain, tok)
-        return tok
+        """The first token (:func:`quill.engine.sampler.first_token`)."""
+        lc, ctx, vocab = self._lc, self._ctx, self._vocab
+        return sampler.first_token(lc, ctx, vocab, chain, lead, params, self.token_bytes)
 
     def _plain_steps(self, chain: Any, lead: str, params: Sampling) -> Iterator[int]:
         """The sampled tokens, one decode per token. A token is evaluated (so that the
