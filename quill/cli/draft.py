@@ -54,7 +54,10 @@ def draft(
         messages = with_style(messages, run.style(style, brief or material))
     # A free draft copies little: prompt lookup (docs/speed.md) would draft for nothing.
     params = run.sampling(
-        drafting.DEFAULT_MAX_TOKENS, budget=drafting.max_tokens_for(words), lookup=0
+        drafting.DEFAULT_MAX_TOKENS,
+        budget=drafting.max_tokens_for(words),
+        lookup=0,
+        end_after=drafting.length_tokens(words),
     )
     with run:
         engine = run.engine()

@@ -43,6 +43,14 @@ class Sampling:
     # loop over its own sentences. Checked results' retries turn it on
     # (quill.writing.retry). Engines without it ignore it.
     dry: float = 0.0
+    # Prose only: no line of the reply may begin as a list item, heading, table row,
+    # quote or code fence (the llama engine rules out the tokens that would start one).
+    # Paragraph summaries set it: a small model asked for prose answers with a list.
+    prose: bool = False
+    # The length the reply is asked for, in tokens (0 = none): past it, the end of the
+    # reply is pushed up a little more with every token, so the model ends at its next
+    # natural end instead of writing on to the token limit. Engines without it ignore it.
+    end_after: int = 0
 
     def with_(self, **changes: object) -> Sampling:
         clean = {k: v for k, v in changes.items() if v is not None}

@@ -39,6 +39,7 @@ from quill.engine.base import (
     join,
 )
 from quill.engine.lookup import DEFAULT_DRAFT, Drafter
+from quill.engine.sampler import Shaper
 from quill.engine.template import ChatTemplate, choose
 from quill.engine.tokens import (
     VOCAB_SPM,
@@ -301,6 +302,7 @@ class LlamaEngine:
             chat_template=not self.template.plain,
         )
         self._piece_buf = ctypes.create_string_buffer(256)
+        self._bans: sampler.Bans | None = None  # prose's banned tokens, scanned once
         self._abort_cb = lc.ggml_abort_callback(_abort_requested)
         self._no_abort_cb = lc.ggml_abort_callback()  # NULL: nothing to call
         log.info(
@@ -490,10 +492,11 @@ class LlamaEngine:
             vocab, is_eog, token_bytes = self._vocab, lc.llama_vocab_is_eog, self.token_bytes
             strip = self._strip_first and not continuing
             draft = self.lookup if params.lookup is None else max(0, params.lookup)
+            shape = self._shaper(params, continuing)
             if draft > 0 and budget > 1:
-                steps = self._lookup_steps(chain, prompt, draft, budget, stats, lead, params)
+                steps = self._lookup_steps(chain, prompt, draft, budget, stats, lead, params, shape)
             else:
-                steps = self._plain_steps(chain, lead, params)
+                steps = self._plain_steps(chain, lead, params, shape)
             for i, tok in enumerate(steps):
                 if is_eog(vocab, tok):
                     finish = "stop"
@@ -520,12 +523,38 @@ class LlamaEngine:
                 steps.close()  # type: ignore[attr-defined]
             lc.llama_sampler_free(chain)
 
-    def _first(self, chain: Any, lead: str, params: Sampling) -> int:
+    def _first(self, chain: Any, lead: str, params: Sampling, shape: Shaper | None) -> int:
         """The first token (:func:`quill.engine.sampler.first_token`)."""
         lc, ctx, vocab = self._lc, self._ctx, self._vocab
+        if shape is not None:
+            shape.apply(-1)
         return sampler.first_token(lc, ctx, vocab, chain, lead, params, self.token_bytes)
 
-    def _plain_steps(self, chain: Any, lead: str, params: Sampling) -> Iterator[int]:
+    def _shaper(self, params: Sampling, continuing: bool) -> Shaper | None:
+        """The request's logit shaping (:class:`quill.engine.sampler.Shaper`), or None
+        where it asks for none. The vocabulary is scanned for prose's bans once."""
+        if not params.prose and params.end_after <= 0:
+            return None
+        lc, vocab = self._lc, self._vocab
+        n_vocab = lc.llama_vocab_n_tokens(vocab)
+        if params.prose and self._bans is None:
+            self._bans = sampler.bans(n_vocab, self.token_bytes)
+        both = {lc.llama_vocab_eos(vocab), lc.llama_vocab_eot(vocab)}
+        ends = [t for t in both if 0 <= t < n_vocab]
+        return Shaper(
+            lc,
+            self._ctx,
+            n_vocab,
+            ends,
+            params,
+            self._bans,
+            self.token_bytes,
+            continuing=continuing,
+        )
+
+    def _plain_steps(
+        self, chain: Any, lead: str, params: Sampling, shape: Shaper | None
+    ) -> Iterator[int]:
         """The sampled tokens, one decode per token. A token is evaluated (so that the
         next can be sampled) only when the next one is asked for."""
         lc = self._lc
@@ -536,9 +565,11 @@ class LlamaEngine:
             lc.llama_batch_get_one,
         )
         one = (lc.llama_token * 1)()
-        tok = self._first(chain, lead, params)
+        tok = self._first(chain, lead, params, shape)
         while True:
             yield tok
+            if shape is not None:
+                shape.push(tok)
             one[0] = tok
             rc = decode(ctx, get_one(one, 1))
             if rc != 0:
@@ -546,6 +577,8 @@ class LlamaEngine:
 
                 raise BackendError(f"llama_decode failed (code {rc})")
             self._tokens.append(tok)
+            if shape is not None:
+                shape.apply(-1)
             tok = sample(chain, ctx, -1)
 
     def _lookup_steps(
@@ -557,6 +590,7 @@ class LlamaEngine:
         stats: Stats,
         lead: str,
         params: Sampling,
+        shape: Shaper | None,
     ) -> Iterator[int]:
         """The sampled tokens, with prompt-lookup decoding (see :mod:`quill.engine.lookup`).
 
@@ -577,11 +611,13 @@ class LlamaEngine:
         drafter = Drafter(prompt)
         batch = lc.llama_batch_init(most + 1, 0, 1)
         try:
-            tok = self._first(chain, lead, params)
+            tok = self._first(chain, lead, params, shape)
             produced = 1
             while True:
                 yield tok
                 drafter.append(tok)
+                if shape is not None:
+                    shape.push(tok)
                 draft = drafter.draft(min(most, budget - produced - 1))
                 pos = len(self._tokens)
                 if not draft:
@@ -590,6 +626,8 @@ class LlamaEngine:
                     if rc != 0:
                         self._decode_failed(rc, pos)
                     self._tokens.append(tok)
+                    if shape is not None:
+                        shape.apply(-1)
                     tok = sample(chain, ctx, -1)
                     produced += 1
                     continue
@@ -606,10 +644,14 @@ class LlamaEngine:
                     self._decode_failed(rc, pos)
                 picked: list[int] = []
                 for j in range(n):
+                    if shape is not None:
+                        shape.apply(j)
                     s = sample(chain, ctx, j)
                     picked.append(s)
                     if j == n - 1 or s != draft[j] or is_eog(vocab, s):
                         break
+                    if shape is not None:
+                        shape.push(s)
                 kept = len(picked) - 1  # drafted tokens that were what the sampler picked
                 # forget the rejected drafts' cache entries
                 if kept < len(draft) and not lc.llama_memory_seq_rm(mem, 0, pos + 1 + kept, -1):

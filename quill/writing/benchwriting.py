@@ -226,7 +226,10 @@ def plan_documents(opts: BenchOptions) -> list[evalset.Document]:
 
 
 def run_draft(engine: Engine, brief: evalset.Brief, seed: int) -> DraftScore:
-    params = sampling(DRAFT_PRESET, drafting.max_tokens_for(brief.words), seed=seed)
+    budget = drafting.max_tokens_for(brief.words)
+    params = sampling(
+        DRAFT_PRESET, budget, seed=seed, end_after=drafting.length_tokens(brief.words)
+    )
     messages = drafting.build_messages(
         brief.brief, form=brief.form, tone=brief.tone, words=brief.words
     )

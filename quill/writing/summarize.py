@@ -266,7 +266,7 @@ class Summarizer:
         to end, its stats kept), ``job.interrupted`` is set and the run ends, with the
         notes finished so far in ``job.map_notes``."""
         plan = job.plan
-        final_params = self.base.with_(max_tokens=plan.summary_tokens)
+        final_params = self._final_params(plan)
         if plan.single:
             job.passes = 1
             text = plan.selection.text if plan.selection is not None else None
@@ -323,7 +323,14 @@ class Summarizer:
         job.notes = [Note(f"Parts 1-{n - 1} of {n}", summary, 1, n - 1)]
         job.passes += 1
         job.messages = self.prompts.refine(plan, summary, chunks[-1].text)
-        job.params = self.base.with_(max_tokens=plan.summary_tokens)
+        job.params = self._final_params(plan)
+
+    def _final_params(self, plan: Plan) -> Sampling:
+        """The final step's sampling: a paragraph or TL;DR is prose, so no line of it may
+        begin as a list item or heading (``Sampling.prose``); small models asked for a
+        paragraph of a document full of lists answer with one."""
+        prose = self.opts.format in ("paragraph", "tldr")
+        return self.base.with_(max_tokens=plan.summary_tokens, prose=prose)
 
     def _refine_transform(self, plan: Plan) -> Transform:
         gate = sentence_gate(plan.summary_tokens)

@@ -1,0 +1,138 @@
+"""Logit shaping (quill.engine.sampler.Shaper): prose that cannot begin a line as a list
+item or heading, and a reply pushed to end once it passes the length asked. The shaper
+on a made-up vocabulary and logits row, then on the real 0.5B: the property each
+setting exists for, and prompt lookup giving the same text with shaping on."""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import re
+from typing import Any
+
+import pytest
+
+from quill.engine.base import Message, Sampling
+from quill.engine.sampler import END_PUSH, END_START, Shaper, bans
+
+VOCAB = [b"The", b" cat", b"\n", b"-", b" -", b"#", b"1", b".", b" sat", b"**", b"\n\n", b"2"]
+END = 99  # the end-of-turn token's id in the made-up row
+
+
+class FakeLc:
+    """The one call the shaper makes: a pointer to a logits row."""
+
+    def __init__(self, n: int) -> None:
+        self.row = (ctypes.c_float * n)()
+
+    def llama_get_logits_ith(self, _ctx: Any, _idx: int) -> Any:
+        return ctypes.cast(self.row, ctypes.POINTER(ctypes.c_float))
+
+
+def piece(t: int) -> bytes:
+    return VOCAB[t] if t < len(VOCAB) else b""
+
+
+def shaper(params: Sampling, **kw: Any) -> tuple[Shaper, FakeLc]:
+    lc = FakeLc(100)
+    return Shaper(lc, None, 100, [END], params, bans(100, piece), piece, **kw), lc
+
+
+def banned(lc: FakeLc) -> set[bytes]:
+    return {VOCAB[t] for t in range(len(VOCAB)) if math.isinf(lc.row[t])}
+
+
+def test_the_vocabulary_scan_sorts_tokens_by_what_they_would_write() -> None:
+    b = bans(100, piece)
+    assert sorted(VOCAB[t] for t in b.start) == sorted([b"-", b" -", b"#", b"**"])
+    assert [VOCAB[t] for t in b.number] == [b"."]
+
+
+def test_prose_bans_markers_only_at_a_line_start() -> None:
+    s, lc = shaper(Sampling(prose=True))
+    s.apply(-1)
+    assert banned(lc) == {b"-", b" -", b"#", b"**"}  # the reply's first line
+    s.push(0)  # "The"
+    lc.row[:] = [0.0] * 100
+    s.apply(-1)
+    assert banned(lc) == set()  # inside a line a dash is a dash
+    s.push(2)  # "\n"
+    s.apply(-1)
+    assert {b"-", b"#"} <= banned(lc)
+
+
+def test_a_number_at_a_line_start_cannot_become_a_list_number() -> None:
+    s, lc = shaper(Sampling(prose=True))
+    for t in (0, 10, 6):  # "The", "\n\n", "1"
+        s.push(t)
+    s.apply(-1)
+    assert banned(lc) == {b"."}
+    s.push(8)  # " sat": no longer a bare number
+    lc.row[:] = [0.0] * 100
+    s.apply(-1)
+    assert banned(lc) == set()
+
+
+def test_a_prefilled_reply_has_begun_its_line() -> None:
+    s, lc = shaper(Sampling(prose=True), continuing=True)
+    s.apply(-1)
+    assert banned(lc) == set()
+
+
+def test_the_end_is_pushed_up_only_near_the_length_and_after_a_sentence() -> None:
+    s, lc = shaper(Sampling(end_after=100))
+    for _ in range(int(END_START * 100)):
+        s.push(7)  # "."
+    s.apply(-1)
+    assert lc.row[END] == 0.0 and banned(lc) == set()  # no prose ban asked for
+    for _ in range(100 - int(END_START * 100) - 1):
+        s.push(0)
+    s.push(7)  # the 100th token ends a sentence
+    s.apply(-1)
+    assert lc.row[END] == pytest.approx(END_PUSH * (1 - END_START))
+    lc.row[END] = 0.0
+    s.push(8)  # " sat": inside a sentence the end is left alone
+    s.apply(-1)
+    assert lc.row[END] == 0.0
+
+
+# -- the real model -------------------------------------------------------------------
+
+LIST_ASK = [Message("user", "List five fruits and their colours as a bulleted Markdown list.")]
+LINE_START = re.compile(r"^\s*(?:[-*+#>|•]|\d+[.)])", re.M)
+
+
+@pytest.mark.model
+def test_prose_never_starts_a_line_as_a_list(llama_engine: object) -> None:
+    """Asked outright for a list, the model writes one; in prose it cannot."""
+    p = Sampling(temperature=0, seed=0, max_tokens=80)
+    plain = llama_engine.complete(LIST_ASK, p).text  # type: ignore[attr-defined]
+    prose = llama_engine.complete(LIST_ASK, p.with_(prose=True)).text  # type: ignore[attr-defined]
+    assert LINE_START.search(plain)
+    assert not LINE_START.search(prose)
+    assert len(prose.split()) >= 5  # it still wrote
+
+
+@pytest.mark.model
+def test_past_the_length_asked_the_reply_ends_by_itself(llama_engine: object) -> None:
+    story = [Message("user", "Write a long story about a lighthouse keeper and a storm.")]
+    p = Sampling(temperature=0, seed=0, max_tokens=220, lookup=0)
+    free = llama_engine.complete(story, p)  # type: ignore[attr-defined]
+    pushed = llama_engine.complete(story, p.with_(end_after=60))  # type: ignore[attr-defined]
+    assert free.finish == "length"
+    assert pushed.finish == "stop"
+    assert 60 <= pushed.stats.generated_tokens < free.stats.generated_tokens
+    assert pushed.text.rstrip()[-1] in ".!?\"'”"  # at a natural end, not mid-sentence
+
+
+@pytest.mark.model
+def test_lookup_gives_the_same_shaped_text(llama_engine: object) -> None:
+    """Shaping is applied at each verified position as plain decoding applies it."""
+    proof = [Message("user", "Copy this list exactly:\n- apples are red\n- pears are green")]
+    p = Sampling(temperature=0, seed=0, max_tokens=60, prose=True, end_after=20)
+    texts = []
+    for lookup in (0, 10):
+        llama_engine.reset()  # type: ignore[attr-defined]
+        texts.append(llama_engine.complete(proof, p.with_(lookup=lookup)).text)  # type: ignore[attr-defined]
+    assert texts[0] == texts[1]
+    assert not LINE_START.search(texts[0])
