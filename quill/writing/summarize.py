@@ -327,10 +327,15 @@ class Summarizer:
 
     def _final_params(self, plan: Plan) -> Sampling:
         """The final step's sampling: a paragraph or TL;DR is prose, so no line of it may
-        begin as a list item or heading (``Sampling.prose``); small models asked for a
-        paragraph of a document full of lists answer with one."""
+        begin as a list item or heading (``Sampling.prose``: small models asked for a
+        paragraph of a document full of lists answer with one), and near the length
+        asked it is pushed to end at its next sentence end (``Sampling.end_after``)."""
         prose = self.opts.format in ("paragraph", "tldr")
-        return self.base.with_(max_tokens=plan.summary_tokens, prose=prose)
+        return self.base.with_(
+            max_tokens=plan.summary_tokens,
+            prose=prose,
+            end_after=round(plan.target_words * TOKENS_PER_WORD),
+        )
 
     def _refine_transform(self, plan: Plan) -> Transform:
         gate = sentence_gate(plan.summary_tokens)
