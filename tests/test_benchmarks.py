@@ -44,6 +44,10 @@ ON_MODEL: dict[str, tuple[list[str], str]] = {
     ),
     "lookup_bench.py": (["--words", "30", "--ctx", "1024"], "ratio"),
     "sampler_bench.py": (["--samples", "5", "--rounds", "1"], "ms/token"),
+    "speculative_bench.py": (
+        ["--small", "{model}", "--tokens", "12", "--rounds", "1"],
+        "same text",
+    ),
     "stream_bench.py": (["--tokens", "8", "--rounds", "1", "--ctx", "512"], ""),
     "summarize_bench.py": (["--ctx", "1024", "--length", "short", "--file", "{short}"], ""),
 }
@@ -95,7 +99,7 @@ def test_benchmark_runs_on_the_default_model(
         "# Tea\n\n"
         + "\n\n".join(f"## Part {i}\n\n" + "Tea grows on misty hills. " * 30 for i in range(3))
     )
-    args = [a.replace("{short}", str(short)) for a in args]
+    args = [a.replace("{short}", str(short)).replace("{model}", str(default_model)) for a in args]
     r = _run(script, [flag, str(default_model), *args], env)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     assert "Traceback" not in r.stderr

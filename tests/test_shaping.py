@@ -15,7 +15,7 @@ import pytest
 from quill.engine.base import Message, Sampling
 from quill.engine.sampler import END_PUSH, END_START, Shaper, bans
 
-VOCAB = [b"The", b" cat", b"\n", b"-", b" -", b"#", b"1", b".", b" sat", b"**", b"\n\n", b"2"]
+VOCAB = [b"The", b" cat", b"\n", b"-", b" -", b"#", b"1", b".", b" sat", b"**", b"\n\n", b"2", "。\n\n".encode()]
 END = 99  # the end-of-turn token's id in the made-up row
 
 
@@ -45,7 +45,7 @@ def banned(lc: FakeLc) -> set[bytes]:
 def test_the_vocabulary_scan_sorts_tokens_by_what_they_would_write() -> None:
     b = bans(100, piece)
     assert sorted(VOCAB[t] for t in b.start) == sorted([b"-", b" -", b"#", b"**"])
-    assert [VOCAB[t] for t in b.number] == [b"."]
+    assert sorted(VOCAB[t] for t in b.number) == sorted([b"-", b" -", b".", b"**"])
 
 
 def test_prose_bans_markers_only_at_a_line_start() -> None:
@@ -66,7 +66,7 @@ def test_a_number_at_a_line_start_cannot_become_a_list_number() -> None:
     for t in (0, 10, 6):  # "The", "\n\n", "1"
         s.push(t)
     s.apply(-1)
-    assert banned(lc) == {b"."}
+    assert banned(lc) == {b".", b"-", b" -", b"**"}  # "1." "1-" "1 **" (and "1 sat" is fine)
     s.push(8)  # " sat": no longer a bare number
     lc.row[:] = [0.0] * 100
     s.apply(-1)
@@ -94,6 +94,9 @@ def test_the_end_is_pushed_up_only_near_the_length_and_after_a_sentence() -> Non
     s.push(8)  # " sat": inside a sentence the end is left alone
     s.apply(-1)
     assert lc.row[END] == 0.0
+    s.push(12)  # "。\n\n" ends one too
+    s.apply(-1)
+    assert lc.row[END] > END_PUSH * (1 - END_START)
 
 
 # -- the real model -------------------------------------------------------------------
