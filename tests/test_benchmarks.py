@@ -43,6 +43,7 @@ ON_MODEL: dict[str, tuple[list[str], str]] = {
         "tok/s",
     ),
     "lookup_bench.py": (["--words", "30", "--ctx", "1024"], "ratio"),
+    "prompt_bench.py": (["--lengths", "64", "--rounds", "1"], "ratio"),
     "sampler_bench.py": (["--samples", "5", "--rounds", "1"], "ms/token"),
     "speculative_bench.py": (
         ["--small", "{model}", "--tokens", "12", "--rounds", "1"],
