@@ -230,6 +230,55 @@ def lookup(paths: list[Path]) -> str:
     return table(rows, header)
 
 
+def prompt(paths: list[Path]) -> str:
+    """benchmarks/prompt_bench.py ``--json``: one row per prompt length, each file a
+    model (its name from the run's ``--model``)."""
+    rows = []
+    for path in paths:
+        saved = _load(path)
+        model = _size(str(saved["run"]["args"]["model"]))
+        for r in saved["rows"]:
+            rows.append(
+                [
+                    model,
+                    f"{r['tokens']:,}",
+                    f"{r['llama_cpp']:.1f}",
+                    f"{r['quill']:.1f}",
+                    f"{r['ratio']:.3f}",
+                ]
+            )
+    header = ["model", "prompt tokens", "llama.cpp tok/s", "quill tok/s", "quill / llama.cpp"]
+    return table(rows, header)
+
+
+def speculative(paths: list[Path]) -> str:
+    """benchmarks/speculative_bench.py ``--json``: one row per prompt."""
+    saved = _load(_one(paths, "speculative"))
+    draft = saved["run"]["args"]["draft"]
+    rows = [
+        [
+            r["prompt"],
+            f"{r['1.5B plain']:.1f}",
+            f"{r['0.5B plain']:.1f}",
+            f"{r['speculative']:.1f}",
+            f"{r['ratio']:.2f}",
+            f"{r['kept_share']:.2f}",
+            "yes" if r["same_text"] else "no",
+        ]
+        for r in saved["rows"]
+    ]
+    header = [
+        "prompt",
+        "1.5B tok/s",
+        "0.5B tok/s",
+        f"speculative (draft {draft}) tok/s",
+        "speculative / 1.5B",
+        "drafted tokens kept",
+        "the 1.5B's own text",
+    ]
+    return table(rows, header)
+
+
 VIEWS: dict[str, Callable[[list[Path]], str]] = {
     "summary": summary,
     "drafts": drafts,
@@ -237,6 +286,8 @@ VIEWS: dict[str, Callable[[list[Path]], str]] = {
     "proofread": proofread,
     "speed": speed,
     "lookup": lookup,
+    "prompt": prompt,
+    "speculative": speculative,
 }
 
 

@@ -15,7 +15,22 @@ import pytest
 from quill.engine.base import Message, Sampling
 from quill.engine.sampler import END_PUSH, END_START, Shaper, bans
 
-VOCAB = [b"The", b" cat", b"\n", b"-", b" -", b"#", b"1", b".", b" sat", b"**", b"\n\n", b"2", "。\n\n".encode()]
+VOCAB = [
+    b"The",
+    b" cat",
+    b"\n",
+    b"-",
+    b" -",
+    b"#",
+    b"1",
+    b".",
+    b" sat",
+    b"**",
+    b"\n\n",
+    b"2",
+    "。\n\n".encode(),
+    b"\\.",
+]
 END = 99  # the end-of-turn token's id in the made-up row
 
 
@@ -44,14 +59,15 @@ def banned(lc: FakeLc) -> set[bytes]:
 
 def test_the_vocabulary_scan_sorts_tokens_by_what_they_would_write() -> None:
     b = bans(100, piece)
-    assert sorted(VOCAB[t] for t in b.start) == sorted([b"-", b" -", b"#", b"**"])
-    assert sorted(VOCAB[t] for t in b.number) == sorted([b"-", b" -", b".", b"**"])
+    assert sorted(VOCAB[t] for t in b.start) == sorted([b"-", b" -", b"#", b"**", b"\\."])
+    after_number = [b"-", b" -", b".", b"**", b"\\.", "。\n\n".encode()]
+    assert sorted(VOCAB[t] for t in b.number) == sorted(after_number)
 
 
 def test_prose_bans_markers_only_at_a_line_start() -> None:
     s, lc = shaper(Sampling(prose=True))
     s.apply(-1)
-    assert banned(lc) == {b"-", b" -", b"#", b"**"}  # the reply's first line
+    assert banned(lc) == {b"-", b" -", b"#", b"**", b"\\."}  # the reply's first line
     s.push(0)  # "The"
     lc.row[:] = [0.0] * 100
     s.apply(-1)
@@ -66,7 +82,7 @@ def test_a_number_at_a_line_start_cannot_become_a_list_number() -> None:
     for t in (0, 10, 6):  # "The", "\n\n", "1"
         s.push(t)
     s.apply(-1)
-    assert banned(lc) == {b".", b"-", b" -", b"**"}  # "1." "1-" "1 **" (and "1 sat" is fine)
+    assert banned(lc) == {b".", b"-", b" -", b"**", b"\\.", "。\n\n".encode()}  # "1." "1\\."…
     s.push(8)  # " sat": no longer a bare number
     lc.row[:] = [0.0] * 100
     s.apply(-1)

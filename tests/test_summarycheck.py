@@ -50,6 +50,12 @@ def test_a_list_fails_where_prose_was_asked_and_passes_where_a_list_was() -> Non
     assert not any("is a list" in p for p in bullets.problems)
 
 
+def test_an_escaped_list_number_is_a_list_line() -> None:
+    """Markdown shows "1\\." as "1.": a model that may not write "1." writes that."""
+    escaped = "Key findings:\n\n1\\. Coverage is high.\n2\\. Hesitancy is low.\n\\- And more."
+    assert list_share(escaped) == 0.75
+
+
 def test_a_line_or_three_times_the_length_fails() -> None:
     short = summary_verdict("The Harbour Report.", DOC, target_words=80, lang="English")
     assert any("times the length asked" in p for p in short.problems)

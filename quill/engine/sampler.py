@@ -117,12 +117,30 @@ def first_token(
 # What may not begin a line of prose: list bullets, headings, tables, quotes, fences
 LINE_MARKERS = tuple(
     m.encode()
-    for m in ("-", "*", "+", "#", "|", ">", "`", "•", "·", "●", "▪", "◦", "–", "—", "(", "（")
+    for m in ("-", "*", "+", "#", "|", ">", "`", "\\", "•", "·", "●", "▪", "◦", "–", "—", "(", "（")
 ) + tuple(chr(c).encode() for c in range(0x2460, 0x2474))  # ① … ⑳
-# ... and what may not follow a number that begins a line ("1." "2)" "3、" "一、" "1-")
+# ... and what may not follow a number that begins a line ("1." "2)" "3、" "一、" "1-" "1\.")
 NUMBER_MARKS = tuple(
     m.encode()
-    for m in (".", "。", ")", "、", "．", "，", "）", ":", "：", "-", "/", "*", "]", "】", "—", "–")
+    for m in (
+        ".",
+        "。",
+        ")",
+        "、",
+        "．",
+        "，",
+        "）",
+        ":",
+        "：",
+        "-",
+        "/",
+        "\\",
+        "*",
+        "]",
+        "】",
+        "—",
+        "–",
+    )
 )
 _CN_NUMERALS = frozenset("一二三四五六七八九十".encode()[i : i + 3] for i in range(0, 30, 3))
 # Past END_START × the length asked, the end of the reply gains END_PUSH logits per

@@ -23,7 +23,7 @@ COPY_MAX = 0.6  # more of the summary's spans found verbatim in the document: a 
 LIST_MAX = 0.34  # more of a prose summary's lines are list items or headings: a list
 LENGTH_RANGE = (0.35, 2.2)  # of the length asked: outside it, a summary fails
 
-_LISTY = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)、]|#{1,6})\s")
+_LISTY = re.compile(r"^\s*(?:\\?[-*+•]|\d{1,3}\\?[.)、]|#{1,6})\s")  # "1\." too: escaped
 
 
 def list_share(text: str) -> float:
