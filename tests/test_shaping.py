@@ -97,8 +97,9 @@ def test_a_prefilled_reply_has_begun_its_line() -> None:
 
 def test_the_end_is_pushed_up_only_near_the_length_and_after_a_sentence() -> None:
     s, lc = shaper(Sampling(end_after=100))
-    for _ in range(int(END_START * 100)):
-        s.push(7)  # "."
+    for _ in range(int(END_START * 100) - 1):
+        s.push(0)  # "The"
+    s.push(7)  # "." at 0.85 of the length: not yet
     s.apply(-1)
     assert lc.row[END] == 0.0 and banned(lc) == set()  # no prose ban asked for
     for _ in range(100 - int(END_START * 100) - 1):
@@ -113,6 +114,11 @@ def test_the_end_is_pushed_up_only_near_the_length_and_after_a_sentence() -> Non
     s.push(12)  # "。\n\n" ends one too
     s.apply(-1)
     assert lc.row[END] > END_PUSH * (1 - END_START)
+    lc.row[END] = 0.0
+    for t in (11, 7):  # "2", ".": a list's number on its own line is no sentence
+        s.push(t)
+    s.apply(-1)
+    assert lc.row[END] == 0.0
 
 
 # -- the real model -------------------------------------------------------------------
