@@ -30,6 +30,11 @@ VOCAB = [
     b"2",
     "。\n\n".encode(),
     b"\\.",
+    "\ufe0f\u20e3".encode(),
+    b" million",
+    "年".encode(),
+    "“".encode(),
+    b" **",
 ]
 END = 99  # the end-of-turn token's id in the made-up row
 
@@ -59,15 +64,18 @@ def banned(lc: FakeLc) -> set[bytes]:
 
 def test_the_vocabulary_scan_sorts_tokens_by_what_they_would_write() -> None:
     b = bans(100, piece)
-    assert sorted(VOCAB[t] for t in b.start) == sorted([b"-", b" -", b"#", b"**", b"\\."])
-    after_number = [b"-", b" -", b".", b"**", b"\\.", "。\n\n".encode()]
-    assert sorted(VOCAB[t] for t in b.number) == sorted(after_number)
+    marks = [b"-", b" -", b"#", b".", b"**", "。\n\n".encode(), b"\\.", "\ufe0f\u20e3".encode()]
+    assert sorted(VOCAB[t] for t in b.start) == sorted([*marks, b" **"])  # "“" may open one
+    # after "1" at a line's start: a word or digit only (" million", "年", "2")
+    after = [*marks, b" **", b"\n", b"\n\n", "“".encode()]
+    assert sorted(VOCAB[t] for t in b.number) == sorted(after)
 
 
 def test_prose_bans_markers_only_at_a_line_start() -> None:
     s, lc = shaper(Sampling(prose=True))
     s.apply(-1)
-    assert banned(lc) == {b"-", b" -", b"#", b"**", b"\\."}  # the reply's first line
+    assert {b"-", b" -", b"#", b"**", b"\\.", b" **"} <= banned(lc)  # the reply's first line
+    assert not {b"The", b" cat", "“".encode(), "年".encode()} & banned(lc)
     s.push(0)  # "The"
     lc.row[:] = [0.0] * 100
     s.apply(-1)
@@ -82,7 +90,8 @@ def test_a_number_at_a_line_start_cannot_become_a_list_number() -> None:
     for t in (0, 10, 6):  # "The", "\n\n", "1"
         s.push(t)
     s.apply(-1)
-    assert banned(lc) == {b".", b"-", b" -", b"**", b"\\.", "。\n\n".encode()}  # "1." "1\\."…
+    assert {b".", b"-", b" -", b"**", b"\\.", "\ufe0f\u20e3".encode()} <= banned(lc)  # "1️⃣"…
+    assert not {b" million", "年".encode(), b"2"} & banned(lc)
     s.push(8)  # " sat": no longer a bare number
     lc.row[:] = [0.0] * 100
     s.apply(-1)
