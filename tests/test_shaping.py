@@ -65,10 +65,24 @@ def banned(lc: FakeLc) -> set[bytes]:
 def test_the_vocabulary_scan_sorts_tokens_by_what_they_would_write() -> None:
     b = bans(100, piece)
     marks = [b"-", b" -", b"#", b".", b"**", "。\n\n".encode(), b"\\.", "\ufe0f\u20e3".encode()]
-    assert sorted(VOCAB[t] for t in b.start) == sorted([*marks, b" **"])  # "“" may open one
+    # "“" may open a line; a digit may not ("1" then anything makes a list number)
+    assert sorted(VOCAB[t] for t in b.start) == sorted([*marks, b" **", b"1", b"2"])
     # after "1" at a line's start: a word or digit only (" million", "年", "2")
     after = [*marks, b" **", b"\n", b"\n\n", "“".encode()]
     assert sorted(VOCAB[t] for t in b.number) == sorted(after)
+    assert sorted(VOCAB[t] for t in b.breaks) == sorted([b"\n", b"\n\n", "。\n\n".encode()])
+
+
+def test_after_a_colon_the_line_cannot_break() -> None:
+    """ "Key findings include:" and a line break is how a list begins: the sentence goes
+    on instead."""
+    s, lc = shaper(Sampling(prose=True), continuing=True)
+    s.push(0)  # "The"
+    s.apply(-1)
+    assert b"\n" not in banned(lc)
+    s.line += b":"
+    s.apply(-1)
+    assert {b"\n", b"\n\n"} <= banned(lc)
 
 
 def test_prose_bans_markers_only_at_a_line_start() -> None:

@@ -121,7 +121,8 @@ def first_token(
 # line's start, only a word, a digit, "%" or "," may follow: "1." "1-" "1\\." "1️⃣"
 # "一、" are list numbers, "2024年" and "3 million" are not.
 OPENING_QUOTES = frozenset("\"“‘「『《'")
-AFTER_NUMBER = frozenset("%,")
+AFTER_NUMBER = frozenset("%")
+COLONS = (b":", "：".encode())  # a line ending in one is a list's lead-in
 _NOT_WORDS = re.compile(rb"[\d\s.)\]:*#>|-]*")  # a line with no word in it yet
 _CN_NUMERALS = frozenset("一二三四五六七八九十".encode()[i : i + 3] for i in range(0, 30, 3))
 # Past END_START × the length asked, the end of the reply gains END_PUSH logits per
@@ -136,12 +137,15 @@ class Bans:
     """Token ids, by what they would write: ``start``, a line's first token that does not
     begin a word or a quotation (a list item, heading, table row, quote, fence…);
     ``number``, the token after a number at a line's start that makes it a list number;
-    ``inside``, a token that carries a line break followed by such a start (banned
-    everywhere in prose)."""
+    ``inside``, a token that carries a line break followed by such a start, or after a
+    colon (banned everywhere in prose); ``breaks``, the other tokens that carry a line
+    break (banned after a colon: "Key findings include:" then a line break is how a
+    list begins)."""
 
     start: Any
     number: Any
     inside: Any
+    breaks: Any
 
 
 def _first_char(b: bytes) -> str | None:
@@ -155,10 +159,12 @@ def _first_char(b: bytes) -> str | None:
     return None
 
 
-def _begins_a_word(b: bytes, also: frozenset[str]) -> bool:
+def _begins_a_word(b: bytes, also: frozenset[str], digits: bool = True) -> bool:
     ch = _first_char(b)
     if ch is None:  # part of a character: a CJK ideograph's first bytes are a word's
         return 0xE4 <= b[0] <= 0xE9
+    if ch.isdigit():
+        return digits
     return ch.isalnum() or ch in also
 
 
@@ -166,24 +172,27 @@ def bans(n_vocab: int, piece: Callable[[int], bytes]) -> Bans:
     """Scan the vocabulary once (about a second for 150k tokens)."""
     import numpy as np
 
-    start, number, inside = [], [], []
+    start, number, inside, breaks = [], [], [], []
     for t in range(n_vocab):
         b = piece(t)
         if not b:
             continue
         head = b.lstrip(b" \t")
-        if head.strip() and not _begins_a_word(head, OPENING_QUOTES):
+        if head.strip() and not _begins_a_word(head, OPENING_QUOTES, digits=False):
             start.append(t)
         spaced = b.startswith(b" ")
         rest = b.lstrip(b" ")
         if rest and not _begins_a_word(rest, frozenset() if spaced else AFTER_NUMBER):
             number.append(t)
         if b"\n" in b:
-            after = b.rsplit(b"\n", 1)[1].lstrip(b" \t")
-            if after and not _begins_a_word(after, OPENING_QUOTES):
+            before, after = b.split(b"\n", 1)[0], b.rsplit(b"\n", 1)[1].lstrip(b" \t")
+            opens = bool(after) and not _begins_a_word(after, OPENING_QUOTES, digits=False)
+            if opens or before.rstrip().endswith(COLONS):  # ":\n" is a list's lead-in
                 inside.append(t)
+            else:
+                breaks.append(t)
     as_ids = lambda ids: np.array(ids, dtype=np.int64)  # noqa: E731
-    return Bans(as_ids(start), as_ids(number), as_ids(inside))
+    return Bans(as_ids(start), as_ids(number), as_ids(inside), as_ids(breaks))
 
 
 class Shaper:
@@ -244,6 +253,8 @@ class Shaper:
         row = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
         row[self.bans.inside] = -np.inf
         line = self.line
+        if line.rstrip().endswith(COLONS):
+            row[self.bans.breaks] = -np.inf
         if not line.strip(b" \t"):
             row[self.bans.start] = -np.inf
         elif _is_number(line.strip(b" \t")):
