@@ -35,6 +35,7 @@ VOCAB = [
     "年".encode(),
     "“".encode(),
     b" **",
+    b":",
 ]
 END = 99  # the end-of-turn token's id in the made-up row
 
@@ -65,6 +66,7 @@ def banned(lc: FakeLc) -> set[bytes]:
 def test_the_vocabulary_scan_sorts_tokens_by_what_they_would_write() -> None:
     b = bans(100, piece)
     marks = [b"-", b" -", b"#", b".", b"**", "。\n\n".encode(), b"\\.", "\ufe0f\u20e3".encode()]
+    marks.append(b":")
     # "“" may open a line; a digit may not ("1" then anything makes a list number)
     assert sorted(VOCAB[t] for t in b.start) == sorted([*marks, b" **", b"1", b"2"])
     # after "1" at a line's start: a word or digit only (" million", "年", "2")
@@ -77,12 +79,17 @@ def test_after_a_colon_the_line_cannot_break() -> None:
     """ "Key findings include:" and a line break is how a list begins: the sentence goes
     on instead."""
     s, lc = shaper(Sampling(prose=True), continuing=True)
-    s.push(0)  # "The"
+    for _ in range(12):  # a line longer than the start the shaper keeps of it
+        s.push(0)  # "The"
     s.apply(-1)
     assert b"\n" not in banned(lc)
-    s.line += b":"
+    s.push(VOCAB.index(b":"))
     s.apply(-1)
     assert {b"\n", b"\n\n"} <= banned(lc)
+    lc.row[:] = [0.0] * 100
+    s.push(1)  # " cat": the sentence went on
+    s.apply(-1)
+    assert b"\n" not in banned(lc)
 
 
 def test_prose_bans_markers_only_at_a_line_start() -> None:

@@ -223,6 +223,7 @@ class Shaper:
         self.piece = piece
         self.count = 0
         self.boundary = False  # the last token ended a sentence
+        self.colon = False  # the current line ends with a colon
         self.line = b"x" if continuing else b""  # the current line (a prefill began one)
 
     def push(self, tok: int) -> None:
@@ -235,8 +236,12 @@ class Shaper:
         self.boundary = head.endswith(SENTENCE_ENDS) and not _NOT_WORDS.fullmatch(said)
         if b"\n" in b:
             self.line = b.rsplit(b"\n", 1)[1]
-        elif len(self.line) < 16:  # enough to tell a list's start from a sentence
-            self.line += b
+            self.colon = self.line.rstrip(b" \t").endswith(COLONS)
+        else:
+            if len(self.line) < 16:  # enough to tell a list's start from a sentence
+                self.line += b
+            if b.strip(b" \t"):  # the line's last word, however long the line
+                self.colon = b.rstrip(b" \t").endswith(COLONS)
 
     def apply(self, idx: int) -> None:
         """Shape the logits at batch index ``idx`` (-1: the last)."""
@@ -253,7 +258,7 @@ class Shaper:
         row = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
         row[self.bans.inside] = -np.inf
         line = self.line
-        if line.rstrip().endswith(COLONS):
+        if self.colon:
             row[self.bans.breaks] = -np.inf
         if not line.strip(b" \t"):
             row[self.bans.start] = -np.inf

@@ -42,7 +42,7 @@ from quill.writing.cleanup import (
     sentence_gate,
     strip_blocks,
 )
-from quill.writing.draft import opening
+from quill.writing.draft import length_tokens, opening
 from quill.writing.language import detect_language
 from quill.writing.notes import drop_prompt_echo, tidy_notes
 from quill.writing.retry import checked, run_generation
@@ -334,7 +334,7 @@ class Summarizer:
         return self.base.with_(
             max_tokens=plan.summary_tokens,
             prose=prose,
-            end_after=round(plan.target_words * TOKENS_PER_WORD),
+            end_after=length_tokens(plan.target_words),
         )
 
     def _refine_transform(self, plan: Plan) -> Transform:
