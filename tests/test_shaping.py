@@ -151,6 +151,18 @@ def test_the_end_is_pushed_up_only_near_the_length_and_after_a_sentence() -> Non
     assert lc.row[END] == 0.0
 
 
+def test_before_the_floor_the_reply_cannot_end() -> None:
+    s, lc = shaper(Sampling(min_tokens=3))
+    for _ in range(2):
+        s.push(7)  # ".": even after a sentence
+        s.apply(-1)
+        assert math.isinf(lc.row[END]) and lc.row[END] < 0
+    lc.row[END] = 0.0
+    s.push(7)  # the third token: the floor is reached
+    s.apply(-1)
+    assert lc.row[END] == 0.0
+
+
 # -- the real model -------------------------------------------------------------------
 
 LIST_ASK = [Message("user", "List five fruits and their colours as a bulleted Markdown list.")]
@@ -178,6 +190,17 @@ def test_past_the_length_asked_the_reply_ends_by_itself(llama_engine: object) ->
     assert pushed.finish == "stop"
     assert 60 <= pushed.stats.generated_tokens < free.stats.generated_tokens
     assert pushed.text.rstrip()[-1] in ".!?\"'”"  # at a natural end, not mid-sentence
+
+
+@pytest.mark.model
+def test_a_reply_with_a_floor_writes_on_past_its_natural_end(llama_engine: object) -> None:
+    ask = [Message("user", "In one short sentence: what colour is the sky?")]
+    p = Sampling(temperature=0, seed=0, max_tokens=120, lookup=0)
+    free = llama_engine.complete(ask, p)  # type: ignore[attr-defined]
+    floored = llama_engine.complete(ask, p.with_(min_tokens=40))  # type: ignore[attr-defined]
+    assert free.finish == "stop" and free.stats.generated_tokens < 40
+    assert floored.stats.generated_tokens >= 40
+    assert floored.text.startswith(free.text.rstrip()[:10])  # the same answer, then more
 
 
 @pytest.mark.model

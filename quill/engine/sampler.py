@@ -7,6 +7,7 @@ model's vocabulary; :class:`quill.engine.llama.LlamaEngine` owns the context the
 from __future__ import annotations
 
 import ctypes
+import math
 import random
 import re
 from collections.abc import Callable
@@ -202,8 +203,9 @@ class Shaper:
     reply nears its length (``Sampling.end_after`` tokens), the end-of-turn tokens gain
     logits after each sentence's last token, more with every token written (END_PUSH),
     so the model ends at the first sentence where ending is likely enough instead of
-    running on to the token limit; inside a sentence the end is never pushed. Nothing
-    is changed while neither applies."""
+    running on to the token limit; inside a sentence the end is never pushed. Before
+    ``Sampling.min_tokens`` tokens the end-of-turn tokens are ruled out. Nothing is
+    changed while none of these applies."""
 
     def __init__(
         self,
@@ -220,6 +222,7 @@ class Shaper:
         self.lc, self.ctx, self.n_vocab, self.ends = lc, ctx, n_vocab, ends
         self.bans = bans if params.prose else None
         self.end_after = max(0, params.end_after)
+        self.min_tokens = max(0, params.min_tokens)
         self.piece = piece
         self.count = 0
         self.boundary = False  # the last token ended a sentence
@@ -246,6 +249,9 @@ class Shaper:
     def apply(self, idx: int) -> None:
         """Shape the logits at batch index ``idx`` (-1: the last)."""
         logits = self.lc.llama_get_logits_ith(self.ctx, idx)
+        if self.count < self.min_tokens:
+            for t in self.ends:
+                logits[t] = -math.inf
         start = END_START * self.end_after
         if self.end_after and self.count > start and self.boundary:
             push = END_PUSH * (self.count - start) / self.end_after

@@ -49,6 +49,7 @@ from quill.writing.retry import checked, run_generation
 from quill.writing.salience import select
 from quill.writing.summary_job import (
     CJK_CHARS_PER_WORD,
+    FLOOR_SHARE,
     FORMATS,
     LENGTHS,
     REDUCE_NOTES_FACTOR,
@@ -329,12 +330,15 @@ class Summarizer:
         """The final step's sampling: a paragraph or TL;DR is prose, so no line of it may
         begin as a list item or heading (``Sampling.prose``: small models asked for a
         paragraph of a document full of lists answer with one), and near the length
-        asked it is pushed to end at its next sentence end (``Sampling.end_after``)."""
+        asked it is pushed to end at its next sentence end (``Sampling.end_after``), and
+        it may not end before FLOOR_SHARE of that length (``Sampling.min_tokens``)."""
         prose = self.opts.format in ("paragraph", "tldr")
+        end_after = length_tokens(plan.target_words)
         return self.base.with_(
             max_tokens=plan.summary_tokens,
             prose=prose,
-            end_after=length_tokens(plan.target_words),
+            end_after=end_after,
+            min_tokens=round(FLOOR_SHARE * end_after),
         )
 
     def _refine_transform(self, plan: Plan) -> Transform:
