@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from quill.engine.base import Message, Sampling
-from quill.engine.sampler import END_PUSH, END_START, Shaper, bans
+from quill.engine.sampler import END_HARD, END_PUSH, END_START, Shaper, bans
 
 VOCAB = [
     b"The",
@@ -149,6 +149,17 @@ def test_the_end_is_pushed_up_only_near_the_length_and_after_a_sentence() -> Non
         s.push(t)
     s.apply(-1)
     assert lc.row[END] == 0.0
+
+
+def test_past_the_hard_end_the_next_sentence_end_is_the_end() -> None:
+    s, lc = shaper(Sampling(end_after=100))
+    for _ in range(int(END_HARD * 100)):
+        s.push(0)  # "The": inside a sentence, never
+    s.apply(-1)
+    assert lc.row[END] == 0.0
+    s.push(7)  # "."
+    s.apply(-1)
+    assert lc.row[END] > 1e20  # above any logit a model gives: the chain keeps only it
 
 
 def test_before_the_floor_the_reply_cannot_end() -> None:

@@ -129,6 +129,11 @@ _CN_NUMERALS = frozenset("一二三四五六七八九十".encode()[i : i + 3] fo
 # Past END_START × the length asked, the end of the reply gains END_PUSH logits per
 # length asked, after each sentence: +3.6 at the length asked, +13 at 1.4 times.
 END_START, END_PUSH = 0.85, 24.0
+# Past END_HARD × the length asked, the reply ends at its next sentence end whatever the
+# model would rather write: the 0.5B's product pages ran on to 1.7-1.9 times the words
+# asked through lists whose every item is a sentence, against pushes of +24 logits.
+END_HARD = 1.3
+END_FORCED = 1e30  # logits: more than any a model gives, so the chain keeps only the end
 # A sentence ends with its last token: where a reply past its length may end
 SENTENCE_ENDS = tuple(m.encode() for m in (".", "!", "?", "。", "！", "？", "…", '"', "”", "」"))
 
@@ -203,7 +208,8 @@ class Shaper:
     reply nears its length (``Sampling.end_after`` tokens), the end-of-turn tokens gain
     logits after each sentence's last token, more with every token written (END_PUSH),
     so the model ends at the first sentence where ending is likely enough instead of
-    running on to the token limit; inside a sentence the end is never pushed. Before
+    running on to the token limit, and past END_HARD × the length it ends at the next
+    sentence end; inside a sentence the end is never pushed. Before
     ``Sampling.min_tokens`` tokens the end-of-turn tokens are ruled out. Nothing is
     changed while none of these applies."""
 
@@ -255,6 +261,8 @@ class Shaper:
         start = END_START * self.end_after
         if self.end_after and self.count > start and self.boundary:
             push = END_PUSH * (self.count - start) / self.end_after
+            if self.count >= END_HARD * self.end_after:
+                push = END_FORCED
             for t in self.ends:
                 logits[t] += push
         if self.bans is None:
