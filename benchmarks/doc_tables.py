@@ -279,6 +279,16 @@ def speculative(paths: list[Path]) -> str:
     return table(rows, header)
 
 
+def startup(paths: list[Path]) -> str:
+    """benchmarks/startup_bench.py ``--json``: one row per command."""
+    saved = _load(_one(paths, "startup"))
+    rows = [
+        [f"`{name}`", f"{r['median_ms']:.1f}", f"{r['fastest_ms']:.1f}", f"{r['ratio']:.2f}"]
+        for name, r in saved["rows"].items()
+    ]
+    return table(rows, ["command", "median ms", "fastest ms", "median / the typer app's"])
+
+
 VIEWS: dict[str, Callable[[list[Path]], str]] = {
     "summary": summary,
     "drafts": drafts,
@@ -288,6 +298,7 @@ VIEWS: dict[str, Callable[[list[Path]], str]] = {
     "lookup": lookup,
     "prompt": prompt,
     "speculative": speculative,
+    "startup": startup,
 }
 
 

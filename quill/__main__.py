@@ -1,4 +1,4 @@
-from quill.cli.app import main
+from quill.cli.entry import main
 
 if __name__ == "__main__":
     main()

@@ -28,6 +28,7 @@ ON_FAKE: dict[str, tuple[list[str], bool, str]] = {
     "verbs_eval.py": (["--seeds", "0"], True, ""),
     "proofread_eval.py": (["--lang", "English"], True, ""),
     "draft_first_byte.py": (["--repeat", "1", "--max-tokens", "8"], False, "first byte"),
+    "startup_bench.py": (["--repeat", "1"], True, "same help text as the typer app: yes"),
     # quill's children run on the fake engine, which wins over --base-url
     "server_jobs.py": (
         ["--base-url", "http://127.0.0.1:9", "--slots", "2", "--files", "2", "--max-tokens", "8"],
