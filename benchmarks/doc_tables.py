@@ -182,6 +182,8 @@ def speed(paths: list[Path]) -> str:
         tg_tokens_per_s=f["tg"]["tokens_per_s"],
         ttft_s=f["ttft_s"],
         peak_rss_bytes=f["peak_rss_bytes"],
+        rss_bytes=f.get("rss_bytes", 0),
+        rss_bound_bytes=f.get("rss_bound_bytes", 0),
         notes=saved["notes"],
     )
     return table([list(r) for r in report.rows()], ["figure", "value", "what"])

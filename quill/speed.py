@@ -10,7 +10,9 @@ gets, not a kernel's peak):
 - generation (tg): tokens/s generating ``tg`` tokens at temperature 0 with plain
   decoding (prompt lookup off; llama-bench's tg128), the first token's time excluded;
 - time to first token of a short prompt, nothing cached;
-- peak RSS of this process.
+- the resident set while generating (RSS, read right after the tg run), against the
+  bound of the model file + the KV cache + 200 MB, and the peak of this process
+  (loading included).
 
 The settings come from the engine (``settings()`` where it has one: threads, batch
 sizes, GPU layers, flash attention, KV cache type, backend), else from its ModelInfo.
@@ -19,6 +21,7 @@ Nothing here prints: :mod:`quill.cli.bench` shows the report.
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -27,8 +30,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from quill.engine.base import Engine, Message, Sampling, Stats, join
+from quill.engine.memory import resident_bytes
 
 SCHEMA = "quill.bench.speed/1"
+RSS_ROOM = 200 * 10**6  # bytes beyond the model file and the KV cache (compute, Python)
 
 # A plain English passage; repeated to fill the pp prompt (what users send is text).
 FILLER = (
@@ -62,6 +67,8 @@ class SpeedReport:
     tg_tokens_per_s: float = 0.0
     ttft_s: float = 0.0
     peak_rss_bytes: int = 0
+    rss_bytes: int = 0  # the resident set right after generating
+    rss_bound_bytes: int = 0  # model file + KV cache + RSS_ROOM (0: not known)
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -76,6 +83,8 @@ class SpeedReport:
                 "tg": {"tokens": self.tg_tokens, "tokens_per_s": self.tg_tokens_per_s},
                 "ttft_s": self.ttft_s,
                 "peak_rss_bytes": self.peak_rss_bytes,
+                "rss_bytes": self.rss_bytes,
+                "rss_bound_bytes": self.rss_bound_bytes,
             },
             "notes": self.notes,
         }
@@ -97,10 +106,19 @@ class SpeedReport:
                 f"generation, {self.tg_tokens} tokens, temperature 0, plain decoding",
             ),
             ("first token", f"{self.ttft_s * 1000:.0f} ms", "a short prompt, nothing cached"),
-            ("peak RSS", f"{self.peak_rss_bytes / 2**20:.0f} MiB", "this process"),
+            ("peak RSS", f"{self.peak_rss_bytes / 2**20:.0f} MiB", "loading included"),
         ]
+        if self.rss_bytes:  # where it could be read
+            rows.insert(-1, ("RSS", f"{self.rss_bytes / 2**20:.0f} MiB", self._bound()))
         rows += [(k.replace("_", " "), _show(v), "setting") for k, v in self.settings.items()]
         return rows
+
+    def _bound(self) -> str:
+        if not self.rss_bound_bytes:
+            return "while generating"
+        within = "within" if self.rss_bytes <= self.rss_bound_bytes else "over"
+        bound = self.rss_bound_bytes / 2**20
+        return f"while generating; {within} model file + KV cache + 200 MB ({bound:.0f} MiB)"
 
 
 def _show(v: object) -> str:
@@ -114,6 +132,17 @@ def peak_rss() -> int:
     macOS)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(rss if sys.platform == "darwin" else rss * 1024)
+
+
+def rss_bound(engine: Engine) -> int:
+    """The model file + the KV cache + RSS_ROOM, in bytes; 0 where the engine has no
+    local model file (a server) or does not say its KV cache's size."""
+    plan = getattr(engine, "plan", None)
+    kv = getattr(plan, "kv_bytes", None)
+    path = engine.info.path
+    if not isinstance(kv, int) or not path or not os.path.isfile(path):
+        return 0
+    return os.path.getsize(path) + kv + RSS_ROOM
 
 
 def settings_of(engine: Engine) -> dict[str, Any]:
@@ -208,4 +237,6 @@ def measure(
     _, first = _run(engine, [Message("user", TTFT_REQUEST)], greedy.with_(max_tokens=1))
     report.ttft_s = first
     report.peak_rss_bytes = peak_rss()
+    report.rss_bytes = resident_bytes()
+    report.rss_bound_bytes = rss_bound(engine)
     return report

@@ -302,3 +302,23 @@ def test_the_switch_reaches_llama_cpp(default_model: Path, flag: str) -> None:
     assert "CPU_Mapped model buffer size" in r.stderr, r.stderr[-2000:]
     extra = flag == "1" or (flag == "" and not _reports_amx())
     assert ("CPU_REPACK model buffer size" in r.stderr) is extra, r.stderr[-2000:]
+
+
+# -- the model file's pages after loading ---------------------------------------------
+
+
+def test_dropping_a_mapped_file_s_pages_keeps_its_bytes(tmp_path: Path) -> None:
+    """The pages leave the resident set; reading the mapping again gives the same bytes
+    (they fault back in from the page cache)."""
+    import mmap
+
+    path = tmp_path / "weights.bin"
+    data = bytes(range(256)) * (64 * 1024)  # 16 MiB
+    path.write_bytes(data)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as m:
+        assert m[:] == data  # every page resident now
+        before = memory.resident_bytes()
+        assert memory.drop_mapped_pages(str(path)) >= len(data)
+        assert memory.resident_bytes() <= before - len(data) // 2
+        assert m[:] == data
+    assert memory.drop_mapped_pages(str(tmp_path / "not-mapped.bin")) == 0

@@ -264,6 +264,9 @@ class LlamaEngine:
                 )
             )
         self._ctx = ctx
+        # the model file's pages that loading read and copied (repacked, offloaded)
+        # leave the resident set; those still read fault back from the page cache
+        self.released_bytes = memory.drop_mapped_pages(self.path)
         self._mem = lc.llama_get_memory(ctx)
         self._can_shift = bool(lc.llama_memory_can_shift(self._mem))
         self._tokens: list[int] = []  # what the KV cache holds, in order

@@ -332,3 +332,52 @@ def probe(lc: Any, gpu_build: bool) -> Memory:
         return Memory(ram)
     names = ", ".join(d[0] for d in devs)
     return Memory(ram, sum(d[1] for d in devs), names)
+
+
+MADV_DONTNEED = 4  # Linux
+
+
+def drop_mapped_pages(path: str) -> int:
+    """Drop the pages of the model file ``path`` from this process's resident set, once
+    the model is loaded; the bytes of the mappings released (0 where there are none, or
+    off Linux).
+
+    llama.cpp maps the GGUF file and reads every tensor through the mapping while it
+    loads. The tensors it repacks for the CPU's kernels (most of the weights) and those
+    it offloads to a GPU are copied into its own buffers, and their pages in the mapping
+    are never read again, yet they stay counted in the resident set: 1.06 GiB of the
+    1.5B's 1.97 GiB on this project's machine. The mapping is read-only and shared, so
+    dropping its pages loses nothing: the tensors still read from it (the embeddings,
+    the output layer) fault back in from the page cache on their next use, without
+    touching the disk.
+    """
+    if not os.path.exists("/proc/self/maps"):
+        return 0
+    target = os.path.realpath(path)
+    ranges = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and parts[5].rstrip("\n") == target:
+                    lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                    ranges.append((lo, hi))
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return 0
+    madvise = libc.madvise
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    madvise.restype = ctypes.c_int
+    return sum(hi - lo for lo, hi in ranges if madvise(lo, hi - lo, MADV_DONTNEED) == 0)
+
+
+def resident_bytes() -> int:
+    """This process's resident set now (VmRSS), in bytes; 0 where it cannot be read."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
