@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from quill.engine.base import Engine
@@ -21,6 +22,14 @@ def _validate_gpu_layers(spec: str | None) -> str | int | None:
     if n < 0:
         raise UsageError("--gpu-layers must be 0 or more")
     return n
+
+
+def prefix_dir(env: Environment) -> Path | None:
+    """Where evaluated system prompts are kept (quill.engine.prefix): the cache folder's
+    ``prefixes``; None where QUILL_PREFIX_CACHE is 0 or off."""
+    if env.environ.get("QUILL_PREFIX_CACHE", "").lower() in ("0", "off", "false", "no"):
+        return None
+    return env.paths.cache_dir / "prefixes"
 
 
 def make_engine(opts: EngineOptions, env: Environment) -> Engine:
@@ -60,6 +69,7 @@ def make_engine(opts: EngineOptions, env: Environment) -> Engine:
             kv_cache=opts.kv_cache,
             chat_template=opts.chat_template,
             name=entry.name,
+            prefix_dir=prefix_dir(env),
         )
     for warning in engine.warnings:
         env.ui.warn(warning)

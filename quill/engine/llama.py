@@ -39,6 +39,8 @@ from quill.engine.base import (
     join,
 )
 from quill.engine.lookup import DEFAULT_DRAFT, Drafter
+from quill.engine.prefix import MIN_TOKENS as PREFIX_MIN_TOKENS
+from quill.engine.prefix import PrefixCache, shared_prefix
 from quill.engine.sampler import Shaper
 from quill.engine.template import ChatTemplate, choose
 from quill.engine.tokens import (
@@ -204,6 +206,7 @@ class LlamaEngine:
         chat_template: str | None = None,
         name: str | None = None,
         lookup: int | None = None,
+        prefix_dir: Path | None = None,
     ) -> None:
         lc = import_llama_cpp()
         # prompt lookup's draft length for requests that do not set Sampling.lookup
@@ -292,6 +295,19 @@ class LlamaEngine:
         )
         self.kv_cache = kv
         self.threads_batch = threads_batch
+        # evaluated system prompts on disk (quill.engine.prefix), keyed by what their
+        # KV cells depend on
+        self._prefixes: PrefixCache | None = None
+        self._prefix_heads: dict[str, list[int]] = {}  # system prompt -> its tokens
+        if prefix_dir is not None:
+            identity = (
+                *PrefixCache.model_identity(self.path),
+                kv,
+                int(cparams.flash_attn_type),
+                getattr(lc, "__version__", ""),
+                str(lc.llama_print_system_info()),
+            )
+            self._prefixes = PrefixCache(prefix_dir, identity)
         self.info = ModelInfo(
             name=name or Path(self.path).stem,
             path=self.path,
@@ -407,6 +423,17 @@ class LlamaEngine:
                 lc.llama_set_abort_callback(self._ctx, self._no_abort_cb, None)
         return True
 
+    def _load_prefix(self, cache: PrefixCache, tokens: list[int]) -> int:
+        """Into an empty KV cache: the cells of ``tokens`` from their file, or
+        evaluated on their own and saved (so that every process computes them alike).
+        Returns how many of them were loaded (0 where they were evaluated)."""
+        if cache.load(self._lc, self._ctx, tokens):
+            self._tokens[:] = tokens
+            return len(tokens)
+        if self._eval(tokens) and self._tokens == tokens:
+            cache.save(self._lc, self._ctx, tokens)
+        return 0
+
     def _reuse(self, prompt: list[int]) -> int:
         """Keep what the KV cache holds of ``prompt``; drop the rest. Returns how many
         leading tokens of ``prompt`` are in the cache now.
@@ -452,30 +479,61 @@ class LlamaEngine:
         history, prefill = split_prefill(messages)
         head, owed = prefill_seam(prefill)
         if not head:
-            return self.stream_tokens(self.render(history), params)
+            prompt = self.render(history)
+            return self.stream_tokens(prompt, params, prefix=self._prefix_len(history, prompt))
         prompt = self.render([*history, Message("assistant", head)])
-        return settle(self.stream_tokens(prompt, params, continuing=True, lead=owed), owed)
+        prefix = self._prefix_len(history, prompt)
+        tokens = self.stream_tokens(prompt, params, continuing=True, lead=owed, prefix=prefix)
+        return settle(tokens, owed)
+
+    def _prefix_len(self, history: list[Message], prompt: list[int]) -> int:
+        """How many leading tokens of ``prompt`` are its system prompt's (and the
+        template's around it), where prefixes are kept on disk and it is long enough to
+        pay; else 0. Found as the tokens that two prompts with other user texts share."""
+        if self._prefixes is None or not history or history[0].role != "system":
+            return 0
+        system = history[0]
+        head = self._prefix_heads.get(system.content)
+        if head is None:
+            a, b = (self.render([system, Message("user", t)]) for t in ("a", "b"))
+            head = self._prefix_heads[system.content] = a[: shared_prefix(a, b)]
+        n = shared_prefix(head, prompt)
+        return n if PREFIX_MIN_TOKENS <= n < len(prompt) else 0
 
     def stream_tokens(
-        self, prompt: list[int], params: Sampling, *, continuing: bool = False, lead: str = ""
+        self,
+        prompt: list[int],
+        params: Sampling,
+        *,
+        continuing: bool = False,
+        lead: str = "",
+        prefix: int = 0,
     ) -> Iterator[Piece]:
-        """Generate after ``prompt``; ``continuing``: the prompt ends inside the reply
-        (a prefill), so its first token is not the start of a text; ``lead``: the text its
-        first token must begin with (the spaces a prefill owes, :func:`prefill_seam`: after
-        "#" a model free to choose wrote "LinenShirt", a hashtag, where "# Linen Shirt"
-        was meant)."""
+        """Generate after ``prompt`` (whose first ``prefix`` tokens are loaded from or
+        saved to the prefix files, :mod:`quill.engine.prefix`); ``continuing``: the
+        prompt ends inside the reply (a prefill), so its first token is not the start of a
+        text; ``lead``: the text its first token must begin with (the spaces a prefill
+        owes, :func:`prefill_seam`: after "#" a model free to choose wrote "LinenShirt", a
+        hashtag, where "# Linen Shirt" was meant)."""
         n_ctx = self.info.n_ctx
         if len(prompt) >= n_ctx:
             raise ContextOverflow(f"the prompt is {len(prompt)} tokens; the context holds {n_ctx}")
-        return self._generate(prompt, params, continuing, lead)
+        return self._generate(prompt, params, continuing, lead, prefix)
 
     def _generate(
-        self, prompt: list[int], params: Sampling, continuing: bool = False, lead: str = ""
+        self,
+        prompt: list[int],
+        params: Sampling,
+        continuing: bool = False,
+        lead: str = "",
+        prefix: int = 0,
     ) -> Iterator[Piece]:
         lc = self._lc
         stats = Stats(prompt_tokens=len(prompt))
         t0 = time.perf_counter()
         reused = self._reuse(prompt)
+        if self._prefixes is not None and reused == 0 < prefix < len(prompt):
+            reused = self._load_prefix(self._prefixes, prompt[:prefix])
         stats.evaluated_tokens = len(prompt) - reused
         chain = self._sampler(params)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -483,7 +541,7 @@ class LlamaEngine:
         t_first = t_last = t0
         steps: Iterator[int] | None = None
         try:
-            evaluated = self._eval(prompt[reused:])
+            evaluated = self._eval(prompt[len(self._tokens) :])
             stats.prompt_s = time.perf_counter() - t0
             if not evaluated:  # a signal stopped the prompt evaluation
                 yield Piece("", finish="interrupted", stats=stats)
