@@ -423,14 +423,16 @@ class LlamaEngine:
                 lc.llama_set_abort_callback(self._ctx, self._no_abort_cb, None)
         return True
 
-    def _load_prefix(self, cache: PrefixCache, tokens: list[int]) -> int:
-        """Into an empty KV cache: the cells of ``tokens`` from their file, or
-        evaluated on their own and saved (so that every process computes them alike).
-        Returns how many of them were loaded (0 where they were evaluated)."""
-        if cache.load(self._lc, self._ctx, tokens):
+    def _load_prefix(self, tokens: list[int]) -> int:
+        """Into an empty KV cache: the cells of a prompt's system part, ``tokens``,
+        from their file where prefixes are kept on disk; else evaluated on their own (and
+        saved), so the cells, and the text after them, are the same whether a file was
+        there or not. Returns how many tokens were loaded (0 where they were evaluated)."""
+        cache = self._prefixes
+        if cache is not None and cache.load(self._lc, self._ctx, tokens):
             self._tokens[:] = tokens
             return len(tokens)
-        if self._eval(tokens) and self._tokens == tokens:
+        if self._eval(tokens) and self._tokens == tokens and cache is not None:
             cache.save(self._lc, self._ctx, tokens)
         return 0
 
@@ -488,9 +490,9 @@ class LlamaEngine:
 
     def _prefix_len(self, history: list[Message], prompt: list[int]) -> int:
         """How many leading tokens of ``prompt`` are its system prompt's (and the
-        template's around it), where prefixes are kept on disk and it is long enough to
-        pay; else 0. Found as the tokens that two prompts with other user texts share."""
-        if self._prefixes is None or not history or history[0].role != "system":
+        template's around it), where that is long enough to keep on disk; else 0. Found
+        as the tokens that two prompts with other user texts share."""
+        if not history or history[0].role != "system":
             return 0
         system = history[0]
         head = self._prefix_heads.get(system.content)
@@ -532,8 +534,8 @@ class LlamaEngine:
         stats = Stats(prompt_tokens=len(prompt))
         t0 = time.perf_counter()
         reused = self._reuse(prompt)
-        if self._prefixes is not None and reused == 0 < prefix < len(prompt):
-            reused = self._load_prefix(self._prefixes, prompt[:prefix])
+        if reused == 0 < prefix < len(prompt):
+            reused = self._load_prefix(prompt[:prefix])
         stats.evaluated_tokens = len(prompt) - reused
         chain = self._sampler(params)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
