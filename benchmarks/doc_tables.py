@@ -281,6 +281,35 @@ def speculative(paths: list[Path]) -> str:
     return table(rows, header)
 
 
+def prefix(paths: list[Path]) -> str:
+    """benchmarks/prefix_bench.py ``--json``: one row per command's prompt."""
+    saved = _load(_one(paths, "prefix"))
+    rows = [
+        [
+            f"`{r['prompt']}`",
+            str(r["tokens"]),
+            str(r["loaded"]),
+            f"{r['off_s']:.2f}",
+            f"{r['cold_s']:.2f}",
+            f"{r['warm_s']:.2f}",
+            f"{r['ratio']:.2f}",
+            "yes" if r["same_text"] else "no",
+        ]
+        for r in saved["rows"]
+    ]
+    header = [
+        "prompt",
+        "tokens",
+        "loaded from the file",
+        "no files s",
+        "first (saves) s",
+        "later (loads) s",
+        "later / no files",
+        "same text",
+    ]
+    return table(rows, header)
+
+
 def startup(paths: list[Path]) -> str:
     """benchmarks/startup_bench.py ``--json``: one row per command."""
     saved = _load(_one(paths, "startup"))
@@ -301,6 +330,7 @@ VIEWS: dict[str, Callable[[list[Path]], str]] = {
     "prompt": prompt,
     "speculative": speculative,
     "startup": startup,
+    "prefix": prefix,
 }
 
 
