@@ -18,6 +18,7 @@ chat reply's (ratio draft / chat <= 1.0, within the noise of a busy machine).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -71,6 +72,7 @@ def main() -> int:
     p.add_argument("--max-tokens", type=int, default=32, help="reply cap (default 32)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, help="CPU threads for both (default: quill's)")
+    p.add_argument("--json", metavar="FILE", help="write the figures here")
     args = p.parse_args()
 
     model = args.model
@@ -111,6 +113,10 @@ def main() -> int:
         print(f"| {k} | {med[k] * 1000:.0f} ms | {n_reads[k]:.0f} |")
     ratio = med["draft"] / med["chat"] if med["chat"] > 0 else float("nan")
     print(f"\nfirst byte, draft / chat: {ratio:.2f} (target <= 1.0)")
+    if args.json:
+        rows = {k: {"first_byte_s": med[k], "reads": n_reads[k]} for k in runs}
+        saved = {"args": {**vars(args), "model": Path(model).name}, "rows": rows, "ratio": ratio}
+        Path(args.json).write_text(json.dumps(saved, indent=1) + "\n", encoding="utf-8")
     return 0
 
 
