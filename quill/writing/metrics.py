@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 
 from quill.writing.chunk import heading_paths
 from quill.writing.language import detect_language, is_cjk
-from quill.writing.summarize import CJK_CHARS_PER_WORD
+from quill.writing.summary_job import CJK_CHARS_PER_WORD
 
 _CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _UNIT = re.compile(rf"[{_CJK_RANGES}]|[^\W_{_CJK_RANGES}]+")
