@@ -4,7 +4,10 @@ Both run as a writer runs them, as separate processes with stdout a pipe, on the
 model and the same request text: ``quill draft BRIEF`` and ``echo BRIEF | quill chat``.
 The clock starts before the process is spawned and stops when the first byte arrives
 through the pipe, so each figure includes start-up and the model's load; the processes
-alternate, and each figure is the median over ``--repeat`` runs. Also shown: the reads
+alternate, and each figure is the median over ``--repeat`` runs. The children write and
+read compiled modules (__pycache__) as a writer's Python does, whatever
+PYTHONDONTWRITEBYTECODE says here (compiling quill, typer and llama_cpp from source
+adds about 0.6 s to every start). Also shown: the reads
 the whole reply took (fewer reads for as many tokens means a lumpier stream).
 
     .venv/bin/python benchmarks/draft_first_byte.py
@@ -87,6 +90,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, QUILL_HOME=home, QUILL_MODEL=model, NO_COLOR="1")
         env.pop("QUILL_DEBUG", None)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # a writer's Python keeps compiled modules
         runs = {
             "draft": ([*quill, "draft", args.brief, *common, "--no-save"], None),
             "chat": ([*quill, "chat", *common], args.brief.encode()),

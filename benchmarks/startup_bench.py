@@ -3,7 +3,9 @@ typer app printing the same help, and against the interpreter doing nothing.
 
 Each command runs as a child process, its output to a pipe, ``--repeat`` times, in
 turns (so load on the machine falls on every side alike); the median and the fastest run
-are shown, and each command's median against the typer app's. The kept help
+are shown, and each command's median against the typer app's. The children may write
+and read compiled modules (__pycache__), as a writer's Python does, whatever
+PYTHONDONTWRITEBYTECODE says here; the first round writes them. The kept help
 (quill/cli/entry.py) must print the same text as the app: the script checks that too.
 
     .venv/bin/python benchmarks/startup_bench.py
@@ -34,6 +36,7 @@ SIDES = {
 
 def run(cmd: list[str]) -> tuple[float, str]:
     env = {**os.environ, "COLUMNS": "100"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a writer's Python keeps compiled modules
     start = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False).stdout
     return time.perf_counter() - start, out
