@@ -3,10 +3,12 @@ committed run file renders to, and a rewrite changes the marked tables and nothi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -58,10 +60,17 @@ def _doc(table: str) -> str:
     )
 
 
+def _figures() -> dict[str, Any]:
+    """The figures of the speed run file the tests render."""
+    saved = json.loads((ROOT / SPEED).read_text(encoding="utf-8"))
+    return dict(saved["figures"])
+
+
 def test_rewrite_renders_each_marked_table_and_leaves_the_rest(doc_tables: ModuleType) -> None:
     fresh = doc_tables.render(doc_tables.parse_marker(f"<!-- table: {SPEED} speed -->"))
-    assert "| tg128 | 18.1 tok/s |" in fresh  # from the run file: 18.106 tokens/s
-    stale = fresh.replace("18.1 tok/s", "99.9 tok/s")
+    tg = f"{_figures()['tg']['tokens_per_s']:.1f} tok/s"
+    assert f"| tg128 | {tg} |" in fresh  # from the run file
+    stale = fresh.replace(tg, "999.9 tok/s")
     text = _doc(stale)
     lines = text.split("\n")
     markers = [i + 1 for i, line in enumerate(lines) if line.startswith(f"<!-- table: {SPEED}")]
@@ -83,16 +92,17 @@ def test_check_names_a_stale_table_and_write_fixes_it(
 ) -> None:
     fresh = doc_tables.render(doc_tables.parse_marker(f"<!-- table: {SPEED} speed -->"))
     doc = tmp_path / "speed.md"
-    doc.write_text(_doc(fresh.replace("440 ms", "44 ms")), encoding="utf-8")
+    first = f"{_figures()['ttft_s'] * 1000:.0f} ms"
+    doc.write_text(_doc(fresh.replace(f"| {first} |", "| 9999 ms |")), encoding="utf-8")
     line = doc.read_text().split("\n").index(f"<!-- table: {SPEED} speed -->") + 1
 
     assert doc_tables.main(["--check", str(doc)]) == 1
     err = capsys.readouterr().err
     assert f"speed.md:{line} ({SPEED} speed)" in err
-    assert "44 ms" in doc.read_text()  # a check writes nothing
+    assert "9999 ms" in doc.read_text()  # a check writes nothing
 
     assert doc_tables.main(["--write", str(doc)]) == 0
-    assert "| first token | 440 ms |" in doc.read_text()
+    assert f"| first token | {first} |" in doc.read_text()
     assert doc_tables.main(["--check", str(doc)]) == 0
 
 
