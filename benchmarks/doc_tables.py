@@ -310,6 +310,17 @@ def prefix(paths: list[Path]) -> str:
     return table(rows, header)
 
 
+def first_byte(paths: list[Path]) -> str:
+    """benchmarks/draft_first_byte.py ``--json``: one row per command."""
+    saved = _load(_one(paths, "first_byte"))
+    rows = [
+        [f"`quill {name}`", f"{r['first_byte_s'] * 1000:.0f}", f"{r['reads']:.0f}"]
+        for name, r in saved["rows"].items()
+    ]
+    rows.append(["draft / chat", f"{saved['ratio']:.2f}", ""])
+    return table(rows, ["command", "first byte, median ms", "reads, median"])
+
+
 def startup(paths: list[Path]) -> str:
     """benchmarks/startup_bench.py ``--json``: one row per command."""
     saved = _load(_one(paths, "startup"))
@@ -331,6 +342,7 @@ VIEWS: dict[str, Callable[[list[Path]], str]] = {
     "speculative": speculative,
     "startup": startup,
     "prefix": prefix,
+    "first_byte": first_byte,
 }
 
 
