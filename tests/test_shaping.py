@@ -204,6 +204,15 @@ def test_past_the_length_asked_the_reply_ends_by_itself(llama_engine: object) ->
 
 
 @pytest.mark.model
+def test_every_token_that_ends_a_reply_is_an_end(llama_engine: object) -> None:
+    """The floor rules out, and the push raises, all of them: Qwen's <|endoftext|> ends a
+    reply as <|im_end|> does, and a model kept from one takes the other."""
+    ends = llama_engine.end_tokens()  # type: ignore[attr-defined]
+    texts = {llama_engine.vocab.special_text(t) for t in ends}  # type: ignore[attr-defined]
+    assert {"<|im_end|>", "<|endoftext|>"} <= texts
+
+
+@pytest.mark.model
 def test_a_reply_with_a_floor_writes_on_past_its_natural_end(llama_engine: object) -> None:
     ask = [Message("user", "In one short sentence: what colour is the sky?")]
     p = Sampling(temperature=0, seed=0, max_tokens=120, lookup=0)

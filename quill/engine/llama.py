@@ -322,6 +322,7 @@ class LlamaEngine:
         )
         self._piece_buf = ctypes.create_string_buffer(256)
         self._bans: sampler.Bans | None = None  # prose's banned tokens, scanned once
+        self._ends: list[int] | None = None  # the end-of-generation tokens, scanned once
         self._abort_cb = lc.ggml_abort_callback(_abort_requested)
         self._no_abort_cb = lc.ggml_abort_callback()  # NULL: nothing to call
         log.info(
@@ -602,18 +603,26 @@ class LlamaEngine:
         n_vocab = lc.llama_vocab_n_tokens(vocab)
         if params.prose and self._bans is None:
             self._bans = sampler.bans(n_vocab, self.token_bytes)
-        both = {lc.llama_vocab_eos(vocab), lc.llama_vocab_eot(vocab)}
-        ends = [t for t in both if 0 <= t < n_vocab]
         return Shaper(
             lc,
             self._ctx,
             n_vocab,
-            ends,
+            self.end_tokens(),
             params,
             self._bans,
             self.token_bytes,
             continuing=continuing,
         )
+
+    def end_tokens(self) -> list[int]:
+        """Every token that ends a reply (llama.cpp's end-of-generation set), scanned
+        once. Not only EOS and EOT: with its <|im_end|> ruled out, the 1.5B ended a
+        summary with <|endoftext|>, which ends a reply as well."""
+        if self._ends is None:
+            lc, vocab = self._lc, self._vocab
+            n_vocab = lc.llama_vocab_n_tokens(vocab)
+            self._ends = [t for t in range(n_vocab) if lc.llama_vocab_is_eog(vocab, t)]
+        return self._ends
 
     def _plain_steps(
         self, chain: Any, lead: str, params: Sampling, shape: Shaper | None
