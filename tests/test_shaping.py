@@ -56,7 +56,7 @@ def piece(t: int) -> bytes:
 
 def shaper(params: Sampling, **kw: Any) -> tuple[Shaper, FakeLc]:
     lc = FakeLc(100)
-    return Shaper(lc, None, 100, [END], params, bans(100, piece), piece, **kw), lc
+    return Shaper(lc, None, 100, lambda: [END], params, bans(100, piece), piece, **kw), lc
 
 
 def banned(lc: FakeLc) -> set[bytes]:

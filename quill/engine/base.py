@@ -51,9 +51,9 @@ class Sampling:
     # reply is pushed up a little more with every token, so the model ends at its next
     # natural end instead of writing on to the token limit. Engines without it ignore it.
     end_after: int = 0
-    # The reply may not end before this many tokens (0 = no floor): the end-of-turn
-    # tokens are ruled out until then, so a summary asked for 200 words does not stop at
-    # 70. Engines without it ignore it.
+    # The reply may not end before this many tokens (0 = no floor): every
+    # end-of-generation token is ruled out until then, so a summary asked for 200 words
+    # does not stop at 70. Engines without it ignore it.
     min_tokens: int = 0
 
     def with_(self, **changes: object) -> Sampling:

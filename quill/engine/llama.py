@@ -607,7 +607,7 @@ class LlamaEngine:
             lc,
             self._ctx,
             n_vocab,
-            self.end_tokens(),
+            self.end_tokens,
             params,
             self._bans,
             self.token_bytes,

@@ -210,7 +210,7 @@ class Shaper:
     so the model ends at the first sentence where ending is likely enough instead of
     running on to the token limit, and past END_HARD × the length it ends at the next
     sentence end; inside a sentence the end is never pushed. Before
-    ``Sampling.min_tokens`` tokens the end-of-turn tokens are ruled out. Nothing is
+    ``Sampling.min_tokens`` tokens the end-of-generation tokens are ruled out. Nothing is
     changed while none of these applies."""
 
     def __init__(
@@ -218,14 +218,17 @@ class Shaper:
         lc: Any,
         ctx: Any,
         n_vocab: int,
-        ends: list[int],
+        ends: Callable[[], list[int]],
         params: Sampling,
         bans: Bans | None,
         piece: Callable[[int], bytes],
         *,
         continuing: bool = False,
     ) -> None:
-        self.lc, self.ctx, self.n_vocab, self.ends = lc, ctx, n_vocab, ends
+        # the end-of-generation tokens, asked for only when first needed: finding them
+        # scans the vocabulary (56 ms for Qwen's), which a draft with --words need not
+        # pay before its first token
+        self.lc, self.ctx, self.n_vocab, self.end_tokens = lc, ctx, n_vocab, ends
         self.bans = bans if params.prose else None
         self.end_after = max(0, params.end_after)
         self.min_tokens = max(0, params.min_tokens)
@@ -256,14 +259,14 @@ class Shaper:
         """Shape the logits at batch index ``idx`` (-1: the last)."""
         logits = self.lc.llama_get_logits_ith(self.ctx, idx)
         if self.count < self.min_tokens:
-            for t in self.ends:
+            for t in self.end_tokens():
                 logits[t] = -math.inf
         start = END_START * self.end_after
         if self.end_after and self.count > start and self.boundary:
             push = END_PUSH * (self.count - start) / self.end_after
             if self.count >= END_HARD * self.end_after:
                 push = END_FORCED
-            for t in self.ends:
+            for t in self.end_tokens():
                 logits[t] += push
         if self.bans is None:
             return
