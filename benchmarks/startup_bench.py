@@ -22,7 +22,8 @@ import subprocess
 import sys
 import time
 
-APP_HELP = "from quill.cli.app import main; main(['--help'])"
+from quill.cli.entry import APP_HELP
+
 # the console script beside this interpreter (a venv's), else `python -m quill`
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "quill")
 QUILL = [SCRIPT] if os.path.exists(SCRIPT) else [sys.executable, "-m", "quill"]

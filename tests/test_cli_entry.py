@@ -11,8 +11,7 @@ from pathlib import Path
 from conftest import quill_cmd
 
 from quill.cli import entry
-
-APP_HELP = "from quill.cli.app import main; main(['--help'])"
+from quill.cli.entry import APP_HELP
 
 
 def _run(args: list[str], code: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:

@@ -18,6 +18,8 @@ import sys
 HELP_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "root_help.txt")
 HELP_COLUMNS = 80  # from this terminal width up, click's help is the same text
 HELP_ARGS = (["--help"], ["-h"])
+# Python code that has the typer app print its root help (what root_help.txt keeps)
+APP_HELP = "from quill.cli.app import main; main(['--help'])"
 
 
 def columns() -> int:
@@ -76,10 +78,9 @@ def write_help() -> None:
     """Write ``root_help.txt`` from the typer app (as a terminal of 100 columns shows it)."""
     import subprocess
 
-    code = "from quill.cli.app import main; main(['--help'])"
     env = {**os.environ, "COLUMNS": "100"}
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", APP_HELP], env=env, capture_output=True, text=True, check=False
     ).stdout
     with open(HELP_FILE, "w", encoding="utf-8") as f:
         f.write(out)
