@@ -80,7 +80,7 @@ def quill_draft(
     t0 = time.perf_counter()
     outcome = drafting.write_checked(
         lambda p: run(engine, msgs, p, drafting.filters(msgs, p.max_tokens)),
-        params.with_(end_after=drafting.length_tokens(brief.words)),
+        params.with_(end_after=brief.words or 0),
         lang=brief.lang,
         words=brief.words,
         form=brief.form,

@@ -46,12 +46,12 @@ from writing_eval import cut_to_tokens  # noqa: E402  (this folder: run as a scr
 
 from quill import evalset  # noqa: E402
 from quill.engine.base import Engine, Message, Sampling  # noqa: E402
+from quill.engine.length import CJK_CHARS_PER_WORD  # noqa: E402
 from quill.writing import metrics  # noqa: E402
 from quill.writing.benchwriting import generate_text  # noqa: E402
 from quill.writing.language import is_cjk  # noqa: E402
 from quill.writing.presets import sampling  # noqa: E402
 from quill.writing.summarize import Summarizer, SummaryOptions  # noqa: E402
-from quill.writing.summary_job import CJK_CHARS_PER_WORD  # noqa: E402
 from quill.writing.summarycheck import list_share  # noqa: E402
 
 SYSTEMS = ("auto", "select", "refine", "map-reduce", "baseline", "cut")

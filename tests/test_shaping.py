@@ -127,14 +127,14 @@ def test_a_prefilled_reply_has_begun_its_line() -> None:
 
 def test_the_end_is_pushed_up_only_near_the_length_and_after_a_sentence() -> None:
     s, lc = shaper(Sampling(end_after=100))
-    for _ in range(int(END_START * 100) - 1):
-        s.push(0)  # "The"
+    for _ in range(int(END_START * 100)):
+        s.push(1)  # " cat"
     s.push(7)  # "." at 0.85 of the length: not yet
     s.apply(-1)
     assert lc.row[END] == 0.0 and banned(lc) == set()  # no prose ban asked for
-    for _ in range(100 - int(END_START * 100) - 1):
-        s.push(0)
-    s.push(7)  # the 100th token ends a sentence
+    for _ in range(100 - int(END_START * 100)):
+        s.push(1)
+    s.push(7)  # the sentence of the 100th word ends
     s.apply(-1)
     assert lc.row[END] == pytest.approx(END_PUSH * (1 - END_START))
     lc.row[END] = 0.0
@@ -154,7 +154,7 @@ def test_the_end_is_pushed_up_only_near_the_length_and_after_a_sentence() -> Non
 def test_past_the_hard_end_the_next_sentence_end_is_the_end() -> None:
     s, lc = shaper(Sampling(end_after=100))
     for _ in range(int(END_HARD * 100)):
-        s.push(0)  # "The": inside a sentence, never
+        s.push(1)  # " cat": inside a sentence, never
     s.apply(-1)
     assert lc.row[END] == 0.0
     s.push(7)  # "."
@@ -163,15 +163,42 @@ def test_past_the_hard_end_the_next_sentence_end_is_the_end() -> None:
 
 
 def test_before_the_floor_the_reply_cannot_end() -> None:
-    s, lc = shaper(Sampling(min_tokens=3))
-    for _ in range(2):
-        s.push(7)  # ".": even after a sentence
+    s, lc = shaper(Sampling(min_words=3))
+    for t in (0, 7, 1, 7):  # "The." " cat.": even after a sentence, two words are short
+        s.push(t)
         s.apply(-1)
         assert math.isinf(lc.row[END]) and lc.row[END] < 0
     lc.row[END] = 0.0
-    s.push(7)  # the third token: the floor is reached
+    s.push(8)  # " sat": the third word reaches the floor
     s.apply(-1)
     assert lc.row[END] == 0.0
+
+
+def test_lengths_are_counted_in_words_whatever_the_tokens() -> None:
+    """Tokens that split a word, or a character's bytes, do not lengthen the count; 1.7
+    Chinese characters count as a word."""
+    s, _ = shaper(Sampling(end_after=2))
+    s.push(0)  # "The"
+    s.push(8)  # " sat"
+    for _ in range(3):
+        s.push(7)  # "...": punctuation is no word
+    assert s.length.words == 2
+    s.push(16)  # "年"
+    assert s.length.words == pytest.approx(2 + 1 / 1.7)
+
+
+def test_a_word_count_as_text_arrives_matches_the_count_of_the_whole() -> None:
+    from quill.engine.length import WordCount
+    from quill.writing.textstats import text_stats
+
+    text = "Don't stop: well-known 3.5 x - y, e.g. “quoted” 今天天气很好，ok? ## done"
+    data = text.encode()
+    for step in (1, 2, 3, 5):
+        count = WordCount()
+        for i in range(0, len(data), step):  # pieces that cut characters in two
+            count.add(data[i : i + step])
+        stats = text_stats(text)
+        assert (count.latin, count.cjk) == (stats.latin_words, stats.cjk_chars)
 
 
 # -- the real model -------------------------------------------------------------------
@@ -199,7 +226,8 @@ def test_past_the_length_asked_the_reply_ends_by_itself(llama_engine: object) ->
     pushed = llama_engine.complete(story, p.with_(end_after=60))  # type: ignore[attr-defined]
     assert free.finish == "length"
     assert pushed.finish == "stop"
-    assert 60 <= pushed.stats.generated_tokens < free.stats.generated_tokens
+    assert len(pushed.text.split()) > END_START * 60  # it ended once the push began
+    assert pushed.stats.generated_tokens < free.stats.generated_tokens
     assert pushed.text.rstrip()[-1] in ".!?\"'”"  # at a natural end, not mid-sentence
 
 
@@ -217,9 +245,9 @@ def test_a_reply_with_a_floor_writes_on_past_its_natural_end(llama_engine: objec
     ask = [Message("user", "In one short sentence: what colour is the sky?")]
     p = Sampling(temperature=0, seed=0, max_tokens=120, lookup=0)
     free = llama_engine.complete(ask, p)  # type: ignore[attr-defined]
-    floored = llama_engine.complete(ask, p.with_(min_tokens=40))  # type: ignore[attr-defined]
-    assert free.finish == "stop" and free.stats.generated_tokens < 40
-    assert floored.stats.generated_tokens >= 40
+    floored = llama_engine.complete(ask, p.with_(min_words=30))  # type: ignore[attr-defined]
+    assert free.finish == "stop" and len(free.text.split()) < 30
+    assert len(floored.text.split()) >= 30
     assert floored.text.startswith(free.text.rstrip()[:10])  # the same answer, then more
 
 

@@ -57,7 +57,7 @@ def draft(
         drafting.DEFAULT_MAX_TOKENS,
         budget=drafting.max_tokens_for(words),
         lookup=0,
-        end_after=drafting.length_tokens(words),
+        end_after=words or 0,
     )
     with run:
         engine = run.engine()

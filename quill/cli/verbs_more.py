@@ -12,7 +12,7 @@ from quill.cli.run import Run, command
 from quill.engine.base import Engine, Sampling
 from quill.engine.generation import generate
 from quill.writing.cleanup import strip_commentary, unwrap_fence
-from quill.writing.draft import length_tokens, max_tokens_for
+from quill.writing.draft import max_tokens_for
 from quill.writing.language import detect_language
 from quill.writing.translate import language_name, translation
 from quill.writing.verbruns import titles_generation
@@ -201,7 +201,7 @@ def continue_(run: Run) -> None:
         voice = v.style(v.o.style, src.text)
         engine = v.engine()
         params = v.sampling(
-            max_tokens_for(None), budget=max_tokens_for(words), end_after=length_tokens(words)
+            max_tokens_for(None), budget=max_tokens_for(words), end_after=words or 0
         )
         text, part = v.within(src.text, _shown(engine), head=False)
         if part:

@@ -47,14 +47,17 @@ class Sampling:
     # quote or code fence (the llama engine rules out the tokens that would start one).
     # Paragraph summaries set it: a small model asked for prose answers with a list.
     prose: bool = False
-    # The length the reply is asked for, in tokens (0 = none): past it, the end of the
-    # reply is pushed up a little more with every token, so the model ends at its next
-    # natural end instead of writing on to the token limit. Engines without it ignore it.
+    # The length the reply is asked for, in words (0 = none; Chinese and Japanese
+    # characters count at 1.7 to the word, quill.engine.length): past it, the end of the
+    # reply is pushed up a little more with every word, so the model ends at its next
+    # natural end instead of writing on to the token limit. Counted in words, not
+    # tokens, so that a length means the same for every tokenizer and language. Engines
+    # without it ignore it.
     end_after: int = 0
-    # The reply may not end before this many tokens (0 = no floor): every
+    # The reply may not end before this many words (0 = no floor): every
     # end-of-generation token is ruled out until then, so a summary asked for 200 words
     # does not stop at 70. Engines without it ignore it.
-    min_tokens: int = 0
+    min_words: int = 0
 
     def with_(self, **changes: object) -> Sampling:
         clean = {k: v for k, v in changes.items() if v is not None}

@@ -597,7 +597,7 @@ class LlamaEngine:
     def _shaper(self, params: Sampling, continuing: bool) -> Shaper | None:
         """The request's logit shaping (:class:`quill.engine.sampler.Shaper`), or None
         where it asks for none. The vocabulary is scanned for prose's bans once."""
-        if not params.prose and params.end_after <= 0 and params.min_tokens <= 0:
+        if not params.prose and params.end_after <= 0 and params.min_words <= 0:
             return None
         lc, vocab = self._lc, self._vocab
         n_vocab = lc.llama_vocab_n_tokens(vocab)

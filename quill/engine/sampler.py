@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quill.engine.base import Sampling
+from quill.engine.length import WordCount
 
 GREEDY_TOP_K = 40  # candidates greedy decoding looks at (see chain)
 DRY_BASE, DRY_ALLOWED = 1.75, 2  # the DRY sampler's settings, llama.cpp's defaults
@@ -126,8 +127,8 @@ AFTER_NUMBER = frozenset("%")
 COLONS = (b":", "：".encode())  # a line ending in one is a list's lead-in
 _NOT_WORDS = re.compile(rb"[\d\s.)\]:*#>|-]*")  # a line with no word in it yet
 _CN_NUMERALS = frozenset("一二三四五六七八九十".encode()[i : i + 3] for i in range(0, 30, 3))
-# Past END_START × the length asked, the end of the reply gains END_PUSH logits per
-# length asked, after each sentence: +3.6 at the length asked, +13 at 1.4 times.
+# Past END_START × the length asked (in words), the end of the reply gains END_PUSH
+# logits per length asked, after each sentence: +3.6 at the length asked, +13 at 1.4 times.
 END_START, END_PUSH = 0.85, 24.0
 # Past END_HARD × the length asked, the reply ends at its next sentence end whatever the
 # model would rather write: the 0.5B's product pages ran on to 1.7-1.9 times the words
@@ -205,13 +206,14 @@ class Shaper:
     """Changes a position's logits before the chain samples it, from what the reply has
     written so far (:meth:`push`): in prose (``Sampling.prose``), the tokens that would
     begin a list item, heading, table or quote at a line's start are ruled out; once the
-    reply nears its length (``Sampling.end_after`` tokens), the end-of-turn tokens gain
-    logits after each sentence's last token, more with every token written (END_PUSH),
-    so the model ends at the first sentence where ending is likely enough instead of
-    running on to the token limit, and past END_HARD × the length it ends at the next
-    sentence end; inside a sentence the end is never pushed. Before
-    ``Sampling.min_tokens`` tokens the end-of-generation tokens are ruled out. Nothing is
-    changed while none of these applies."""
+    reply nears its length (``Sampling.end_after`` words), the end-of-generation tokens
+    gain logits after each sentence's last token, more with every word written
+    (END_PUSH), so the model ends at the first sentence where ending is likely enough
+    instead of running on to the token limit, and past END_HARD × the length it ends at
+    the next sentence end; inside a sentence the end is never pushed. Before
+    ``Sampling.min_words`` words the end-of-generation tokens are ruled out. Lengths are
+    counted in words as the reply is written (:class:`quill.engine.length.WordCount`),
+    whatever the tokenizer. Nothing is changed while none of these applies."""
 
     def __init__(
         self,
@@ -231,16 +233,17 @@ class Shaper:
         self.lc, self.ctx, self.n_vocab, self.end_tokens = lc, ctx, n_vocab, ends
         self.bans = bans if params.prose else None
         self.end_after = max(0, params.end_after)
-        self.min_tokens = max(0, params.min_tokens)
+        self.min_words = max(0, params.min_words)
         self.piece = piece
-        self.count = 0
+        self.length = WordCount()  # the reply's words so far
         self.boundary = False  # the last token ended a sentence
         self.colon = False  # the current line ends with a colon
         self.line = b"x" if continuing else b""  # the current line (a prefill began one)
 
     def push(self, tok: int) -> None:
-        self.count += 1
         b = self.piece(tok)
+        if self.end_after or self.min_words:
+            self.length.add(b)
         # the line this token ends a sentence of, if it does; a list's number ("3.")
         # alone on its line is no sentence
         head = (self.line + b).rstrip()
@@ -258,13 +261,14 @@ class Shaper:
     def apply(self, idx: int) -> None:
         """Shape the logits at batch index ``idx`` (-1: the last)."""
         logits = self.lc.llama_get_logits_ith(self.ctx, idx)
-        if self.count < self.min_tokens:
+        written = self.length.words
+        if written < self.min_words:
             for t in self.end_tokens():
                 logits[t] = -math.inf
         start = END_START * self.end_after
-        if self.end_after and self.count > start and self.boundary:
-            push = END_PUSH * (self.count - start) / self.end_after
-            if self.count >= END_HARD * self.end_after:
+        if self.end_after and written > start and self.boundary:
+            push = END_PUSH * (written - start) / self.end_after
+            if written >= END_HARD * self.end_after:
                 push = END_FORCED
             for t in self.end_tokens():
                 logits[t] += push

@@ -227,9 +227,7 @@ def plan_documents(opts: BenchOptions) -> list[evalset.Document]:
 
 def run_draft(engine: Engine, brief: evalset.Brief, seed: int) -> DraftScore:
     budget = drafting.max_tokens_for(brief.words)
-    params = sampling(
-        DRAFT_PRESET, budget, seed=seed, end_after=drafting.length_tokens(brief.words)
-    )
+    params = sampling(DRAFT_PRESET, budget, seed=seed, end_after=brief.words or 0)
     messages = drafting.build_messages(
         brief.brief, form=brief.form, tone=brief.tone, words=brief.words
     )

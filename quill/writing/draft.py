@@ -10,26 +10,18 @@ from typing import Any
 from quill import prompts
 from quill.engine.base import Message, Piece, Result, Sampling
 from quill.engine.generation import Generation
+from quill.engine.length import CJK_CHARS_PER_WORD
 from quill.engine.loop import pass_on
 from quill.errors import InputError, UsageError
 from quill.writing.cleanup import Transform, draft_filters, sentence_gate
 from quill.writing.language import detect_language, is_cjk
 from quill.writing.retry import RETRIES, Check, Outcome, Verdict, best_of, checked
-from quill.writing.summary_job import TOKENS_PER_WORD
 
 DEFAULT_MAX_TOKENS = 1024
-CJK_CHARS_PER_WORD = 1.7  # a piece of N words reads like ~1.7·N CJK characters
 
 
 def forms(user_dir: Path | None = None) -> dict[str, str]:
     return dict(prompts.load("draft", user_dir)["forms"])
-
-
-def length_tokens(words: int | None) -> int:
-    """The length asked, in tokens (``Sampling.end_after``; 0 where none is asked): past
-    it the llama engine makes ending a little likelier with every token, so a small model
-    that writes twice the words asked ends at a natural point instead of the limit."""
-    return round(words * TOKENS_PER_WORD) if words else 0
 
 
 def max_tokens_for(words: int | None) -> int:

@@ -15,9 +15,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from quill.engine.length import CJK_CHARS_PER_WORD
 from quill.writing.chunk import heading_paths
 from quill.writing.language import detect_language, is_cjk
-from quill.writing.summary_job import CJK_CHARS_PER_WORD
 
 _CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _UNIT = re.compile(rf"[{_CJK_RANGES}]|[^\W_{_CJK_RANGES}]+")
@@ -221,6 +221,9 @@ _SIGN_OFF = re.compile(
 )
 
 
+SIGNATURE_LINES = 3
+
+
 def _strip_symbols(text: str) -> str:
     """The text without trailing whitespace, emoji and other pictographs ("Shop now! 🌿")."""
     s = text.rstrip()
@@ -241,8 +244,8 @@ def ends_complete(text: str) -> bool:
     """Whether the text ends where a text can end: a sentence end (. ! ? 。！？ …),
     possibly followed by closing quotes, brackets or emphasis marks; a closed code
     block; a list item, table row or heading that does not stop on a dangling word or
-    mark; or a short sign-off line under "Best regards,". Trailing whitespace is
-    ignored."""
+    mark; or up to three short lines (a name, a title, a team) under a sign-off such as
+    "Best regards," or "此致 / 敬礼". Trailing whitespace is ignored."""
     s = _strip_symbols(text)
     if not s:
         return False
@@ -255,9 +258,13 @@ def ends_complete(text: str) -> bool:
         return s.count("```") % 2 == 0 and s.count("```") > 0
     if _LIST_LINE.match(last):
         return _line_complete(last)
-    if len(lines) >= 2:
-        prev = lines[-2].strip().rstrip("*_").strip()
-        if _SIGN_OFF.search(prev) and count_units(last) <= 8 and _line_complete(last):
+    # a sign-off, then up to SIGNATURE_LINES short lines: a name, a title, a team
+    for k in range(1, min(SIGNATURE_LINES, len(lines) - 1) + 1):
+        sign = lines[-k - 1].strip().rstrip("*_").strip()
+        under = lines[-k:]
+        if _SIGN_OFF.search(sign) and all(
+            count_units(ln) <= 8 and _line_complete(ln) for ln in under
+        ):
             return True
     return False
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from quill.engine.base import Engine, Finish, Message, Piece, Result, Sampling, Stats
 from quill.engine.generation import Generation
+from quill.engine.length import CJK_CHARS_PER_WORD
 from quill.engine.loop import LoopDetector, guarded, stop_stream
 from quill.errors import ContextOverflow, UsageError
 from quill.writing.chunk import Chunk, chunk_text, complete_prefix, heading_paths
@@ -42,13 +43,12 @@ from quill.writing.cleanup import (
     sentence_gate,
     strip_blocks,
 )
-from quill.writing.draft import length_tokens, opening
+from quill.writing.draft import opening
 from quill.writing.language import detect_language
 from quill.writing.notes import drop_prompt_echo, tidy_notes
 from quill.writing.retry import checked, run_generation
 from quill.writing.salience import select
 from quill.writing.summary_job import (
-    CJK_CHARS_PER_WORD,
     FLOOR_SHARE,
     FORMATS,
     LENGTHS,
@@ -331,14 +331,13 @@ class Summarizer:
         begin as a list item or heading (``Sampling.prose``: small models asked for a
         paragraph of a document full of lists answer with one), and near the length
         asked it is pushed to end at its next sentence end (``Sampling.end_after``), and
-        it may not end before FLOOR_SHARE of that length (``Sampling.min_tokens``)."""
+        it may not end before FLOOR_SHARE of that length (``Sampling.min_words``)."""
         prose = self.opts.format in ("paragraph", "tldr")
-        end_after = length_tokens(plan.target_words)
         return self.base.with_(
             max_tokens=plan.summary_tokens,
             prose=prose,
-            end_after=end_after,
-            min_tokens=round(FLOOR_SHARE * end_after),
+            end_after=plan.target_words,
+            min_words=round(FLOOR_SHARE * plan.target_words),
         )
 
     def _refine_transform(self, plan: Plan) -> Transform:

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from quill.engine.base import Finish, Message, Sampling, Stats
+from quill.engine.length import words
 from quill.errors import UsageError
 from quill.writing.chunk import Chunk, sentence_ends
 from quill.writing.salience import Selection
 
 StepKind = Literal["map", "combine", "refine"]
 
-CJK_CHARS_PER_WORD = 1.7  # a summary of N English words reads like ~1.7·N CJK characters
 LENGTHS = {"short": 60, "medium": 150, "long": 300}
 FORMATS = ("paragraph", "bullets", "tldr", "outline")
 # How a document longer than one context is read (docs/summarize.md): select the passages
@@ -28,11 +28,16 @@ TLDR_WORDS = 40
 # words), so 300 words get ~50, 3,000 get ~165 and 7,000 or more get AUTO_MAX.
 AUTO_FACTOR = 3.0
 AUTO_MIN, AUTO_MAX = 25, 250
-TOKENS_PER_WORD = 1.4  # an English word, or 1.7 Chinese characters, in tokens (Qwen2.5)
-# A summary may not end before this share of its length in tokens: small models asked
+# Token budgets only: an English word, or 1.7 Chinese characters, in tokens (Qwen2.5 writes
+# about 1.23 tokens per English word and 0.68 per Chinese character; lengths themselves
+# are counted in words, quill.engine.length)
+TOKENS_PER_WORD = 1.4
+# A summary may not end before this share of its length in words: small models asked
 # for 200 words of a long article stop at 70 (the 0.5B ended a quarter of its summaries
-# at 0.38 to 0.58 of the length asked, carrying fewer of the abstract's facts).
-FLOOR_SHARE = 0.6
+# at 0.38 to 0.58 of the length asked, carrying fewer of the abstract's facts). Tuned as
+# 0.6 of the length in tokens at 1.4 tokens per word, which is 0.68 of the words in
+# English and 0.73 of the characters in Chinese.
+FLOOR_SHARE = 0.7
 SUMMARY_ROOM = 1.6  # the summary's token limit: this many times its length, plus slack
 NOTES_ROOM = 1.5  # a note's token limit: this many times the length asked of it, plus
 NOTES_SLACK = 24  # tokens, so even a one-sentence note has room to finish its sentence
@@ -112,9 +117,7 @@ def auto_method(tokens: int, n_ctx: int) -> str:
 
 def doc_words(text: str) -> float:
     """The length of a text in words, counting 1.7 CJK characters as a word."""
-    cjk = sum(1 for ch in text if "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff")
-    latin = len(re.findall(r"[^\W\d_\u3040-\u30ff\u4e00-\u9fff]+|\d+", text))
-    return latin + cjk / CJK_CHARS_PER_WORD
+    return words(text)
 
 
 def auto_words(text: str) -> int:

@@ -18,8 +18,9 @@ from typing import Any
 
 from quill import prompts
 from quill.engine.base import Message
+from quill.engine.length import CJK_CHARS_PER_WORD
 from quill.writing.language import is_cjk
-from quill.writing.summary_job import CJK_CHARS_PER_WORD, Note, Plan
+from quill.writing.summary_job import Note, Plan
 
 WORDS_PER_SENTENCE = 20  # a summary sentence runs about this long (for a sentence count)
 NOTES_WORDS_PER_SENTENCE = 15  # a short sentence of notes

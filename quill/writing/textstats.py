@@ -15,14 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from quill.engine.length import CJK as _CJK
+from quill.engine.length import JOINERS
+
 WORDS_PER_MIN = 230
 CJK_CHARS_PER_MIN = 400
 
-# Han (with extension A and compatibility ideographs) and kana, plus the prolonged sound
-# mark and the iteration marks, which read as characters of their own.
-_CJK = "\u3005\u3006\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+# Chinese and Japanese characters, and what joins a word's parts: the llama engine's
+# count of a reply's words as it is written (quill.engine.length) uses the same
 _CJK_CHAR = re.compile(f"[{_CJK}]")
-_JOINERS = "'’\\-.,:/"
+_JOINERS = re.escape(JOINERS)
 _WORD = re.compile(rf"[^\W_{_CJK}]+(?:[{_JOINERS}][^\W_{_CJK}]+)*")
 
 
