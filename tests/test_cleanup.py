@@ -196,6 +196,10 @@ def test_a_closing_note_that_the_piece_is_only_an_example_is_dropped() -> None:
     note = "注：上述文字仅为示例，实际撰写时请根据实际情况进行调整和修改。"
     assert run_filter(body + "\n\n" + note) == body
     assert run_filter(LINEN + "\n\nThis is just an example; adapt it to your shop.") == LINEN
+    news = "# 新公园五月开放\n\n市政府周一宣布，城东新公园将于五月开放。"
+    assert run_filter(news + "\n\n请注意，这只是一个简化的新闻报道示例。") == news
+    note = "Note: this is only a sample product description."
+    assert run_filter(LINEN + "\n\n" + note) == LINEN
 
 
 def test_a_chinese_line_about_the_poem_at_its_end_is_dropped() -> None:

@@ -128,6 +128,8 @@ def test_mixed_text_counts_words_and_characters() -> None:
         "# Notes\n\n## Next steps",
         "| a | b |\n|---|---|\n| 1 | 2 |",
         "Thanks for reading.\n\nBest regards,\nMaria Lind",
+        "Thanks for reading.\n\nBest regards,\nMaria Lind\nHead of People\nNorthwind Ltd",
+        "请在周五前提交。\n\n此致\n敬礼\n[你的名字]\n人事部",
         "Code:\n\n```python\nprint(1)\n```",
         "Shop now! 🌿✨",
         "- Free returns 👕",
@@ -149,6 +151,8 @@ def test_ends_complete(text: str) -> None:
         "Costs rose by 42%, and",
         "```python\nprint(1)",
         "Shop the collection and 🌿",
+        "Best regards,\nMaria Lind\nHead of People\nNorthwind\nSee you on the",
+        "Thanks.\n\nBest regards,\nI will send the full schedule of every session as soon as",
     ],
 )
 def test_ends_incomplete(text: str) -> None:
