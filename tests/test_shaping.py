@@ -174,6 +174,23 @@ def test_before_the_floor_the_reply_cannot_end() -> None:
     assert lc.row[END] == 0.0
 
 
+def test_prose_held_from_ending_goes_on_in_its_paragraph() -> None:
+    """Under the floor, where the end is the likeliest token, no line break may follow:
+    what a model held from ending starts on a new line is no part of the piece."""
+    s, lc = shaper(Sampling(prose=True, min_words=50))
+    s.push(0)  # "The"
+    s.push(7)  # "."
+    lc.row[END] = 5.0  # the model would end here
+    s.apply(-1)
+    assert {b"\n", b"\n\n"} <= banned(lc)
+    s2, lc2 = shaper(Sampling(prose=True, min_words=50))
+    s2.push(0)
+    s2.push(7)
+    lc2.row[END], lc2.row[1] = 5.0, 6.0  # " cat" is likelier: the model would go on
+    s2.apply(-1)
+    assert not {b"\n", b"\n\n"} & banned(lc2)
+
+
 def test_lengths_are_counted_in_words_whatever_the_tokens() -> None:
     """Tokens that split a word, or a character's bytes, do not lengthen the count; 1.7
     Chinese characters count as a word."""
@@ -249,6 +266,10 @@ def test_a_reply_with_a_floor_writes_on_past_its_natural_end(llama_engine: objec
     assert free.finish == "stop" and len(free.text.split()) < 30
     assert len(floored.text.split()) >= 30
     assert floored.text.startswith(free.text.rstrip()[:10])  # the same answer, then more
+    prose = llama_engine.complete(ask, p.with_(min_words=30, prose=True))  # type: ignore[attr-defined]
+    answer = free.text.strip()
+    assert prose.text.startswith(answer)
+    assert not prose.text[len(answer) :].startswith("\n")  # it goes on in its paragraph
 
 
 @pytest.mark.model

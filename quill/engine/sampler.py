@@ -211,7 +211,8 @@ class Shaper:
     (END_PUSH), so the model ends at the first sentence where ending is likely enough
     instead of running on to the token limit, and past END_HARD × the length it ends at
     the next sentence end; inside a sentence the end is never pushed. Before
-    ``Sampling.min_words`` words the end-of-generation tokens are ruled out. Lengths are
+    ``Sampling.min_words`` words the end-of-generation tokens are ruled out, and in
+    prose a reply that would have ended there goes on in its paragraph. Lengths are
     counted in words as the reply is written (:class:`quill.engine.length.WordCount`),
     whatever the tokenizer. Nothing is changed while none of these applies."""
 
@@ -258,12 +259,27 @@ class Shaper:
             if b.strip(b" \t"):  # the line's last word, however long the line
                 self.colon = b.rstrip(b" \t").endswith(COLONS)
 
+    def _go_on_in_the_paragraph(self, logits: Any, ends: list[int]) -> None:
+        """Where a prose reply under its floor would end (an end is its likeliest
+        token), it goes on in its paragraph: no line break may come next. A model held
+        from ending after its last sentence starts something new on a line of its own,
+        and what it starts is no part of the piece: the 1.5B wrote "from Qwen" and blank
+        lines, or a "Question: … Answer: …" pair, under a finished summary."""
+        import numpy as np
+
+        row = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
+        if max(row[t] for t in ends) >= row.max():
+            row[self.bans.breaks] = -np.inf  # type: ignore[union-attr]
+
     def apply(self, idx: int) -> None:
         """Shape the logits at batch index ``idx`` (-1: the last)."""
         logits = self.lc.llama_get_logits_ith(self.ctx, idx)
         written = self.length.words
         if written < self.min_words:
-            for t in self.end_tokens():
+            ends = self.end_tokens()
+            if self.bans is not None and self.boundary:
+                self._go_on_in_the_paragraph(logits, ends)
+            for t in ends:
                 logits[t] = -math.inf
         start = END_START * self.end_after
         if self.end_after and written > start and self.boundary:
