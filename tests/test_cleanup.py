@@ -55,6 +55,11 @@ def drain(pieces: Iterator[Piece]) -> tuple[str, Piece]:
         ("- one\n- two\n- thr", False, len("- one\n- two\n")),
         ("1. first\n2. sec", False, len("1. first\n")),
         ("no end at all", True, 0),
+        # cut at its limit after "95.": the number may go on ("95.2%")
+        ("It rose. Accuracy went from 95.", True, len("It rose.")),
+        ("准确率很高。整票准确率从 95.", True, len("准确率很高。")),
+        ("It rose to 95. Then it fell.", True, len("It rose to 95. Then it fell.")),
+        ("It rose by 95%.", True, len("It rose by 95%.")),
     ],
 )
 def test_complete_prefix(text: str, closed: bool, expected: int) -> None:

@@ -223,12 +223,16 @@ def complete_prefix(text: str, closed: bool = False) -> int:
 
     ``text`` may be the start of a text still being written: a Latin sentence end counts
     once the space after it has arrived. With ``closed``, ``text`` is all there is, and
-    its very end counts too."""
+    its very end counts too, except a full stop after a digit: a text cut at its token
+    limit just after "95." was cut inside a number ("95.2%")."""
     best = 0
     for m in _TEXT_END.finditer(text):
         end = m.end()
         if end == len(text) and not closed:
             continue
+        start = m.start()
+        if not text[end:].strip() and text[start] == "." and text[start - 1 : start].isdigit():
+            continue  # "95." of "95.2%"
         if text[m.start()] == "." and _is_abbreviation(text, m.start()):
             continue
         best = max(best, end)
