@@ -203,6 +203,11 @@ def test_a_closing_note_that_the_piece_is_only_an_example_is_dropped() -> None:
     assert run_filter(LINEN + "\n\nThis is just an example; adapt it to your shop.") == LINEN
     news = "# 新公园五月开放\n\n市政府周一宣布，城东新公园将于五月开放。"
     assert run_filter(news + "\n\n请注意，这只是一个简化的新闻报道示例。") == news
+    mail = "尊敬的客户：\n\n您的订单将于周五发出。\n\n敬礼！\n\n[您的姓名]"
+    adjust = "请根据实际情况调整上述内容，并确保所有信息准确无误。"
+    assert run_filter(mail + "\n\n---\n\n" + adjust) == mail
+    hours = "# 营业时间\n\n根据实际情况，我们将调整周末的营业时间。"
+    assert run_filter(hours) == hours  # the piece's own sentence stays
     note = "Note: this is only a sample product description."
     assert run_filter(LINEN + "\n\n" + note) == LINEN
 

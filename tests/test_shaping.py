@@ -153,7 +153,7 @@ def test_the_end_is_pushed_up_only_near_the_length_and_after_a_sentence() -> Non
 
 def test_past_the_hard_end_the_next_sentence_end_is_the_end() -> None:
     s, lc = shaper(Sampling(end_after=100))
-    for _ in range(int(END_HARD * 100)):
+    for _ in range(round(END_HARD * 100)):
         s.push(1)  # " cat": inside a sentence, never
     s.apply(-1)
     assert lc.row[END] == 0.0
