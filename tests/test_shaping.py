@@ -189,6 +189,28 @@ def test_prose_held_from_ending_goes_on_in_its_paragraph() -> None:
     lc2.row[END], lc2.row[1] = 5.0, 6.0  # " cat" is likelier: the model would go on
     s2.apply(-1)
     assert not {b"\n", b"\n\n"} & banned(lc2)
+    # a sentence's end and a line break come as two tokens, so the rule sees every end
+    assert "。\n\n".encode() in banned(lc2)
+    s3, lc3 = shaper(Sampling(prose=True))  # no floor: a token may end a sentence and a line
+    s3.push(0)
+    s3.apply(-1)
+    assert "。\n\n".encode() not in banned(lc3)
+
+
+def test_under_the_floor_no_control_token_may_come() -> None:
+    """Turn markers are ruled out with the ends: a model held from ending opens a turn."""
+    lc = FakeLc(100)
+    s = Shaper(
+        lc, None, 100, lambda: [END], Sampling(min_words=5), None, piece, controls=lambda: [END, 98]
+    )
+    s.apply(-1)
+    assert math.isinf(lc.row[98]) and math.isinf(lc.row[END])
+    s.push(0)
+    for t in (1, 8, 1, 8):
+        s.push(t)  # five words: the floor is reached
+    lc.row[98] = lc.row[END] = 0.0
+    s.apply(-1)
+    assert lc.row[98] == 0.0
 
 
 def test_lengths_are_counted_in_words_whatever_the_tokens() -> None:
@@ -266,10 +288,14 @@ def test_a_reply_with_a_floor_writes_on_past_its_natural_end(llama_engine: objec
     assert free.finish == "stop" and len(free.text.split()) < 30
     assert len(floored.text.split()) >= 30
     assert floored.text.startswith(free.text.rstrip()[:10])  # the same answer, then more
-    prose = llama_engine.complete(ask, p.with_(min_words=30, prose=True))  # type: ignore[attr-defined]
-    answer = free.text.strip()
-    assert prose.text.startswith(answer)
-    assert not prose.text[len(answer) :].startswith("\n")  # it goes on in its paragraph
+    for question in (ask, [Message("user", "用一句话回答：天空是什么颜色？")]):
+        answer = llama_engine.complete(question, p).text.strip()  # type: ignore[attr-defined]
+        prose = llama_engine.complete(question, p.with_(min_words=30, prose=True))  # type: ignore[attr-defined]
+        assert prose.text.startswith(answer)
+        # it goes on in its paragraph, and in its turn: held from ending, the 0.5B had
+        # opened a new turn ("\nYou are a Qwen created by Alibaba Cloud…")
+        rest = prose.text[len(answer) :]
+        assert not rest.startswith("\n") and "Qwen" not in rest
 
 
 @pytest.mark.model

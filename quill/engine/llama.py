@@ -323,6 +323,7 @@ class LlamaEngine:
         self._piece_buf = ctypes.create_string_buffer(256)
         self._bans: sampler.Bans | None = None  # prose's banned tokens, scanned once
         self._ends: list[int] | None = None  # the end-of-generation tokens, scanned once
+        self._controls: list[int] | None = None  # and every control token (the floor)
         self._abort_cb = lc.ggml_abort_callback(_abort_requested)
         self._no_abort_cb = lc.ggml_abort_callback()  # NULL: nothing to call
         log.info(
@@ -612,6 +613,7 @@ class LlamaEngine:
             self._bans,
             self.token_bytes,
             continuing=continuing,
+            controls=self.control_tokens,
         )
 
     def end_tokens(self) -> list[int]:
@@ -623,6 +625,19 @@ class LlamaEngine:
             n_vocab = lc.llama_vocab_n_tokens(vocab)
             self._ends = [t for t in range(n_vocab) if lc.llama_vocab_is_eog(vocab, t)]
         return self._ends
+
+    def control_tokens(self) -> list[int]:
+        """Every control token and end-of-generation token (turn markers, fill-in-the-
+        middle markers…), scanned once: none is text, and a reply that writes one has
+        ended or left its turn."""
+        if self._controls is None:
+            lc, vocab = self._lc, self._vocab
+            n_vocab = lc.llama_vocab_n_tokens(vocab)
+            ends = set(self.end_tokens())
+            self._controls = [
+                t for t in range(n_vocab) if t in ends or lc.llama_vocab_is_control(vocab, t)
+            ]
+        return self._controls
 
     def _plain_steps(
         self, chain: Any, lead: str, params: Sampling, shape: Shaper | None

@@ -150,12 +150,14 @@ class Bans:
     ``inside``, a token that carries a line break followed by such a start, or after a
     colon (banned everywhere in prose); ``breaks``, the other tokens that carry a line
     break (banned after a colon: "Key findings include:" then a line break is how a
-    list begins)."""
+    list begins); ``closing``, those of ``breaks`` that end a sentence too ("。\n",
+    ".\n\n")."""
 
     start: Any
     number: Any
     inside: Any
     breaks: Any
+    closing: Any
 
 
 def _first_char(b: bytes) -> str | None:
@@ -182,7 +184,7 @@ def bans(n_vocab: int, piece: Callable[[int], bytes]) -> Bans:
     """Scan the vocabulary once (about a second for 150k tokens)."""
     import numpy as np
 
-    start, number, inside, breaks = [], [], [], []
+    start, number, inside, breaks, closing = [], [], [], [], []
     for t in range(n_vocab):
         b = piece(t)
         if not b:
@@ -201,8 +203,10 @@ def bans(n_vocab: int, piece: Callable[[int], bytes]) -> Bans:
                 inside.append(t)
             else:
                 breaks.append(t)
+                if before.rstrip().endswith(SENTENCE_ENDS):
+                    closing.append(t)
     as_ids = lambda ids: np.array(ids, dtype=np.int64)  # noqa: E731
-    return Bans(as_ids(start), as_ids(number), as_ids(inside), as_ids(breaks))
+    return Bans(as_ids(start), as_ids(number), as_ids(inside), as_ids(breaks), as_ids(closing))
 
 
 class Shaper:
@@ -230,11 +234,16 @@ class Shaper:
         piece: Callable[[int], bytes],
         *,
         continuing: bool = False,
+        controls: Callable[[], list[int]] | None = None,
     ) -> None:
         # the end-of-generation tokens, asked for only when first needed: finding them
         # scans the vocabulary (56 ms for Qwen's), which a draft with --words need not
         # pay before its first token
         self.lc, self.ctx, self.n_vocab, self.end_tokens = lc, ctx, n_vocab, ends
+        # the floor rules these out: every control token, not only the ends. Held from
+        # ending, the 0.5B opened a new turn instead (<|im_start|>, then "You are a
+        # Qwen created by Alibaba Cloud…"), which ends the reply as surely
+        self.held_tokens = controls or ends
         self.bans = bans if params.prose else None
         self.end_after = max(0, params.end_after)
         self.min_words = max(0, params.min_words)
@@ -263,16 +272,22 @@ class Shaper:
                 self.colon = b.rstrip(b" \t").endswith(COLONS)
 
     def _go_on_in_the_paragraph(self, logits: Any, ends: list[int]) -> None:
-        """Where a prose reply under its floor would end (an end is its likeliest
-        token), it goes on in its paragraph: no line break may come next. A model held
-        from ending after its last sentence starts something new on a line of its own,
-        and what it starts is no part of the piece: the 1.5B wrote "from Qwen" and blank
-        lines, or a "Question: … Answer: …" pair, under a finished summary."""
+        """Where a prose reply under its floor would end (an end is its likeliest token
+        after a sentence), it goes on in its paragraph: no line break may come next. A
+        model held from ending after its last sentence starts something new on a line
+        of its own, and what it starts is no part of the piece: the 1.5B wrote "from
+        Qwen" and blank lines, or a "Question: … Answer: …" pair, under a finished
+        summary. So that the rule sees the end of every sentence, a sentence's last mark
+        and a line break come as two tokens here, never as one ("。" then "\n", not
+        "。\n"): the text is the same."""
         import numpy as np
 
+        bans = self.bans
+        assert bans is not None
         row = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
-        if max(row[t] for t in ends) >= row.max():
-            row[self.bans.breaks] = -np.inf  # type: ignore[union-attr]
+        row[bans.closing] = -np.inf
+        if self.boundary and max(row[t] for t in ends) >= row.max():
+            row[bans.breaks] = -np.inf
 
     def apply(self, idx: int) -> None:
         """Shape the logits at batch index ``idx`` (-1: the last)."""
@@ -280,9 +295,9 @@ class Shaper:
         written = self.length.words
         if written < self.min_words:
             ends = self.end_tokens()
-            if self.bans is not None and self.boundary:
+            if self.bans is not None:
                 self._go_on_in_the_paragraph(logits, ends)
-            for t in ends:
+            for t in self.held_tokens():
                 logits[t] = -math.inf
         start = END_START * self.end_after
         if self.end_after and written > start and self.boundary:
