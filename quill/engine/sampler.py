@@ -271,7 +271,7 @@ class Shaper:
             if b.strip(b" \t"):  # the line's last word, however long the line
                 self.colon = b.rstrip(b" \t").endswith(COLONS)
 
-    def _go_on_in_the_paragraph(self, logits: Any, ends: list[int]) -> None:
+    def _go_on_in_the_paragraph(self, row: Any, bans: Bans) -> None:
         """Where a prose reply under its floor would end (an end is its likeliest token
         after a sentence), it goes on in its paragraph: no line break may come next. A
         model held from ending after its last sentence starts something new on a line
@@ -280,23 +280,22 @@ class Shaper:
         summary. So that the rule sees the end of every sentence, a sentence's last mark
         and a line break come as two tokens here, never as one ("。" then "\n", not
         "。\n"): the text is the same."""
-        import numpy as np
-
-        bans = self.bans
-        assert bans is not None
-        row = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
-        row[bans.closing] = -np.inf
-        if self.boundary and max(row[t] for t in ends) >= row.max():
-            row[bans.breaks] = -np.inf
+        row[bans.closing] = -math.inf
+        if self.boundary and max(row[t] for t in self.end_tokens()) >= row.max():
+            row[bans.breaks] = -math.inf
 
     def apply(self, idx: int) -> None:
         """Shape the logits at batch index ``idx`` (-1: the last)."""
         logits = self.lc.llama_get_logits_ith(self.ctx, idx)
+        bans, row = self.bans, None
+        if bans is not None:  # prose: the row as an array, for its bans
+            import numpy as np
+
+            row = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
         written = self.length.words
         if written < self.min_words:
-            ends = self.end_tokens()
-            if self.bans is not None:
-                self._go_on_in_the_paragraph(logits, ends)
+            if bans is not None:
+                self._go_on_in_the_paragraph(row, bans)
             for t in self.held_tokens():
                 logits[t] = -math.inf
         start = END_START * self.end_after
@@ -306,19 +305,17 @@ class Shaper:
                 push = END_FORCED
             for t in self.end_tokens():
                 logits[t] += push
-        if self.bans is None:
+        if bans is None:
             return
-        import numpy as np
-
-        row = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
-        row[self.bans.inside] = -np.inf
+        assert row is not None
+        row[bans.inside] = -math.inf
         line = self.line
         if self.colon:
-            row[self.bans.breaks] = -np.inf
+            row[bans.breaks] = -math.inf
         if not line.strip(b" \t"):
-            row[self.bans.start] = -np.inf
+            row[bans.start] = -math.inf
         elif _is_number(line.strip(b" \t")):
-            row[self.bans.number] = -np.inf
+            row[bans.number] = -math.inf
 
 
 def _is_number(b: bytes) -> bool:

@@ -233,7 +233,7 @@ def complete_prefix(text: str, closed: bool = False) -> int:
         start = m.start()
         if not text[end:].strip() and text[start] == "." and text[start - 1 : start].isdigit():
             continue  # "95." of "95.2%"
-        if text[m.start()] == "." and _is_abbreviation(text, m.start()):
+        if text[start] == "." and _is_abbreviation(text, start):
             continue
         best = max(best, end)
     for m in _CJK_TEXT_END.finditer(text):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from quill.engine.base import Finish, Message, Sampling, Stats
-from quill.engine.length import words
+from quill.engine.length import words as doc_words  # 1.7 CJK characters to the word
 from quill.errors import UsageError
 from quill.writing.chunk import Chunk, sentence_ends
 from quill.writing.salience import Selection
@@ -113,11 +113,6 @@ def auto_method(tokens: int, n_ctx: int) -> str:
     select, then write, while one context holds a fair share of the document; notes on
     every part beyond that, where a selection would leave out too much."""
     return "select" if tokens <= SELECT_MAX_RATIO * n_ctx else "map-reduce"
-
-
-def doc_words(text: str) -> float:
-    """The length of a text in words, counting 1.7 CJK characters as a word."""
-    return words(text)
 
 
 def auto_words(text: str) -> int:
