@@ -321,6 +321,45 @@ def first_byte(paths: list[Path]) -> str:
     return table(rows, ["command", "first byte, median ms", "reads, median"])
 
 
+def repack(paths: list[Path]) -> str:
+    """benchmarks/repack_bench.py ``--json``: repacking on and off at each prompt length."""
+    saved = _load(_one(paths, "repack"))
+    rows = []
+    for r in saved["rows"]:
+        for side in ("on", "off"):
+            f = r[side]
+            rows.append(
+                [
+                    str(r["pp"]),
+                    side,
+                    f"{f['load_s']:.2f}",
+                    f"{f['pp_tps']:.1f}",
+                    f"{f['tg_tps']:.1f}",
+                    f"{f['ttft_s'] * 1000:.0f}",
+                ]
+            )
+        q = r["ratio_off_on"]
+        rows.append(
+            [
+                str(r["pp"]),
+                "off / on",
+                f"{q['load_s']:.2f}",
+                f"{q['pp_tps']:.2f}",
+                f"{q['tg_tps']:.2f}",
+                f"{q['ttft_s']:.2f}",
+            ]
+        )
+    header = [
+        "prompt tokens",
+        "repack",
+        "load s",
+        "prompt tok/s",
+        "generation tok/s",
+        "first token ms",
+    ]
+    return table(rows, header)
+
+
 def startup(paths: list[Path]) -> str:
     """benchmarks/startup_bench.py ``--json``: one row per command."""
     saved = _load(_one(paths, "startup"))
@@ -343,6 +382,7 @@ VIEWS: dict[str, Callable[[list[Path]], str]] = {
     "startup": startup,
     "prefix": prefix,
     "first_byte": first_byte,
+    "repack": repack,
 }
 
 

@@ -169,6 +169,12 @@ SETTINGS: tuple[Setting, ...] = (
         "f16|q8_0|q4_0",
     ),
     Setting(
+        "cpu_repack", "--cpu-repack", "QUILL_CPU_REPACK", parse_choice("auto", "on", "off"),
+        None,
+        "llama.cpp's repacked CPU weights: faster generation, slower load and, on some "
+        "CPUs, slower prompt reading (auto: on, except on CPUs with AMX).", "auto|on|off",
+    ),
+    Setting(
         "chat_template", "--chat-template", "QUILL_CHAT_TEMPLATE", parse_text, None,
         "Chat template: a llama.cpp built-in name (chatml, llama3…), a Jinja file, or "
         "none for plain completion (default: the model's own).", "NAME|FILE",

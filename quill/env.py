@@ -38,6 +38,7 @@ class EngineOptions:
     threads: int | None = None
     threads_batch: int | None = None  # prompt evaluation (default: as threads)
     kv_cache: str | None = None  # f16 | q8_0 | q4_0
+    cpu_repack: str | None = None  # auto | on | off: llama.cpp's repacked CPU weights
     chat_template: str | None = None  # a llama.cpp built-in name, a Jinja file, or none
     backend: str | None = None  # local (in process) | openai (an OpenAI-compatible server)
     base_url: str | None = None  # the server, for backend openai

@@ -260,6 +260,35 @@ def test_extra_buffers_are_off_on_amx_cpus_unless_asked_for(
     assert llama.use_extra_buffers() is want
 
 
+@pytest.mark.parametrize("flag", [None, "0", "1"])
+@pytest.mark.parametrize("choice", ["on", "off"])
+def test_the_cpu_repack_setting_wins_over_the_cpu_and_the_old_variable(
+    monkeypatch: pytest.MonkeyPatch, flag: str | None, choice: str
+) -> None:
+    """--cpu-repack on|off (QUILL_CPU_REPACK, config cpu_repack) is what the writer
+    asked: it holds whatever the CPU reports and QUILL_CPU_EXTRA_BUFFERS says; auto
+    (or unset) is the AMX rule above."""
+    from quill.engine import llama
+
+    if flag is None:
+        monkeypatch.delenv("QUILL_CPU_EXTRA_BUFFERS", raising=False)
+    else:
+        monkeypatch.setenv("QUILL_CPU_EXTRA_BUFFERS", flag)
+    assert llama.use_extra_buffers(choice) is (choice == "on")
+    assert llama.use_extra_buffers("auto") is llama.use_extra_buffers(None)
+
+
+def test_cpu_repack_is_a_setting(tmp_path: Path) -> None:
+    from quill.env import EngineOptions, Environment
+
+    env = Environment(environ={"QUILL_HOME": str(tmp_path), "QUILL_CPU_REPACK": "off"})
+    assert env.resolve_options(EngineOptions()).cpu_repack == "off"
+    assert env.resolve_options(EngineOptions(cpu_repack="on")).cpu_repack == "on"
+    bad = Environment(environ={"QUILL_HOME": str(tmp_path), "QUILL_CPU_REPACK": "maybe"})
+    with pytest.raises(Exception, match="auto, on, off"):
+        bad.resolve_options(EngineOptions())
+
+
 def _reports_amx() -> bool:
     try:
         return " amx_tile" in Path("/proc/cpuinfo").read_text()

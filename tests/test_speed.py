@@ -130,3 +130,21 @@ def test_speed_on_the_real_model(real_env: dict[str, str]) -> None:
     assert s["layers"] == 25  # Qwen2.5 0.5B: 24 blocks and the output layer
     assert s["kv_cache"] == "f16"
     assert "CPU" in s["backend"]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("choice", ["on", "off"])
+def test_cpu_repack_reaches_the_engine(real_env: dict[str, str], choice: str) -> None:
+    """--cpu-repack off loads the weights as they are in the file; on lets llama.cpp
+    repack them (where the CPU has the kernels): the settings say which ran."""
+    import platform
+
+    if choice == "on" and platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("repacked kernels for this model's types are checked on x86 only")
+    args = ["bench", "--speed", "--pp", "16", "--tg", "2", "--ctx", "256", "--json"]
+    r = run_quill(
+        [*args, "--cpu-repack", choice],
+        env={**real_env, "OMP_WAIT_POLICY": "PASSIVE", "QUILL_CPU_EXTRA_BUFFERS": "1"},
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout)["settings"]["cpu_repack"] is (choice == "on")

@@ -59,10 +59,11 @@ def doctor(run: Run) -> None:
                 "python3 -m uv sync --frozen --reinstall-package llama-cpp-python)",
             )
         )
+    opts = env.resolve_options(EngineOptions())
     row(
         "threads",
         f"{default_threads()} of {os.cpu_count()} CPUs"
-        + ("" if use_extra_buffers() else " (AMX/repack buffers off)"),
+        + ("" if use_extra_buffers(opts.cpu_repack) else " (AMX/repack buffers off)"),
     )
     state = default.state(env.paths.models_cache)
     row("default model", f"{default.NAME} ({state})")
@@ -72,7 +73,6 @@ def doctor(run: Run) -> None:
         except Exception as exc:
             problems.append((state, getattr(exc, "hint", "")))
     row("model file", str(default.model_path(env.paths.models_cache)))
-    opts = env.resolve_options(EngineOptions())
     if opts.backend == "openai":
         _server_rows(opts, row, problems)
     else:

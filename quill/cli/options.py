@@ -118,6 +118,7 @@ class Options:
     threads: str | None = setting("threads")
     threads_batch: str | None = setting("threads_batch")
     kv_cache: str | None = setting("kv_cache")
+    cpu_repack: str | None = setting("cpu_repack")
     chat_template: str | None = setting("chat_template")
     backend: str | None = setting("backend")
     base_url: str | None = setting("base_url")

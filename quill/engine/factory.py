@@ -67,6 +67,7 @@ def make_engine(opts: EngineOptions, env: Environment) -> Engine:
             threads=opts.threads,
             threads_batch=opts.threads_batch,
             kv_cache=opts.kv_cache,
+            cpu_repack=opts.cpu_repack,
             chat_template=opts.chat_template,
             name=entry.name,
             prefix_dir=prefix_dir(env),

@@ -120,14 +120,20 @@ def _physical_cores() -> int:
     return len(cores)
 
 
-def use_extra_buffers() -> bool:
-    """Whether llama.cpp may use its extra CPU buffer types (weight repacking, AMX).
+def use_extra_buffers(choice: str | None = None) -> bool:
+    """Whether llama.cpp may use its extra CPU buffer types (weight repacking, AMX):
+    ``choice`` is the --cpu-repack setting, on, off, or auto (None).
 
     On CPUs that report AMX, llama.cpp's AMX kernels fault with an illegal instruction
     in virtual machines that do not enable the tile registers, killing the process. The
-    plain CPU path is safe everywhere, so quill uses it there unless
-    QUILL_CPU_EXTRA_BUFFERS=1 asks for the extra buffers.
+    plain CPU path is safe everywhere, so auto uses it there unless
+    QUILL_CPU_EXTRA_BUFFERS=1 asks for the extra buffers (the older spelling of the
+    setting, still read where it is auto). Elsewhere auto repacks: generation is
+    faster with it; loading, and on some CPUs prompt evaluation, slower
+    (benchmarks/repack_bench.py, docs/speed.md).
     """
+    if choice in ("on", "off"):
+        return choice == "on"
     flag = os.environ.get("QUILL_CPU_EXTRA_BUFFERS")
     if flag is not None:
         return flag not in ("", "0", "false", "no")
@@ -203,6 +209,7 @@ class LlamaEngine:
         threads: int | None = None,
         threads_batch: int | None = None,
         kv_cache: str | None = None,
+        cpu_repack: str | None = None,
         chat_template: str | None = None,
         name: str | None = None,
         lookup: int | None = None,
@@ -229,7 +236,7 @@ class LlamaEngine:
 
         mparams = lc.llama_model_default_params()
         mparams.n_gpu_layers = self.plan.gpu_layers
-        mparams.use_extra_bufts = self.extra_buffers = use_extra_buffers()
+        mparams.use_extra_bufts = self.extra_buffers = use_extra_buffers(cpu_repack)
         model = lc.llama_model_load_from_file(self.path.encode(), mparams)
         if not model:
             raise ModelLoadError(f"llama.cpp could not load {self.path}")
@@ -304,6 +311,7 @@ class LlamaEngine:
                 *PrefixCache.model_identity(self.path),
                 kv,
                 int(cparams.flash_attn_type),
+                "repack" if self.extra_buffers else "plain",  # the kernels that computed them
                 getattr(lc, "__version__", ""),
                 str(lc.llama_print_system_info()),
             )
