@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from quill.writing.salience import passages, score, select, terms
 
 
@@ -73,6 +75,7 @@ def test_selection_keeps_opening_and_conclusion_within_budget() -> None:
     assert "## Installation" not in sel.text  # no heading without a passage kept under it
     line = sel.describe()
     assert "of" in line and "code block" in line and "table" in line
+    assert re.search(r"\b1 (code block|table|list)s\b", line) is None  # "1 table", not "1 tables"
 
 
 def test_whole_document_when_it_fits() -> None:

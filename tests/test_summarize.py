@@ -140,6 +140,32 @@ def test_detect_language(text: str, lang: str | None) -> None:
     assert detect_language(text) == lang
 
 
+@pytest.mark.parametrize(
+    ("backend", "gpu_layers", "single"),
+    [("llama.cpp", 0, False), ("llama.cpp", 29, True), ("openai", 0, True)],
+)
+def test_one_step_reads_at_most_4096_tokens_on_a_cpu(
+    backend: str, gpu_layers: int, single: bool
+) -> None:
+    """An in-process model on the CPU alone reads at most CPU_READ_TOKENS in one step
+    (reading slows as the context fills): a longer document that fits the context is
+    selected from; with layers on a GPU, or on a server, the context is the limit."""
+    import dataclasses
+
+    from quill.writing.summary_job import CPU_READ_TOKENS
+
+    engine = FakeEngine(replier(), n_ctx=8192)
+    engine.info = dataclasses.replace(engine.info, backend=backend, gpu_layers=gpu_layers)
+    text = document(sections=40, paragraphs=3)  # fits 8,192 tokens, not 4,096
+    assert CPU_READ_TOKENS < engine.count(text) < 8192 - 1000
+    plan = Summarizer(engine).plan(text, "doc.md")
+    if single:
+        assert plan.method == "single" and plan.selection is None
+    else:
+        assert plan.method == "select"
+        assert plan.selection is not None and plan.selection.tokens < CPU_READ_TOKENS
+
+
 def test_short_document_is_one_pass() -> None:
     engine = FakeEngine(replier(), n_ctx=4096)
     text = document(sections=2, paragraphs=1)

@@ -182,8 +182,9 @@ class Options:
         metavar="paragraph|bullets|tldr|outline")
     focus: str | None = opt(None, "--focus", help="What the summary should pay attention to.")
     method: str = opt(None, "--method",
-        help="How a document longer than the context is read: select the passages that fit "
-        "and write once, refine a running summary part by part, or notes on every part "
+        help="How a document too long for one step (the context; on a CPU, at most 4,096 "
+        "tokens) is read: select the passages that fit and write once, refine a running "
+        "summary part by part, or notes on every part "
         "(default: auto, by length).", default="auto", metavar="auto|select|refine|map-reduce")
     jobs: int = opt(None, "--jobs", "-j",
         help="Parts summarized at once, where the backend serves parallel requests.", default=1)

@@ -124,9 +124,10 @@ class Selection:
             f"the opening, the conclusion and the most central passages "
             f"({self.prose_kept} of {self.prose} paragraphs)"
         )
+        names = (("code", "code block"), ("table", "table"), ("list", "list"))
         left = [
-            f"{n} {name}"
-            for kind, name in (("code", "code blocks"), ("table", "tables"), ("list", "lists"))
+            f"{n} {name}{'' if n == 1 else 's'}"
+            for kind, name in names
             if (n := self.left_kinds.get(kind, 0))
         ]
         if left:

@@ -69,6 +69,7 @@ from quill.writing.summary_job import (
     notes_cap,
     notes_max_tokens,
     notes_words,
+    read_limit,
     summary_max_tokens,
 )
 from quill.writing.summary_prompts import SummaryPrompts
@@ -194,13 +195,14 @@ class Summarizer:
             summary_tokens=summary_tokens,
             target_words=target,
         )
-        if tokens + summary_tokens < n_ctx:
+        n_read = read_limit(engine.info)  # what one step may read
+        if tokens + summary_tokens < n_read:
             need = engine.count_messages(self.single_messages(plan)) + summary_tokens
-            if need <= n_ctx:
+            if need <= n_read:
                 return plan
         method = self.opts.method
         if method == "auto":
-            method = auto_method(tokens, n_ctx)
+            method = auto_method(tokens, n_read)
         if method == "select":
             return self._plan_select(plan)
         if method == "refine":
@@ -229,9 +231,8 @@ class Summarizer:
 
     def _plan_select(self, plan: Plan) -> Plan:
         """Select, then write: the passages that fit one step beside its prompt."""
-        n_ctx = self.engine.info.n_ctx
         overhead = self.engine.count_messages(self.single_messages(plan, ""))
-        budget = n_ctx - overhead - plan.summary_tokens - self.margin
+        budget = read_limit(self.engine.info) - overhead - plan.summary_tokens - self.margin
         if budget < MIN_CHUNK_TOKENS:
             raise self._too_small(plan)
         plan.method = "select"

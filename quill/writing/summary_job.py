@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from quill.engine.base import Finish, Message, Sampling, Stats
+from quill.engine.base import Finish, Message, ModelInfo, Sampling, Stats
 from quill.engine.length import words as doc_words  # 1.7 CJK characters to the word
 from quill.errors import UsageError
 from quill.writing.chunk import Chunk, sentence_ends
@@ -106,6 +106,23 @@ class SummaryOptions:
 
 
 SELECT_MAX_RATIO = 8.0  # "auto" selects up to this many contexts' worth of document
+
+
+# The most one step reads in process on a CPU alone. Reading slows as the context fills
+# (attention), and the default 1.5B at its default context of 8,192 tokens took 147 to
+# 159 s to summarize a 6,481-token report in one pass on 2 cores, past the two minutes
+# a writer should wait; selected within 4,096 tokens, the same report took 62 to 66 s.
+# On the tune half (0.5B, ctx 8192) the two read as well: ROUGE-2 0.104 read whole,
+# 0.096 selected, each ahead on two of the four long articles (docs/summarize.md).
+CPU_READ_TOKENS = 4096
+
+
+def read_limit(info: ModelInfo) -> int:
+    """The most tokens one step of a summary reads: the context, or on an in-process
+    model with no layer on a GPU, at most CPU_READ_TOKENS of it."""
+    if info.backend == "llama.cpp" and info.gpu_layers == 0:
+        return min(info.n_ctx, CPU_READ_TOKENS)
+    return info.n_ctx
 
 
 def auto_method(tokens: int, n_ctx: int) -> str:
