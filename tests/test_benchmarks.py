@@ -45,6 +45,7 @@ ON_MODEL: dict[str, tuple[list[str], str]] = {
     ),
     "lookup_bench.py": (["--words", "30", "--ctx", "1024"], "ratio"),
     "prompt_bench.py": (["--lengths", "64", "--rounds", "1"], "ratio"),
+    "repack_bench.py": (["--rounds", "1", "--pp", "16", "--tg", "4"], "repacking pays"),
     "prefix_bench.py": (["--rounds", "1", "--ctx", "1024"], "prefix files: 4"),
     "sampler_bench.py": (["--samples", "5", "--rounds", "1"], "ms/token"),
     "speculative_bench.py": (
