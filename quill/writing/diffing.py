@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from quill.engine.length import CJK
 from quill.writing.textstats import count_words
 
 # Beyond this many characters on the two sides of one changed block, the block is
@@ -32,7 +33,7 @@ MAX_CHARS = 400_000
 
 Op = Literal["equal", "delete", "insert", "replace"]
 
-_CJK = "\u3005\u3006\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+_CJK = CJK  # the Chinese and Japanese characters lengths count (quill.engine.length)
 _TOKEN = re.compile(
     r"^\s+"  # whitespace at the very start
     rf"|(?:[{_CJK}]"  # one Chinese or Japanese character

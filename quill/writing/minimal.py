@@ -17,13 +17,14 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from quill.engine.length import CJK
 from quill.writing.diffing import tokenize
 
 MAX_WORDS = 3  # the most words one change may remove or add
 SIMILAR = 0.5  # how alike the old and new words must be (a fix, not another word)
 
 _WORD = re.compile(r"[^\W\d_]", re.UNICODE)
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK = re.compile(f"[{CJK}]")
 _MARKUP = re.compile(r"[`*_\[\]()<>#|\\~=^$/@{}]|https?:|www\.")
 
 

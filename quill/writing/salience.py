@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from quill.engine.length import CJK
 from quill.writing.chunk import blocks
 
 Count = Callable[[str], int]
@@ -77,7 +78,7 @@ _ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)、]|[（(]\d{1,3}[)）])\s+")
 _TABLE = re.compile(r"^\s*\|.*\|\s*$")
 _COMMAND = re.compile(r"^\s*(?:\$|#|>>>|PS>|C:\\)\s|^\s{4,}\S|^\s*(?:sudo|pip|npm|git|docker)\s")
 _LINKS = re.compile(r"!?\[[^\]]*\]\([^)]*\)|https?://\S+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+_CJK = re.compile(f"[{CJK}]")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _STOP = frozenset(
     re.findall(
@@ -173,7 +174,7 @@ def terms(text: str) -> Counter[str]:
     found: Counter[str] = Counter(
         w for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOP
     )
-    for run in re.findall(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+", text):
+    for run in re.findall(f"[{CJK}]+", text):
         for i in range(len(run) - 1):
             pair = run[i : i + 2]
             if pair[0] not in _CJK_STOP_CHARS and pair[1] not in _CJK_STOP_CHARS:
