@@ -1,15 +1,15 @@
 """llama.cpp's repacked CPU weights on and off: load, prompt evaluation and generation.
 
-llama.cpp copies most of a model's weights into a layout of its own for the CPU's
-matrix kernels when it loads (``cpu repack`` in ``quill bench --speed``; quill lets it
-wherever the CPU reports no AMX, and ``QUILL_CPU_EXTRA_BUFFERS=0`` turns it off). The
-copy costs load time, and the repacked kernels are not faster for every batch size on
-every CPU. This runs ``quill bench --speed --json`` as a new process with repacking on
-and off in turns (same model file, context, threads and sampler; a fresh load each
-time, as a command's start), ``--rounds`` times, and prints the medians and the ratios
-off/on. From the medians it also works out where repacking pays for a request: the
-generated tokens from which its faster generation has made up for its slower load and
-prompt evaluation, at each prompt length measured.
+llama.cpp copies most of a model's weights into a layout of its own for the CPU's matrix
+kernels when it loads (``cpu repack`` in ``quill bench --speed``; quill lets it wherever
+the CPU reports no AMX, and ``--cpu-repack off`` turns it off). The copy costs load
+time, and the repacked kernels are not faster for every batch size on every CPU. This
+runs ``quill bench --speed --json`` as a new process with repacking on and off in turns
+(``--cpu-repack on`` and ``off``; same model file, context, threads and sampler; a fresh
+load each time, as a command's start), ``--rounds`` times, and prints the medians and
+the ratios off/on. From the medians it also works out where repacking pays for a
+request: the generated tokens from which its faster generation has made up for its
+slower load and prompt evaluation, at each prompt length measured.
 
     .venv/bin/python benchmarks/repack_bench.py [--model qwen2.5-coder-1.5b] [--rounds 3]
                                                 [--pp 512,2048] [--tg 128] [--json FILE]
@@ -29,14 +29,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SIDES = {"on": "1", "off": "0"}
+SIDES = ("on", "off")
 
 
 def bench(model: str, pp: int, tg: int, repack: str, extra: list[str]) -> dict[str, Any]:
     """One ``quill bench --speed`` run in a new process; its JSON."""
-    env = dict(os.environ, QUILL_CPU_EXTRA_BUFFERS=repack, NO_COLOR="1")
+    env = dict(os.environ, NO_COLOR="1")
     cmd = [sys.executable, "-m", "quill", "bench", "--speed", "--model", model]
-    cmd += ["--pp", str(pp), "--tg", str(tg), "--json", *extra]
+    cmd += ["--pp", str(pp), "--tg", str(tg), "--cpu-repack", repack, "--json", *extra]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd=ROOT)
     data: dict[str, Any] = json.loads(out.stdout)
     return data
@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     for pp in lengths:
         got: dict[str, list[dict[str, float]]] = {side: [] for side in SIDES}
         for r in range(args.rounds):
-            for side, flag in SIDES.items():
-                run = bench(args.model, pp, args.tg, flag, extra)
+            for side in SIDES:
+                run = bench(args.model, pp, args.tg, side, extra)
                 settings[side] = run["settings"]
                 got[side].append(figures(run))
                 f = got[side][-1]

@@ -33,11 +33,10 @@ MAX_CHARS = 400_000
 
 Op = Literal["equal", "delete", "insert", "replace"]
 
-_CJK = CJK  # the Chinese and Japanese characters lengths count (quill.engine.length)
 _TOKEN = re.compile(
     r"^\s+"  # whitespace at the very start
-    rf"|(?:[{_CJK}]"  # one Chinese or Japanese character
-    rf"|[^\W_{_CJK}]+(?:['’][^\W_{_CJK}]+)*"  # a word: don't, l'eau
+    rf"|(?:[{CJK}]"  # one Chinese or Japanese character
+    rf"|[^\W_{CJK}]+(?:['’][^\W_{CJK}]+)*"  # a word: don't, l'eau
     r"|\S)"  # anything else, one character at a time
     r"\s*",  # with the whitespace after it
 )

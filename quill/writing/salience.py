@@ -79,6 +79,7 @@ _TABLE = re.compile(r"^\s*\|.*\|\s*$")
 _COMMAND = re.compile(r"^\s*(?:\$|#|>>>|PS>|C:\\)\s|^\s{4,}\S|^\s*(?:sudo|pip|npm|git|docker)\s")
 _LINKS = re.compile(r"!?\[[^\]]*\]\([^)]*\)|https?://\S+")
 _CJK = re.compile(f"[{CJK}]")
+_CJK_RUN = re.compile(f"[{CJK}]+")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _STOP = frozenset(
     re.findall(
@@ -174,7 +175,7 @@ def terms(text: str) -> Counter[str]:
     found: Counter[str] = Counter(
         w for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOP
     )
-    for run in re.findall(f"[{CJK}]+", text):
+    for run in _CJK_RUN.findall(text):
         for i in range(len(run) - 1):
             pair = run[i : i + 2]
             if pair[0] not in _CJK_STOP_CHARS and pair[1] not in _CJK_STOP_CHARS:

@@ -111,7 +111,8 @@ SELECT_MAX_RATIO = 8.0  # "auto" selects up to this many contexts' worth of docu
 # The most one step reads in process on a CPU alone. Reading slows as the context fills
 # (attention), and the default 1.5B at its default context of 8,192 tokens took 147 to
 # 159 s to summarize a 6,481-token report in one pass on 2 cores, past the two minutes
-# a writer should wait; selected within 4,096 tokens, the same report took 62 to 66 s.
+# a writer should wait; selected within 4,096 tokens, the same report took 70 s (both
+# from the command line, load included).
 # On the tune half (0.5B, ctx 8192) the two read as well: ROUGE-2 0.104 read whole,
 # 0.096 selected, each ahead on two of the four long articles (docs/summarize.md).
 CPU_READ_TOKENS = 4096
