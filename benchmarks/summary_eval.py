@@ -152,10 +152,15 @@ def cut_summary(
 
 
 def quill_summary(
-    engine: Engine, doc: evalset.Document, method: str, words: int | None, base: Sampling
+    engine: Engine,
+    doc: evalset.Document,
+    method: str,
+    words: int | None,
+    base: Sampling,
+    figures: bool = True,
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    s = Summarizer(engine, SummaryOptions(words=words, method=method), base)
+    s = Summarizer(engine, SummaryOptions(words=words, method=method, figures=figures), base)
     job = s.start(s.plan(doc.text, doc.file_name))
     for _ in s.run(job):
         pass
@@ -208,7 +213,7 @@ def run_model(
                 elif system == "cut":
                     r = cut_summary(engine, doc, args.words, base)
                 else:
-                    r = quill_summary(engine, doc, system, args.words, base)
+                    r = quill_summary(engine, doc, system, args.words, base, not args.no_figures)
                 r.update(score(r["text"], doc, words))
                 r.update(system=system, seed=seed, doc=doc.name, lang=doc.lang, words=words)
                 recs.append(r)
@@ -261,6 +266,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--docs", default=None, help="comma-separated document names")
     ap.add_argument("--systems", default="select,refine,map-reduce,baseline")
     ap.add_argument("--words", type=int, default=None, help="default: quill's own length")
+    ap.add_argument(
+        "--no-figures",
+        action="store_true",
+        help="quill's summaries without the document's key figures shown (to compare)",
+    )
     ap.add_argument("--json", default=None, metavar="FILE")
     ap.add_argument(
         "--report", nargs="+", metavar="FILE", help="print the tables of saved --json runs"

@@ -44,6 +44,7 @@ from quill.writing.cleanup import (
     strip_blocks,
 )
 from quill.writing.draft import opening
+from quill.writing.figures import key_sentences
 from quill.writing.language import detect_language
 from quill.writing.notes import drop_prompt_echo, tidy_notes
 from quill.writing.retry import checked, run_generation
@@ -195,6 +196,8 @@ class Summarizer:
             summary_tokens=summary_tokens,
             target_words=target,
         )
+        if self.opts.figures and self.opts.format == "paragraph":
+            plan.figures = key_sentences(text, target)
         n_read = read_limit(engine.info)  # what one step may read
         if tokens + summary_tokens < n_read:
             need = engine.count_messages(self.single_messages(plan)) + summary_tokens

@@ -68,6 +68,7 @@ class SummaryOptions:
     max_tokens: int | None = None  # the summary's token limit (default: from the length)
     method: str = "auto"  # how a document longer than the context is read: see METHODS
     best_of: int = 1  # summaries written (the best by the check kept); a failing one is retried
+    figures: bool = True  # a paragraph summary is shown the document's key figures
 
     def validate(self) -> None:
         if self.length is not None and self.length not in LENGTHS:
@@ -192,6 +193,7 @@ class Plan:
     target_words: int = 150  # the summary's length (CJK: about 1.7 characters a word)
     method: str = "single"  # single, select, refine or map-reduce
     selection: Selection | None = None  # what "select" kept of the document
+    figures: list[str] = field(default_factory=list)  # key sentences shown with the text
 
 
 @dataclass

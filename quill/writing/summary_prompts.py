@@ -137,8 +137,16 @@ class SummaryPrompts:
             focus_rule=focus,
             lang_rule=lang,
             text=(plan.text if text is None else text).strip(),
+            figures=self._figures(t, plan),
         )
         return self._opened(plan, [Message("user", user.strip())])
+
+    @staticmethod
+    def _figures(t: dict[str, Any], plan: Plan) -> str:
+        """The document's key figures, shown after it (``plan.figures``), or ""."""
+        if not plan.figures:
+            return ""
+        return "\n\n" + prompts.render(t["key_figures"], sentences="\n".join(plan.figures))
 
     @staticmethod
     def _sentences(t: dict[str, Any], words: int) -> str:

@@ -1,0 +1,123 @@
+"""A document's key figures: which sentences are picked, and how a summary step shows them."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ask
+
+from quill.engine.fake import FakeEngine
+from quill.writing import figures
+from quill.writing.summarize import Summarizer, SummaryOptions
+
+pytestmark = pytest.mark.usefixtures("unchecked")  # see conftest.unchecked
+
+REPORT = """# Valley water report
+
+The district served 48,300 residents in 2023, and 96.2 % of the samples met the standard.
+
+## Setup
+
+- Install the logger on 12 sites.
+- Set the interval to 15 minutes.
+
+| site | samples |
+|------|---------|
+| A    | 1,204   |
+
+```
+sample --every 900
+```
+
+## Results
+
+Leaks fell by 17.5% after the mains were replaced. The work cost 2.4 million pounds.
+
+Ruth Harlow · Water Office · 2024-03-01
+
+The board met twice. It agreed on nothing new, and P99 of s3 stayed as it was.
+"""
+
+HEAD = "Its key figures:"
+
+
+def test_figures_are_normalized() -> None:
+    assert figures.figures("48,300 and 2300 and 96.2 % and 3 steps") == {"48300", "2300", "96.2%"}
+    assert figures.figures("part 2, P99, s33, v1") == frozenset()
+
+
+def test_candidates_are_prose_statements_that_carry_a_figure() -> None:
+    texts = [c.text for c in figures.candidates(REPORT)]
+    assert "Leaks fell by 17.5% after the mains were replaced." in texts
+    assert "The work cost 2.4 million pounds." in texts
+    assert any(t.startswith("The district served 48,300 residents") for t in texts)
+    joined = " ".join(texts)
+    # Lists, tables, code and a byline are not statements of what the document found;
+    # a sentence without a figure is not a key figure.
+    for left_out in ("12 sites", "15 minutes", "1,204", "900", "2024-03-01", "board"):
+        assert left_out not in joined
+
+
+def test_key_sentences_are_sized_to_the_summary_and_in_document_order() -> None:
+    assert len(figures.key_sentences(REPORT, 40)) == figures.MIN_SHOWN
+    many = figures.key_sentences(REPORT, 400)
+    assert len(many) == 3  # all there are
+    order = [REPORT.index(s.split(" ")[1]) for s in many]
+    assert order == sorted(order)
+    assert figures.key_sentences("# Notes\n\nNothing to count here.\n", 150) == []
+    long = "\n\n".join(f"Passage {k} says that {k * 1000 + 17} units were sold." for k in range(60))
+    picked = figures.key_sentences(long, 400)
+    assert len(picked) == figures.MAX_SHOWN
+    assert sum(len(s) for s in picked) <= figures.MAX_CHARS
+
+
+def single_prompt(text: str = REPORT, **opts: object) -> str:
+    engine = FakeEngine("summary.", n_ctx=4096)
+    s = Summarizer(engine, SummaryOptions(**opts))  # type: ignore[arg-type]
+    job = s.start(s.plan(text, "water.md"))
+    list(s.run(job))
+    s.finish(job)
+    return ask(engine.calls[-1])
+
+
+def test_a_paragraph_summary_is_shown_the_key_figures_after_the_document() -> None:
+    user = single_prompt(words=200)  # room for all three
+    text_end = user.index("It agreed on nothing new")
+    block = user.index(HEAD)
+    request = user.rindex("Summarize this document")
+    assert text_end < block < request  # after the document, just before the request
+    lines = user[block:request].strip().splitlines()
+    assert lines[1].startswith("The district served 48,300 residents")
+    assert "Leaks fell by 17.5% after the mains were replaced." in lines
+
+
+@pytest.mark.parametrize("opts", [{"figures": False}, {"format": "bullets"}, {"format": "tldr"}])
+def test_no_key_figures_where_they_are_off_or_the_summary_is_not_a_paragraph(
+    opts: dict[str, object],
+) -> None:
+    assert HEAD not in single_prompt(**opts)
+
+
+def test_no_key_figures_where_the_document_has_none() -> None:
+    assert HEAD not in single_prompt("# Notes\n\nThe board met. It agreed on nothing new.\n")
+
+
+def test_chinese_documents_are_shown_them_in_chinese() -> None:
+    text = "# 报告\n\n全年数据到达率为 96.2%，共有 126 个节点。\n\n大田节水约 23%，产量不减。\n"
+    user = single_prompt(text)
+    assert "文中的关键数字：\n全年数据到达率为 96.2%，共有 126 个节点。" in user
+
+
+def test_a_selection_leaves_room_for_the_key_figures() -> None:
+    # A document three times the context: selected, and the step with the figures still
+    # fits beside the summary's budget.
+    para = "The plant made {n} tonnes of parts in week {n}, and shipped most of them."
+    text = "# Plant\n\n" + "\n\n".join(para.format(n=10 + k) for k in range(400))
+    engine = FakeEngine("summary.", n_ctx=1024)
+    s = Summarizer(engine, SummaryOptions(method="select", words=60))
+    job = s.start(s.plan(text, "plant.md"))
+    list(s.run(job))
+    s.finish(job)
+    assert job.plan.method == "select" and job.plan.figures
+    call, params = engine.calls[-1], engine.params[-1]
+    assert HEAD in ask(call)
+    assert engine.count_messages(call) + params.max_tokens <= 1024
