@@ -37,7 +37,7 @@ Ruth Harlow · Water Office · 2024-03-01
 The board met twice. It agreed on nothing new, and P99 of s3 stayed as it was.
 """
 
-HEAD = "Its key figures:"
+LEAKS = "Leaks fell by 17.5% after the mains were replaced."
 
 
 def test_figures_are_normalized() -> None:
@@ -82,29 +82,34 @@ def single_prompt(text: str = REPORT, **opts: object) -> str:
 def test_a_paragraph_summary_is_shown_the_key_figures_after_the_document() -> None:
     user = single_prompt(words=200)  # room for all three
     text_end = user.index("It agreed on nothing new")
-    block = user.index(HEAD)
     request = user.rindex("Summarize this document")
-    assert text_end < block < request  # after the document, just before the request
-    lines = user[block:request].strip().splitlines()
-    assert lines[1].startswith("The district served 48,300 residents")
-    assert "Leaks fell by 17.5% after the mains were replaced." in lines
+    # After the document, just before the request, one a line, under a line that reads
+    # as the author's own (a label that names them comes back in a small model's summary).
+    block = user[user.index("\n\n", text_end) : request].strip().splitlines()
+    assert block[0] == "In short:"
+    assert block[1].startswith("The district served 48,300 residents")
+    assert block[2:] == [LEAKS, "The work cost 2.4 million pounds."]
 
 
 @pytest.mark.parametrize("opts", [{"figures": False}, {"format": "bullets"}, {"format": "tldr"}])
 def test_no_key_figures_where_they_are_off_or_the_summary_is_not_a_paragraph(
     opts: dict[str, object],
 ) -> None:
-    assert HEAD not in single_prompt(**opts)
+    assert single_prompt(**opts).count(LEAKS) == 1  # in the document only
 
 
 def test_no_key_figures_where_the_document_has_none() -> None:
-    assert HEAD not in single_prompt("# Notes\n\nThe board met. It agreed on nothing new.\n")
+    text = "# Notes\n\nThe board met. It agreed on nothing new.\n"
+    user = single_prompt(text)
+    assert user.count("It agreed on nothing new.") == 1
+    assert user.endswith('nothing new.\n\nSummarize this document "water.md" in about 3 words.')
 
 
 def test_chinese_documents_are_shown_them_in_chinese() -> None:
     text = "# 报告\n\n全年数据到达率为 96.2%，共有 126 个节点。\n\n大田节水约 23%，产量不减。\n"
     user = single_prompt(text)
-    assert "文中的关键数字：\n全年数据到达率为 96.2%，共有 126 个节点。" in user
+    assert "简而言之：\n全年数据到达率为 96.2%，共有 126 个节点。" in user
+    assert "大田节水约 23%，产量不减。\n\n请用" in user
 
 
 def test_a_selection_leaves_room_for_the_key_figures() -> None:
@@ -119,5 +124,5 @@ def test_a_selection_leaves_room_for_the_key_figures() -> None:
     s.finish(job)
     assert job.plan.method == "select" and job.plan.figures
     call, params = engine.calls[-1], engine.params[-1]
-    assert HEAD in ask(call)
+    assert ask(call).count("The plant made") > job.plan.selection.text.count("The plant made")
     assert engine.count_messages(call) + params.max_tokens <= 1024

@@ -5,7 +5,10 @@ the results of a survey… Key findings include…") and leaves out what it foun
 numbers, dates and amounts an author's own abstract is made of. Shown the sentences
 that carry the document's key figures again, after the document and just before the
 request, it writes them into its summary. Show, don't tell: asking for "the key
-figures" in words changes little; the sentences themselves are what it picks them from.
+figures" in words changed little. They are shown under "In short:" (``key_figures`` in
+the summarize prompts), which reads as the author's own line: with no line above them
+the 0.5B used them less, and a label that names them ("Its key figures:") came back in
+the summary ("The key figures include…").
 
 :func:`key_sentences` picks those sentences: from the document's prose passages (not
 lists, tables, code or setup steps, and not a byline or caption), the ones that carry
