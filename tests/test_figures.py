@@ -126,3 +126,11 @@ def test_a_selection_leaves_room_for_the_key_figures() -> None:
     call, params = engine.calls[-1], engine.params[-1]
     assert ask(call).count("The plant made") > job.plan.selection.text.count("The plant made")
     assert engine.count_messages(call) + params.max_tokens <= 1024
+
+
+@pytest.mark.parametrize("method", ["map-reduce", "refine"])
+def test_a_document_read_in_parts_is_not_searched_for_them(method: str) -> None:
+    para = "The plant made {n} tonnes of parts in week {n}, and shipped most of them."
+    text = "# Plant\n\n" + "\n\n".join(para.format(n=10 + k) for k in range(120))
+    s = Summarizer(FakeEngine("summary.", n_ctx=1024), SummaryOptions(method=method, words=60))
+    assert s.plan(text, "plant.md").figures == []

@@ -196,17 +196,18 @@ class Summarizer:
             summary_tokens=summary_tokens,
             target_words=target,
         )
-        if self.opts.figures and self.opts.format == "paragraph":
-            plan.figures = key_sentences(text, target)
         n_read = read_limit(engine.info)  # what one step may read
         if tokens + summary_tokens < n_read:
+            self._show_figures(plan)
             need = engine.count_messages(self.single_messages(plan)) + summary_tokens
             if need <= n_read:
                 return plan
         method = self.opts.method
         if method == "auto":
             method = auto_method(tokens, n_read)
+        plan.figures = []
         if method == "select":
+            self._show_figures(plan)
             return self._plan_select(plan)
         if method == "refine":
             return self._plan_refine(plan)
@@ -223,6 +224,12 @@ class Summarizer:
         plan.chunk_budget = budget = min(budget, PART_RATIO * plan.notes_tokens)
         plan.chunks = chunk_text(text, budget, engine.count, tokens)
         return plan
+
+    def _show_figures(self, plan: Plan) -> None:
+        """The document's key figures, for a paragraph summary read in one step
+        (:mod:`quill.writing.figures`): shown after the text, so counted in its budget."""
+        if self.opts.figures and self.opts.format == "paragraph":
+            plan.figures = key_sentences(plan.text, plan.target_words)
 
     def _too_small(self, plan: Plan, how: str = "") -> ContextOverflow:
         """The error for a context too small to read ``plan``'s document ``how``."""
