@@ -110,6 +110,28 @@ def summary(paths: list[Path]) -> str:
     return table(rows, header)
 
 
+VARIANT_KEYS = ("facts_fair", "rouge2", "copy", "length")
+
+
+def variants(paths: list[Path]) -> str:
+    """benchmarks/summary_eval.py ``--json`` runs of one system in several ways: a column
+    per run file (named by its ``label``, set when the run was committed) and model,
+    the figures that tell the ways apart as rows (means over seeds, as in ``summary``)."""
+    cols: list[tuple[str, list[dict[str, Any]]]] = []
+    for path in paths:
+        saved = _load(path)
+        label = saved["args"].get("label")
+        if not label:
+            raise DocTableError(f"{path}: no label in its args, to name its column")
+        for m in saved["models"]:
+            cols.append((f"{_size(m['model'])} {label}", m["records"]))
+    rows = [
+        [SUMMARY_LABELS[key], *(summary_eval._stat(recs, key) for _, recs in cols)]
+        for key in VARIANT_KEYS
+    ]
+    return table(rows, ["figure", *(name for name, _ in cols)])
+
+
 def drafts(paths: list[Path]) -> str:
     """benchmarks/draft_eval.py ``--json`` runs, merged and scored again as ``--report``
     does: its figures as rows, a column per model for quill and the baseline."""
@@ -372,6 +394,7 @@ def startup(paths: list[Path]) -> str:
 
 VIEWS: dict[str, Callable[[list[Path]], str]] = {
     "summary": summary,
+    "variants": variants,
     "drafts": drafts,
     "verbs": verbs,
     "proofread": proofread,
