@@ -134,3 +134,10 @@ def test_a_document_read_in_parts_is_not_searched_for_them(method: str) -> None:
     text = "# Plant\n\n" + "\n\n".join(para.format(n=10 + k) for k in range(120))
     s = Summarizer(FakeEngine("summary.", n_ctx=1024), SummaryOptions(method=method, words=60))
     assert s.plan(text, "plant.md").figures == []
+
+
+def test_the_line_above_them_is_in_the_documents_language() -> None:
+    # A Chinese summary of an English report: the sentences are English, and so is the
+    # line above them.
+    user = single_prompt(words=200, lang="Chinese")
+    assert "In short:\nThe district served 48,300" in user and "简而言之" not in user

@@ -137,15 +137,16 @@ class SummaryPrompts:
             focus_rule=focus,
             lang_rule=lang,
             text=(plan.text if text is None else text).strip(),
-            figures=self._figures(t, plan),
+            figures=self._figures(plan),
         )
         return self._opened(plan, [Message("user", user.strip())])
 
-    @staticmethod
-    def _figures(t: dict[str, Any], plan: Plan) -> str:
-        """The document's key figures, shown after it (``plan.figures``), or ""."""
+    def _figures(self, plan: Plan) -> str:
+        """The document's key figures, shown after it (``plan.figures``), or "": under a
+        line in the document's language, like the sentences (it reads as the author's)."""
         if not plan.figures:
             return ""
+        t = self.table(plan.doc_lang)
         return "\n\n" + prompts.render(t["key_figures"], sentences="\n".join(plan.figures))
 
     @staticmethod
