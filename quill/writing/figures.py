@@ -12,7 +12,7 @@ the summary ("The key figures include…").
 
 :func:`key_sentences` picks those sentences: from the document's prose passages (not
 lists, tables, code or setup steps, and not a byline or caption), the ones that carry
-a figure, ranked by how salient their passage is (:func:`quill.writing.salience.score`:
+a figure, ranked by how salient their passage is (:func:`quill.writing.salience.scored`:
 the opening, the results and conclusion, the passages central to the whole), one for
 every WORDS_PER_FIGURE words of the summary asked, in document order.
 """
@@ -24,7 +24,8 @@ import re
 from dataclasses import dataclass
 
 from quill.writing.chunk import sentence_ends
-from quill.writing.salience import passages, score
+from quill.writing.metrics import normalize
+from quill.writing.salience import scored
 
 WORDS_PER_FIGURE = 40  # one key sentence shown per this many words of summary
 MIN_SHOWN, MAX_SHOWN = 2, 6
@@ -35,7 +36,6 @@ MAX_CHARS = 900  # all the key sentences together: the room they take in the pro
 # "4.7", "96.2%", "2,300"), not inside a name ("P99", "s3"); a lone digit ("3 steps",
 # "Part 2") is too common to count.
 _FIGURE = re.compile(r"(?<![A-Za-z0-9_.])(?:\d[\d,，]*(?:\.\d+)?\s?%|\d+\.\d+|\d[\d,，]*\d)")
-_SEPARATORS = str.maketrans("", "", ",，")
 _MARKUP = re.compile(r"[*_`]+")
 # A statement ends like one: a byline, a caption or a heading-like line does not.
 _ENDED = re.compile(r"[.!?。！？][\"'”’）)]*$")
@@ -50,11 +50,9 @@ class Candidate:
 
 
 def figures(text: str) -> frozenset[str]:
-    """The figures in ``text``, normalized (thousands separators and a space before "%"
-    dropped), so "2,300" in a document and "2300" in a summary are the same figure."""
-    return frozenset(
-        m.group().translate(_SEPARATORS).replace(" ", "") for m in _FIGURE.finditer(text)
-    )
+    """The figures in ``text``, as quill's metrics read them (:func:`metrics.normalize`:
+    "2,300" and "２３００" are "2300"), a space before "%" dropped."""
+    return frozenset(normalize(m.group()).replace(" ", "") for m in _FIGURE.finditer(text))
 
 
 def _sentences(text: str) -> list[str]:
@@ -70,8 +68,7 @@ def _sentences(text: str) -> list[str]:
 def candidates(text: str) -> list[Candidate]:
     """The sentences of ``text``'s prose that carry a figure, best first (by their
     passage's salience, then by how many figures they carry, then in order)."""
-    items = passages(text)
-    scores = score(items)
+    items, scores = scored(text)
     out: list[Candidate] = []
     order = 0
     for p in items:

@@ -29,11 +29,13 @@ count for half.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from quill.engine.length import CJK
 from quill.writing.chunk import blocks
@@ -206,7 +208,7 @@ def _section_score(path: tuple[str, ...]) -> float:
     return 0.4
 
 
-def score(items: list[Passage]) -> dict[int, float]:
+def score(items: Sequence[Passage]) -> dict[int, float]:
     """A score for every selectable passage (by index); code, headings and meta get none."""
     candidates = [p for p in items if p.kind in KIND_FACTOR]
     if not candidates:
@@ -250,6 +252,16 @@ def score(items: list[Passage]) -> dict[int, float]:
     return scores
 
 
+@functools.lru_cache(maxsize=2)
+def scored(text: str) -> tuple[tuple[Passage, ...], Mapping[int, float]]:
+    """:func:`passages` of ``text`` and their :func:`score`, read only. Kept for the
+    last texts asked: a summary's plan looks for the key figures
+    (:mod:`quill.writing.figures`) and selects from the same document, and both rank
+    its passages alike."""
+    items = passages(text)
+    return tuple(items), MappingProxyType(score(items))
+
+
 def _heading_line(p: Passage) -> str:
     return p.text.strip().splitlines()[0] if p.text.strip() else ""
 
@@ -258,9 +270,8 @@ def select(text: str, budget: int, count: Count) -> Selection:
     """The best passages of ``text`` within ``budget`` tokens (``count`` counts them),
     in document order, each under the headings of its section (a heading is shown once,
     and only above a passage that was kept)."""
-    items = passages(text)
+    items, scores = scored(text)
     total = count(text)
-    scores = score(items)
     prose = [p for p in items if p.kind == "prose"]
     sizes = {i: count(items[i].text) for i in scores}
     title = next((p for p in items if p.kind == "heading" and p.level == 1), None)

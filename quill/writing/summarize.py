@@ -197,7 +197,8 @@ class Summarizer:
             target_words=target,
         )
         n_read = read_limit(engine.info)  # what one step may read
-        if tokens + summary_tokens < n_read:
+        may_fit = tokens + summary_tokens < n_read
+        if may_fit:
             self._show_figures(plan)
             need = engine.count_messages(self.single_messages(plan)) + summary_tokens
             if need <= n_read:
@@ -205,10 +206,11 @@ class Summarizer:
         method = self.opts.method
         if method == "auto":
             method = auto_method(tokens, n_read)
-        plan.figures = []
         if method == "select":
-            self._show_figures(plan)
+            if not may_fit:
+                self._show_figures(plan)
             return self._plan_select(plan)
+        plan.figures = []  # read in parts: no step reads the whole text they go with
         if method == "refine":
             return self._plan_refine(plan)
         # Map-reduce: each part fits beside the notes prompt (with the longest heading
