@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import draft_eval  # noqa: E402  (this folder: run as a script)
 import proofread_eval  # noqa: E402
+import repack_bench  # noqa: E402
 import summary_eval  # noqa: E402
 import verbs_eval  # noqa: E402
 
@@ -344,41 +345,9 @@ def first_byte(paths: list[Path]) -> str:
 
 
 def repack(paths: list[Path]) -> str:
-    """benchmarks/repack_bench.py ``--json``: repacking on and off at each prompt length."""
-    saved = _load(_one(paths, "repack"))
-    rows = []
-    for r in saved["rows"]:
-        for side in ("on", "off"):
-            f = r[side]
-            rows.append(
-                [
-                    str(r["pp"]),
-                    side,
-                    f"{f['load_s']:.2f}",
-                    f"{f['pp_tps']:.1f}",
-                    f"{f['tg_tps']:.1f}",
-                    f"{f['ttft_s'] * 1000:.0f}",
-                ]
-            )
-        q = r["ratio_off_on"]
-        rows.append(
-            [
-                str(r["pp"]),
-                "off / on",
-                f"{q['load_s']:.2f}",
-                f"{q['pp_tps']:.2f}",
-                f"{q['tg_tps']:.2f}",
-                f"{q['ttft_s']:.2f}",
-            ]
-        )
-    header = [
-        "prompt tokens",
-        "repack",
-        "load s",
-        "prompt tok/s",
-        "generation tok/s",
-        "first token ms",
-    ]
+    """benchmarks/repack_bench.py ``--json``: repacking on and off at each prompt length
+    (the script's own table)."""
+    header, rows = repack_bench.table_rows(_load(_one(paths, "repack"))["rows"])
     return table(rows, header)
 
 

@@ -64,6 +64,41 @@ def crossover(on: dict[str, float], off: dict[str, float], prompt: int) -> float
     return max(0.0, fixed / per_token)
 
 
+HEADER = (
+    "prompt tokens",
+    "repack",
+    "load s",
+    "prompt tok/s",
+    "generation tok/s",
+    "first token ms",
+    "RSS MiB",
+)
+
+
+def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The medians of each prompt length, on and off, and their ratios off/on, as table
+    cells (this script's output and the docs' table, benchmarks/doc_tables.py)."""
+    cells: list[list[str]] = []
+    for row in rows:
+        for side in SIDES:
+            f = row[side]
+            cells.append(
+                [
+                    str(row["pp"]),
+                    side,
+                    f"{f['load_s']:.2f}",
+                    f"{f['pp_tps']:.1f}",
+                    f"{f['tg_tps']:.1f}",
+                    f"{f['ttft_s'] * 1000:.0f}",
+                    f"{f['rss_mib']:.0f}",
+                ]
+            )
+        q = row["ratio_off_on"]
+        ratios = [q[k] for k in ("load_s", "pp_tps", "tg_tps", "ttft_s", "rss_mib")]
+        cells.append([str(row["pp"]), "off / on", *(f"{x:.2f}" for x in ratios)])
+    return list(HEADER), cells
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="qwen2.5-coder-1.5b", help="a name or a GGUF path")
@@ -107,22 +142,11 @@ def main(argv: list[str] | None = None) -> None:
         )
     name = Path(args.model).name
     print(f"model {name}, {args.rounds} rounds, tg {args.tg}, medians")
-    print(
-        "| prompt | repack | load s | prompt tok/s | generation tok/s | first token ms | RSS MiB |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for row in rows:
-        for side in SIDES:
-            f = row[side]
-            print(
-                f"| {row['pp']} | {side} | {f['load_s']:.2f} | {f['pp_tps']:.1f} | "
-                f"{f['tg_tps']:.1f} | {f['ttft_s'] * 1000:.0f} | {f['rss_mib']:.0f} |"
-            )
-        q = row["ratio_off_on"]
-        print(
-            f"| {row['pp']} | off / on | {q['load_s']:.2f} | {q['pp_tps']:.2f} | "
-            f"{q['tg_tps']:.2f} | {q['ttft_s']:.2f} | {q['rss_mib']:.2f} |"
-        )
+    head, cells = table_rows(rows)
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for cell in cells:
+        print("| " + " | ".join(cell) + " |")
     for row in rows:
         pays = row["pays_from_tokens"]
         said = "never" if pays is None else f"from {pays:.0f} generated tokens on"
