@@ -343,6 +343,34 @@ def test_parallel_map_steps_keep_document_order() -> None:
     assert re.findall(r"note-(\d+)", final) == [str(k) for k in range(1, n + 1)]
 
 
+def test_one_step_at_a_time_runs_its_map_steps_in_turn() -> None:
+    """Files summarized side by side each run their own steps in turn: the copy's map
+    pass never has two requests in flight, where the original's does."""
+    active = peak = 0
+    lock = threading.Lock()
+    inner = replier(delays={1: 0.1, 2: 0.1})
+
+    def reply(messages: list[Message]) -> str:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        try:
+            return inner(messages)
+        finally:
+            with lock:
+                active -= 1
+
+    engine = FakeEngine(reply, n_ctx=800, parallel=4)
+    s = Summarizer(engine, SummaryOptions(length="short", method=MR), jobs=4)
+    one = s.one_step_at_a_time()
+    assert (one.jobs, s.jobs) == (1, 4)
+    job = one.start(one.plan(document()))
+    list(one.run(job))
+    one.finish(job)
+    assert len(job.plan.chunks) > 2 and peak == 1
+
+
 def test_jobs_run_in_turn_on_a_one_request_backend() -> None:
     engine = FakeEngine(n_ctx=800)
     assert Summarizer(engine, jobs=8).jobs == 1

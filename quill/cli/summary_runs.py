@@ -12,7 +12,6 @@ so far, or the partial summary."""
 
 from __future__ import annotations
 
-import copy
 import signal
 import threading
 import time
@@ -117,8 +116,7 @@ def run_parallel(
         bar.start(f"Summarizing {len(files)} files", len(files), total_tokens, "files")
         pool = ThreadPoolExecutor(max_workers=min(summarizer.jobs, len(files)))
         try:
-            one = copy.copy(summarizer)
-            one.jobs = 1  # files run side by side; each file's own steps in turn
+            one = summarizer.one_step_at_a_time()  # files side by side, steps in turn
             pending: set[Future[None]] = {pool.submit(_work, one, f, stop) for f in files}
             while pending:
                 _, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)

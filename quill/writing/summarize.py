@@ -24,18 +24,15 @@ early.
 
 from __future__ import annotations
 
-import re
-import threading
-from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import copy
+from collections.abc import Iterator
 from pathlib import Path
 
-from quill.engine.base import Engine, Finish, Message, Piece, Result, Sampling, Stats
+from quill.engine.base import Engine, Message, Piece, Result, Sampling
 from quill.engine.generation import Generation
 from quill.engine.length import CJK_CHARS_PER_WORD
-from quill.engine.loop import LoopDetector, guarded, stop_stream
 from quill.errors import ContextOverflow, UsageError
-from quill.writing.chunk import Chunk, chunk_text, complete_prefix, heading_paths
+from quill.writing.chunk import Chunk, chunk_text, heading_paths
 from quill.writing.cleanup import (
     Transform,
     drop_echoed_header,
@@ -46,14 +43,12 @@ from quill.writing.cleanup import (
 from quill.writing.draft import opening
 from quill.writing.figures import key_sentences
 from quill.writing.language import detect_language
-from quill.writing.notes import drop_prompt_echo, tidy_notes
 from quill.writing.retry import checked, run_generation
 from quill.writing.salience import select
 from quill.writing.summary_job import (
     FLOOR_SHARE,
     FORMATS,
     LENGTHS,
-    REDUCE_NOTES_FACTOR,
     TOKENS_PER_WORD,
     Event,
     Job,
@@ -63,16 +58,15 @@ from quill.writing.summary_job import (
     StepDone,
     Summary,
     SummaryOptions,
-    ask_words,
     auto_method,
     auto_words,
-    fit_notes,
     notes_cap,
     notes_max_tokens,
     notes_words,
     read_limit,
     summary_max_tokens,
 )
+from quill.writing.summary_passes import NotePasses, Stop, generate_step, section
 from quill.writing.summary_prompts import SummaryPrompts
 from quill.writing.summarycheck import summary_check
 
@@ -94,24 +88,6 @@ __all__ = [
 # shorter than what they cover before a small model starts dropping the end of a part.
 PART_RATIO = 4
 MIN_CHUNK_TOKENS = 64
-SECTION_CHARS = 100  # longest heading path shown in a prompt
-
-
-Stop = Callable[[], bool]  # polled while working: True asks the run to stop now
-
-
-def _section(path: tuple[str, ...]) -> str:
-    titles = [t for t in path if t]
-    s = " > ".join(titles)
-    if len(s) > SECTION_CHARS:
-        s = "…" + s[-(SECTION_CHARS - 1) :]
-    return s
-
-
-def _is_bare(text: str) -> bool:
-    """A part that holds only headings (an empty section)."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    return all(re.match(r"^ {0,3}#{1,6}(\s|$)", ln) for ln in lines)
 
 
 # -- the summarizer ---------------------------------------------------------------------
@@ -139,6 +115,15 @@ class Summarizer:
             self.opts.format, self.opts.focus, user_dir, native=native_prompts
         )
         self.margin = 4 + engine.info.n_ctx // 64  # slack for tokens merging at joins
+        self.passes = NotePasses(engine, self.prompts, self.base, self.jobs, self.margin)
+
+    def one_step_at_a_time(self) -> Summarizer:
+        """A copy whose steps run one after another: for files summarized side by side,
+        each file's own steps in turn."""
+        one = copy.copy(self)
+        one.jobs = 1
+        one.passes = NotePasses(self.engine, self.prompts, self.base, 1, self.margin)
+        return one
 
     # -- prompts ------------------------------------------------------------------
 
@@ -215,7 +200,7 @@ class Summarizer:
             return self._plan_refine(plan)
         # Map-reduce: each part fits beside the notes prompt (with the longest heading
         # path and part numbers it can show) and the notes' own budget.
-        sections = [_section(p) for p in heading_paths(text)]
+        sections = [section(p) for p in heading_paths(text)]
         longest = max(sections, key=engine.count, default="")
         overhead = engine.count_messages(self.map_messages(plan, "", 9999, 9999, longest))
         budget = n_ctx - overhead - plan.notes_tokens - self.margin
@@ -289,18 +274,18 @@ class Summarizer:
         if plan.method == "refine":
             yield from self._refine_pass(job, stop)
             return
-        yield from self._map_pass(job, stop)
+        yield from self.passes.map_pass(job, stop)
         if job.interrupted:
             return
         notes = [n for n in job.map_notes if n is not None]
         n_ctx = self.engine.info.n_ctx
         while True:
-            notes = self._fit(plan, notes)
+            notes = self.passes.fit(plan, notes)
             messages = self.reduce_messages(plan, notes)
             need = self.engine.count_messages(messages) + plan.summary_tokens + self.margin
             if need <= n_ctx or len(notes) == 1:
                 break
-            notes = yield from self._combine_pass(job, notes, stop)
+            notes = yield from self.passes.combine_pass(job, notes, stop)
             if job.interrupted:
                 return
         job.notes = notes
@@ -322,8 +307,13 @@ class Summarizer:
                 job.interrupted = True
                 return
             messages = self.prompts.refine(plan, summary, chunks[k].text)
-            text, finish, stats, _ = self._generate(
-                messages, plan.summary_tokens, stop, transform=self._refine_transform(plan)
+            text, finish, stats, _ = generate_step(
+                self.engine,
+                self.base,
+                messages,
+                plan.summary_tokens,
+                stop,
+                transform=self._refine_transform(plan),
             )
             job.record(stats)
             if finish == "interrupted":
@@ -361,200 +351,6 @@ class Summarizer:
             return strip(gate(pieces))
 
         return tidy
-
-    def _fit(self, plan: Plan, notes: list[Note]) -> list[Note]:
-        """The notes cut back to about the summary's length (see :func:`fit_notes`)."""
-        total = max(plan.tokens, 1)
-        shares = [sum(c.tokens for c in plan.chunks[n.first - 1 : n.last]) / total for n in notes]
-        sources = ["".join(c.text for c in plan.chunks[n.first - 1 : n.last]) for n in notes]
-        return fit_notes(notes, shares, plan.target_words * REDUCE_NOTES_FACTOR, sources)
-
-    def _generate(
-        self,
-        messages: list[Message],
-        max_tokens: int,
-        stop: Stop | None = None,
-        transform: Transform | None = None,
-    ) -> tuple[str, Finish, Stats, str]:
-        """(text, finish, stats, note) of one step, its stream passed through
-        ``transform`` (the final step's: see :meth:`final_transform`)."""
-        params = self.base.with_(max_tokens=max_tokens)
-        detector = LoopDetector()
-        raw = self.engine.stream(messages, params)
-        pieces = guarded(raw, detector)
-        if transform is not None:
-            pieces = transform(pieces)
-        parts: list[str] = []
-        finish: Finish = "stop"
-        stats = Stats()
-        note = ""
-        for piece in pieces:
-            parts.append(piece.text)
-            if piece.finish is not None:
-                finish, stats, note = piece.finish, piece.stats or stats, piece.note
-                break
-            if stop is not None and stop():
-                final = stop_stream(raw, "interrupted")
-                finish, stats = "interrupted", final.stats or stats
-                close = getattr(pieces, "close", None)
-                if close is not None:
-                    close()
-                break
-        text = detector.kept_text() if finish == "loop" else "".join(parts)
-        return text.strip(), finish, stats, note
-
-    def _note_step(
-        self,
-        job: Job,
-        label: str,
-        messages: list[Message],
-        max_tokens: int,
-        stop: Stop | None,
-        source: str,
-        headings: tuple[str, ...] = (),
-    ) -> tuple[str, Finish, Stats]:
-        """One notes step on ``source`` (a part, or the notes being merged)."""
-        text, finish, stats, _ = self._generate(messages, max_tokens, stop)
-        job.record(stats)
-        if finish == "length":
-            job.truncated.append((label, max_tokens))
-            cut = complete_prefix(text, closed=True)
-            if 0 < cut < len(text.rstrip()):
-                text = text[:cut]
-                job.trimmed.append(label)
-        elif finish == "loop":
-            job.warnings.append(f"the notes on {label} began repeating; the repeats were cut")
-        if finish != "interrupted":
-            prompt = "\n".join(m.content for m in messages)
-            text = drop_prompt_echo(tidy_notes(text, headings), prompt, source) or "(no notes)"
-        return text, finish, stats
-
-    def _note_length(self, plan: Plan, share: float) -> tuple[int, int]:
-        """(words to ask, token limit) of notes on ``share`` of the document."""
-        words = notes_words(share, plan.target_words)
-        cap = notes_cap(words, plan.notes_tokens)
-        return min(words, ask_words(cap)), cap
-
-    def _map_one(self, job: Job, k: int, stop: Stop | None = None) -> StepDone:
-        plan = job.plan
-        n = len(plan.chunks)
-        chunk = plan.chunks[k]
-        section = _section(chunk.headings)
-        label = f"Part {k + 1} of {n}" + (f" ({section})" if section else "")
-        if stop is not None and stop():
-            return StepDone("map", 0, n, chunk.tokens, Stats(), "interrupted")
-        if _is_bare(chunk.text):
-            # An empty section: nothing to read, no model call, but still accounted for.
-            text, stats = "(this part holds only headings, no text)", Stats()
-            finish: Finish = "stop"
-        else:
-            words, cap = self._note_length(plan, chunk.tokens / max(plan.tokens, 1))
-            messages = self.map_messages(plan, chunk.text, k + 1, n, section, words)
-            text, finish, stats = self._note_step(
-                job, label, messages, cap, stop, chunk.text, chunk.headings
-            )
-        if finish != "interrupted":
-            job.map_notes[k] = Note(label, text, k + 1, k + 1)
-        return StepDone("map", 0, n, chunk.tokens, stats, finish)
-
-    def _map_pass(self, job: Job, stop: Stop | None) -> Iterator[Event]:
-        chunks = job.plan.chunks
-        n = len(chunks)
-        job.map_notes = [None] * n
-        job.passes = 1
-        yield PassStarted("map", 1, n, job.plan.tokens)
-        if self.jobs == 1:
-            for k in range(n):
-                job.current = ("map", k + 1, n)
-                step = self._map_one(job, k, stop)
-                if step.finish == "interrupted":
-                    job.interrupted = True
-                    return
-                yield StepDone("map", k + 1, n, step.tokens, step.stats, step.finish)
-            job.current = None
-            return
-        # Parallel: every worker polls one flag, raised by ``stop`` or by an exception here.
-        halt = threading.Event()
-
-        def stopped() -> bool:
-            return halt.is_set() or (stop is not None and stop())
-
-        job.current = ("map", 1, n)
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            futures = [pool.submit(self._map_one, job, k, stopped) for k in range(n)]
-            try:
-                for done, fut in enumerate(as_completed(futures), 1):
-                    step = fut.result()
-                    if step.finish == "interrupted":
-                        job.interrupted = True
-                        break
-                    job.current = ("map", min(done + 1, n), n)
-                    yield StepDone("map", done, n, step.tokens, step.stats, step.finish)
-            finally:  # an interruption, an error, or the consumer closing the generator
-                if job.interrupted or any(not f.done() for f in futures):
-                    halt.set()
-                    for f in futures:
-                        f.cancel()
-        if not job.interrupted:
-            job.current = None
-
-    def _groups(self, plan: Plan, notes: list[Note]) -> list[list[Note]]:
-        """Consecutive groups of notes that each fit one combine step."""
-        n_ctx = self.engine.info.n_ctx
-        overhead = self.engine.count_messages(self.combine_messages(plan, []))
-        budget = n_ctx - overhead - plan.notes_tokens - self.margin
-        groups: list[list[Note]] = []
-        used = 0
-        for note in notes:
-            size = self.engine.count(self.prompts.note_size_text(plan, note)) + 2
-            if groups and used + size <= budget:
-                groups[-1].append(note)
-                used += size
-            else:
-                groups.append([note])
-                used = size
-        if all(len(g) == 1 for g in groups):
-            raise ContextOverflow(
-                f"a context of {n_ctx} tokens cannot hold two parts' notes together",
-                hint="raise --ctx",
-            )
-        return groups
-
-    def _combine_pass(
-        self, job: Job, notes: list[Note], stop: Stop | None
-    ) -> Generator[Event, None, list[Note]]:
-        plan = job.plan
-        groups = self._groups(plan, notes)
-        work = [g for g in groups if len(g) > 1]
-        job.passes += 1
-        tokens = sum(self.engine.count(n.text) for g in work for n in g)
-        yield PassStarted("combine", job.passes, len(work), tokens)
-        out: list[Note] = []
-        done = 0
-        for group in groups:
-            if len(group) == 1:  # passes through unchanged: no token evaluated for nothing
-                out.append(group[0])
-                continue
-            first, last = group[0].first, group[-1].last
-            label = f"Parts {first}-{last} of {len(plan.chunks)}"
-            job.current = ("combine", done + 1, len(work))
-            if stop is not None and stop():
-                job.interrupted = True
-                return out
-            share = sum(c.tokens for c in plan.chunks[first - 1 : last]) / max(plan.tokens, 1)
-            words, cap = self._note_length(plan, share)
-            messages = self.combine_messages(plan, group, words)
-            source = "\n\n".join(n.text for n in group)
-            text, finish, stats = self._note_step(job, label, messages, cap, stop, source)
-            if finish == "interrupted":
-                job.interrupted = True
-                return out
-            out.append(Note(label, text, first, last))
-            done += 1
-            size = sum(self.engine.count(n.text) for n in group)
-            yield StepDone("combine", done, len(work), size, stats, finish)
-        job.current = None
-        return out
 
     def finish(self, job: Job) -> Result:
         """Run the final step without streaming (``run`` must have finished)."""
