@@ -26,7 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from quill.engine.base import Message, Sampling, Stats
-from quill.engine.llama import LlamaEngine, default_threads
+from quill.engine.hardware import default_threads
+from quill.engine.llama import LlamaEngine
 from quill.models import catalog
 
 SYSTEM = "You are a helpful writer."

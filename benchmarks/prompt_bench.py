@@ -38,7 +38,8 @@ from stream_bench import RawLoop  # noqa: E402  (this folder: run as a script)
 
 from quill import evalset  # noqa: E402
 from quill.engine.base import Message, Sampling  # noqa: E402
-from quill.engine.llama import N_BATCH, LlamaEngine, default_threads  # noqa: E402
+from quill.engine.hardware import default_threads  # noqa: E402
+from quill.engine.llama import N_BATCH, LlamaEngine  # noqa: E402
 
 
 def text_of(engine: LlamaEngine, tokens: int) -> str:

@@ -28,14 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from quill.engine.base import Message, Sampling
-from quill.engine.llama import (
-    N_BATCH,
-    LlamaEngine,
-    default_threads,
-    import_llama_cpp,
-    resolve_gpu_layers,
-    use_extra_buffers,
-)
+from quill.engine.hardware import default_threads, resolve_gpu_layers, use_extra_buffers
+from quill.engine.llama import N_BATCH, LlamaEngine, import_llama_cpp
 from quill.engine.loop import guarded
 from quill.render.stream import RawSink
 

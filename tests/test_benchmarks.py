@@ -38,6 +38,7 @@ ON_FAKE: dict[str, tuple[list[str], bool, str]] = {
 }
 # script: (arguments after --model PATH or --models PATH, a line its output must hold)
 ON_MODEL: dict[str, tuple[list[str], str]] = {
+    "check_cost.py": (["--sizes", "1,2", "--rounds", "1", "--repack", "off"], "best gain"),
     "chat_ttft.py": (["--turns", "2", "--repeat", "1", "--max-tokens", "4", "--ctx", "1024"], ""),
     "model_compare.py": (
         ["--prompt-tokens", "32", "--tokens", "4", "--rounds", "1", "--ctx", "512"],

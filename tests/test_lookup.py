@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from quill.engine.base import Message, Sampling
-from quill.engine.llama import lookup_default
+from quill.engine.hardware import lookup_default
 from quill.engine.lookup import DEFAULT_DRAFT, Drafter
 from quill.errors import UsageError
 

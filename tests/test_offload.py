@@ -241,7 +241,7 @@ def test_bad_values_are_refused_before_loading(opts: EngineOptions, match: str) 
 def test_extra_buffers_are_off_on_amx_cpus_unless_asked_for(
     monkeypatch: pytest.MonkeyPatch, flag: str | None, cpuinfo: object, want: bool
 ) -> None:
-    from quill.engine import llama
+    from quill.engine import hardware
 
     if flag is None:
         monkeypatch.delenv("QUILL_CPU_EXTRA_BUFFERS", raising=False)
@@ -257,7 +257,7 @@ def test_extra_buffers_are_off_on_amx_cpus_unless_asked_for(
         return real(self, *a, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Path, "read_text", read_text)
-    assert llama.use_extra_buffers() is want
+    assert hardware.use_extra_buffers() is want
 
 
 @pytest.mark.parametrize("flag", [None, "0", "1"])
@@ -268,14 +268,14 @@ def test_the_cpu_repack_setting_wins_over_the_cpu_and_the_old_variable(
     """--cpu-repack on|off (QUILL_CPU_REPACK, config cpu_repack) is what the writer
     asked: it holds whatever the CPU reports and QUILL_CPU_EXTRA_BUFFERS says; auto
     (or unset) is the AMX rule above."""
-    from quill.engine import llama
+    from quill.engine import hardware
 
     if flag is None:
         monkeypatch.delenv("QUILL_CPU_EXTRA_BUFFERS", raising=False)
     else:
         monkeypatch.setenv("QUILL_CPU_EXTRA_BUFFERS", flag)
-    assert llama.use_extra_buffers(choice) is (choice == "on")
-    assert llama.use_extra_buffers("auto") is llama.use_extra_buffers(None)
+    assert hardware.use_extra_buffers(choice) is (choice == "on")
+    assert hardware.use_extra_buffers("auto") is hardware.use_extra_buffers(None)
 
 
 def test_cpu_repack_is_a_setting(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ SERVER_CTX = 2048
 SERVER_BOOT = """
 import runpy, sys
 import llama_cpp.llama_cpp as lc
-from quill.engine.llama import use_extra_buffers
+from quill.engine.hardware import use_extra_buffers
 default_params = lc.llama_model_default_params
 def model_params():
     params = default_params()

@@ -14,7 +14,8 @@ from quill.cli.report import print_json
 from quill.cli.run import Run, command
 from quill.engine import memory
 from quill.engine.describe import describe
-from quill.engine.llama import default_threads, import_llama_cpp, use_extra_buffers
+from quill.engine.hardware import default_threads, use_extra_buffers
+from quill.engine.llama import import_llama_cpp
 from quill.engine.openai import OpenAIEngine
 from quill.env import EngineOptions, Environment
 from quill.errors import QuillError
