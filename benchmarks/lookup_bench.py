@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from quill import prompts  # noqa: E402
 from quill.engine.base import Engine, Message, Sampling  # noqa: E402
+from quill.engine.lookup import DEFAULT_DRAFT  # noqa: E402
 from quill.evalset.proofread import paragraphs  # noqa: E402
 from quill.writing import proofread as pr  # noqa: E402
 from quill.writing.presets import sampling  # noqa: E402
@@ -100,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--words", type=int, default=500, help="words of text to proofread")
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--lookup", type=int, default=10, help="tokens drafted at most per step")
+    ap.add_argument(
+        "--lookup", type=int, default=DEFAULT_DRAFT, help="tokens drafted at most per step"
+    )
     ap.add_argument("--json", metavar="FILE", default=None)
     args = ap.parse_args(argv)
 

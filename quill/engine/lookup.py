@@ -21,7 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 NGRAM_SIZES = (4, 3, 2)  # the longest match first; a single token is too weak a cue
-DEFAULT_DRAFT = 10  # tokens drafted at most per step (the engine's default)
+# Tokens drafted at most per step (the engine's default). On a CPU a check is not free:
+# on 2 cores, checking 6 tokens costs 3.3 single decodes of the 1.5B, and 8 to 11 cost
+# 5.8 to 6.8 (benchmarks/check_cost.py); with drafts of up to 5 instead of 10, proofread
+# ran 1.18 times as fast as plain decoding on the 1.5B (1.07 at 15) and 1.28 on the 0.5B
+# (1.16 at 10) (benchmarks/lookup_bench.py, docs/speed.md).
+DEFAULT_DRAFT = 5
 FIRST_DRAFT = 4  # a first draft's length at most; doubled while drafts are accepted whole
 BACKOFF_MAX = 16  # tokens to wait at most after drafts that failed in a row
 
@@ -93,10 +98,10 @@ class Drafter:
 
     def verdict(self, proposed: int, accepted: int) -> None:
         """How a draft of ``proposed`` tokens fared. Each drafted token costs a share of a
-        decode (on a CPU a batch of 11 tokens takes about four times one token's time),
-        so the length follows the acceptance: doubled after a draft accepted whole, the
-        accepted part plus one after a partial one; after outright rejections in a row,
-        a pause of 2, 4, 8… tokens without a draft."""
+        decode (on 2 CPU cores a check of 6 tokens takes about three times one token's
+        time: benchmarks/check_cost.py), so the length follows the acceptance: doubled
+        after a draft accepted whole, the accepted part plus one after a partial one;
+        after outright rejections in a row, a pause of 2, 4, 8… tokens without a draft."""
         self.accepted += accepted
         if accepted == proposed:
             self._size = min(64, self._size * 2)
