@@ -64,6 +64,24 @@ def measure(engine: Any, sizes: list[int], rounds: int) -> dict[int, float]:
         side.close()
 
 
+def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The table of a run: a row per size, a column per model and repack setting,
+    each cell the check's cost in single decodes and, in brackets, its best gain; the
+    first row the single decode's time."""
+    sides = list(dict.fromkeys((r["model"], r["repack"]) for r in rows))
+    cell = {(r["model"], r["repack"], r["tokens"]): r for r in rows}
+    sizes = sorted({r["tokens"] for r in rows})
+    header = ["tokens checked", *(f"{m}, repack {rp}" for m, rp in sides)]
+    body = [["1 (ms)", *(f"{cell[(m, rp, 1)]['ms']:.1f}" for m, rp in sides)]]
+    for n in sizes[1:]:
+        line = [str(n)]
+        for m, rp in sides:
+            r = cell.get((m, rp, n))
+            line.append(f"{r['cost']:.2f} (best gain {r['best_gain']:.2f})" if r else "")
+        body.append(line)
+    return header, body
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", action="append", help="a model name or GGUF path (repeatable)")
@@ -99,13 +117,12 @@ def main(argv: list[str] | None = None) -> int:
             engine.close()
             print(f"{rows[-1]['model']}, repack {repack}: done", file=sys.stderr)
 
-    print("| model | repack | tokens checked | ms | cost, in single decodes | best gain |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        print(
-            f"| {r['model']} | {r['repack']} | {r['tokens']} | {r['ms']:.1f} | "
-            f"{r['cost']:.2f} | {r['best_gain']:.2f} |"
-        )
+    header, body = table_rows(rows)
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in body:
+        print("| " + " | ".join(row) + " |")
+    print("cost: in single decodes; best gain: tokens per single decode's time", file=sys.stderr)
     if args.json:
         result = {
             "benchmark": "check_cost",

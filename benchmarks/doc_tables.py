@@ -39,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import check_cost as check_cost_bench  # noqa: E402
 import draft_eval  # noqa: E402  (this folder: run as a script)
 import proofread_eval  # noqa: E402
 import repack_bench  # noqa: E402
@@ -351,6 +352,15 @@ def repack(paths: list[Path]) -> str:
     return table(rows, header)
 
 
+def check_cost(paths: list[Path]) -> str:
+    """benchmarks/check_cost.py ``--json``: the script's own table."""
+    saved = _load(_one(paths, "check_cost"))
+    if saved.get("benchmark") != "check_cost":
+        raise DocTableError(f"{paths[0]} is not a check_cost.py run")
+    header, rows = check_cost_bench.table_rows(saved["rows"])
+    return table(rows, header)
+
+
 def startup(paths: list[Path]) -> str:
     """benchmarks/startup_bench.py ``--json``: one row per command."""
     saved = _load(_one(paths, "startup"))
@@ -375,6 +385,7 @@ VIEWS: dict[str, Callable[[list[Path]], str]] = {
     "prefix": prefix,
     "first_byte": first_byte,
     "repack": repack,
+    "check_cost": check_cost,
 }
 
 
