@@ -312,23 +312,27 @@ def test_context_too_small_is_an_error() -> None:
         Summarizer(FakeEngine(n_ctx=400), SummaryOptions(words=400)).plan("Short.")
 
 
-def test_parallel_map_steps_keep_document_order() -> None:
-    active = 0
-    peak = 0
-    lock = threading.Lock()
-    inner = replier(delays={1: 0.3, 2: 0.2, 3: 0.1})
+class InFlight:
+    """A replier that counts the requests in flight at once (``peak``)."""
 
-    def reply(messages: list[Message]) -> str:
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
+    def __init__(self, delays: dict[int, float]) -> None:
+        self.active = self.peak = 0
+        self.lock = threading.Lock()
+        self.inner = replier(delays=delays)
+
+    def __call__(self, messages: list[Message]) -> str:
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
         try:
-            return inner(messages)
+            return self.inner(messages)
         finally:
-            with lock:
-                active -= 1
+            with self.lock:
+                self.active -= 1
 
+
+def test_parallel_map_steps_keep_document_order() -> None:
+    reply = InFlight({1: 0.3, 2: 0.2, 3: 0.1})
     engine = FakeEngine(reply, n_ctx=800, parallel=4)
     s = Summarizer(engine, SummaryOptions(length="short", method=MR), jobs=4)
     assert s.jobs == 4
@@ -336,7 +340,7 @@ def test_parallel_map_steps_keep_document_order() -> None:
     events = list(s.run(job))
     s.finish(job)
     n = len(job.plan.chunks)
-    assert peak > 1
+    assert reply.peak > 1
     done = [e.done for e in events if isinstance(e, StepDone)]
     assert done == list(range(1, n + 1))
     final = ask(engine.calls[-1])
@@ -346,21 +350,7 @@ def test_parallel_map_steps_keep_document_order() -> None:
 def test_one_step_at_a_time_runs_its_map_steps_in_turn() -> None:
     """Files summarized side by side each run their own steps in turn: the copy's map
     pass never has two requests in flight, where the original's does."""
-    active = peak = 0
-    lock = threading.Lock()
-    inner = replier(delays={1: 0.1, 2: 0.1})
-
-    def reply(messages: list[Message]) -> str:
-        nonlocal active, peak
-        with lock:
-            active += 1
-            peak = max(peak, active)
-        try:
-            return inner(messages)
-        finally:
-            with lock:
-                active -= 1
-
+    reply = InFlight({1: 0.1, 2: 0.1})
     engine = FakeEngine(reply, n_ctx=800, parallel=4)
     s = Summarizer(engine, SummaryOptions(length="short", method=MR), jobs=4)
     one = s.one_step_at_a_time()
@@ -368,7 +358,7 @@ def test_one_step_at_a_time_runs_its_map_steps_in_turn() -> None:
     job = one.start(one.plan(document()))
     list(one.run(job))
     one.finish(job)
-    assert len(job.plan.chunks) > 2 and peak == 1
+    assert len(job.plan.chunks) > 2 and reply.peak == 1
 
 
 def test_jobs_run_in_turn_on_a_one_request_backend() -> None:
