@@ -154,9 +154,7 @@ def test_user_prompt_override(cli: Callable, quill_home: Path) -> None:
     engine = FakeEngine("ok")
     r = cli(["draft", "tea", "--form", "haiku"], engine=engine)
     assert r.exit_code == 0
-    system, user = engine.calls[0][0], engine.calls[0][-1]
-    assert system.content.endswith("The piece you write next is a haiku in three lines.")
-    assert user.content == "Write tea."
+    assert "a haiku in three lines" in engine.calls[0][-1].content
 
 
 def test_messages_keep_user_text_as_text() -> None:

@@ -67,7 +67,7 @@ def test_chinese_brief_gets_a_chinese_prompt() -> None:
     assert opened == Message("assistant", "# ")  # a title line
     assert "作者" in system.content and "Write" not in user.content
     assert user.content.startswith("写一首关于秋天的短诗。")
-    assert system.content.endswith("你接下来写的是一首意象生动的诗。")
+    assert "一首意象生动的诗" in user.content
     assert "约 68 字" in user.content  # 40 words: about 68 characters
     for phrase in ("简报", "同样的语言", "Markdown", *PARTS):
         assert phrase not in system.content + user.content
@@ -86,11 +86,11 @@ def test_language_line_only_where_it_says_something() -> None:
 
 def test_a_brief_with_a_verb_of_its_own_stays_as_it_is() -> None:
     _, user, *_ = build_messages("tell our customers we moved to Mill Street", form="email")
-    assert user.content == "tell our customers we moved to Mill Street."
+    assert user.content.startswith("tell our customers we moved to Mill Street.\n")
     _, user, *_ = build_messages("为一款城市通勤电动自行车写一段产品介绍", words=100)
     assert user.content.startswith("为一款城市通勤电动自行车写一段产品介绍。")
     _, user, *_ = build_messages("一首关于茶的诗")
-    assert user.content == "写一首关于茶的诗。"  # the poem's shape is in the system prompt
+    assert user.content.startswith("写一首关于茶的诗。\n")  # then the poem's shape
 
 
 def test_material_keeps_its_blank_lines_and_indents() -> None:
@@ -101,11 +101,10 @@ def test_material_keeps_its_blank_lines_and_indents() -> None:
 
 def test_material_and_custom_forms(tmp_path: Path) -> None:
     (tmp_path / "draft.toml").write_text('[forms]\nlimerick = "a limerick"\n', encoding="utf-8")
-    system, user, *_ = build_messages(
+    _, user, *_ = build_messages(
         "a post from these notes", "linen breathes", form="limerick", user_dir=tmp_path
     )
-    assert system.content.endswith("The piece you write next is a limerick.")
-    assert "linen breathes" in user.content
+    assert "Shape it as a limerick." in user.content and "linen breathes" in user.content
 
 
 @pytest.mark.parametrize(
@@ -145,21 +144,8 @@ def test_the_form_a_brief_names_is_used_without_form(brief: str, form: str | Non
     assert infer_form(brief) == form
     if form is not None:
         assert build_messages(brief) == build_messages(brief, form=form)
-    system, *_ = build_messages(brief, form="article")
-    assert "article" in system.content or "文章" in system.content
-
-
-def test_the_form_ends_the_system_prompt_and_the_request_is_the_brief() -> None:
-    """Each form's system prompt is its own (kept on disk once evaluated), and what
-    follows it is as short as a chat message: the brief, and what the writer asked."""
-    plain, *_ = build_messages("three tips for working from home")
-    news, user_news, opened = build_messages("a news story: the night market reopens")
-    assert news.content.startswith(plain.content) and news.content != plain.content
-    assert news.content.endswith("The piece you write next is a news story.")
-    assert user_news.content == "Write a news story: the night market reopens."
-    assert opened == Message("assistant", "# ")
-    mail, *_ = build_messages("a launch email for our tea shop")
-    assert mail.content != news.content  # one system prompt, and one file, per form
+    _, user, *_ = build_messages(brief, form="article")
+    assert "article" in user.content or "文章" in user.content
 
 
 @pytest.mark.parametrize(

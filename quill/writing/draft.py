@@ -131,13 +131,9 @@ def build_messages(
     ("Headline:"). The form is shown rather than described: where the prompt file has
     an opening for it ([openings]: "# ", "Subject: "), the messages end with an
     assistant message holding it, the reply begun for the model to continue (see
-    :func:`opening`). The form's sentence ends the system prompt ("The piece you write
-    next is a news story."), not the user's message: each form's system prompt is then
-    evaluated once and kept on disk (:mod:`quill.engine.prefix`), and what a draft
-    evaluates after it is the brief, about as long as a chat message, so its first word
-    comes about as soon as a chat reply's. The prompt is written in the language of the
-    piece where the prompt file has that language (Chinese), so a Chinese brief gets a
-    Chinese draft unasked."""
+    :func:`opening`). The prompt is written in the language of the piece where the
+    prompt file has that language (Chinese), so a Chinese brief gets a Chinese draft
+    unasked."""
     brief = (brief or "").strip()
     material = (material or "").strip()
     if not brief and not material:
@@ -168,18 +164,17 @@ def build_messages(
             reqs.append(prompts.render(req["words"], n=str(words)))
     if t is p and writes_in and (lang is not None or writes_in != "English"):
         reqs.append(prompts.render(req["lang"], lang=writes_in))  # a translation has none
-    system = t["system"].strip()
-    if form:  # after the system prompt, so that each form's is kept on disk
+    shape = ""
+    if form:
         shape = t["forms"][form].strip()
         if not shape.endswith((".", "。")):  # a form of the older kind: a noun phrase
-            shape = prompts.render(t.get("shape", "The piece you write next is $form."), form=shape)
-        system = prompts.render(t.get("form_system", "$system $form"), system=system, form=shape)
+            shape = prompts.render(t.get("shape", "Shape it as $form."), form=shape)
     mark = "\x00material\x00"  # the writer's material goes in last, untouched
     user = prompts.render(
         t["user"],
         brief=_as_request(brief, t.get("write", "Write ")),
         material=mark,
-        form="",  # in the system prompt now; a prompt file of one's own may still name it
+        form=shape,
         requirements=" ".join(reqs),
     )
     user = "\n".join(ln if mark in ln else ln.strip() for ln in user.split("\n"))
@@ -188,7 +183,7 @@ def build_messages(
     user = re.sub(r"\n{3,}", "\n\n", user).strip()
     if material:
         user = user.replace(mark, prompts.render(t["material"], text=material).strip())
-    out = [Message("system", system.strip()), Message("user", user)]
+    out = [Message("system", t["system"].strip()), Message("user", user)]
     start = t.get("openings", {}).get(form, "") if form else ""
     if start:  # the reply begun for the model: it continues the piece from its opening
         out.append(Message("assistant", start))
