@@ -110,18 +110,22 @@ class Summarizer:
             raise UsageError("--jobs must be at least 1")
         self.engine = engine
         self.base = base or Sampling(temperature=0.2, repeat_penalty=1.12)
-        self.jobs = max(1, min(jobs, engine.info.parallel))
         self.prompts = SummaryPrompts(
             self.opts.format, self.opts.focus, user_dir, native=native_prompts
         )
         self.margin = 4 + engine.info.n_ctx // 64  # slack for tokens merging at joins
-        self.passes = NotePasses(engine, self.prompts, self.base, self.jobs, self.margin)
+        workers = max(1, min(jobs, engine.info.parallel))
+        self.passes = NotePasses(engine, self.prompts, self.base, workers, self.margin)
+
+    @property
+    def jobs(self) -> int:
+        """Steps run at once (the backend's parallel requests at most): the passes'."""
+        return self.passes.jobs
 
     def one_step_at_a_time(self) -> Summarizer:
         """A copy whose steps run one after another: for files summarized side by side,
         each file's own steps in turn."""
         one = copy.copy(self)
-        one.jobs = 1
         one.passes = NotePasses(self.engine, self.prompts, self.base, 1, self.margin)
         return one
 
