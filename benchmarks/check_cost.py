@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from speculative_bench import Side  # noqa: E402  (this folder: run as a script)
+from draft_eval import table  # noqa: E402  (this folder: run as a script)
+from speculative_bench import Side  # noqa: E402
 
 TEXT = (
     "The ferry leaves the harbour at seven every morning, and the captain knows every "
@@ -118,10 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{rows[-1]['model']}, repack {repack}: done", file=sys.stderr)
 
     header, body = table_rows(rows)
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in body:
-        print("| " + " | ".join(row) + " |")
+    print(table(body, header))
     print("cost: in single decodes; best gain: tokens per single decode's time", file=sys.stderr)
     if args.json:
         result = {

@@ -27,6 +27,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from draft_eval import table  # this folder: run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SIDES = ("on", "off")
@@ -143,10 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     name = Path(args.model).name
     print(f"model {name}, {args.rounds} rounds, tg {args.tg}, medians")
     head, cells = table_rows(rows)
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for cell in cells:
-        print("| " + " | ".join(cell) + " |")
+    print(table(cells, head))
     for row in rows:
         pays = row["pays_from_tokens"]
         said = "never" if pays is None else f"from {pays:.0f} generated tokens on"
