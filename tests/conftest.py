@@ -230,8 +230,9 @@ def ask(messages: list[Message]) -> str:
 @pytest.fixture
 def unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fake engine's replies are stand-ins, not summaries: with this, the check of
-    a summary's final step (tests/test_summarycheck.py) passes them, so a test sees one
-    try."""
+    a summary's final step (tests/test_summarycheck.py) passes them, and one summary is
+    written where two are by default, so a test sees one try."""
     from quill.writing.retry import PASS
 
     monkeypatch.setattr("quill.writing.summarize.summary_check", lambda *a, **k: lambda text: PASS)
+    monkeypatch.setattr("quill.writing.summarize.BEST_OF", 1)

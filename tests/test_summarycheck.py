@@ -9,8 +9,15 @@ from conftest import Run
 from quill.engine.base import Message, Piece, Sampling
 from quill.engine.fake import FakeEngine
 from quill.signals import ABORT
+from quill.writing.figures import figures
 from quill.writing.summarize import Summarizer, SummaryOptions
-from quill.writing.summarycheck import list_share, summary_verdict
+from quill.writing.summarycheck import (
+    FIGURE_BONUS,
+    INVENTED_COST,
+    figures_penalty,
+    list_share,
+    summary_verdict,
+)
 
 DOC = (
     "# The Harbour Report\n\n"
@@ -131,8 +138,8 @@ def test_a_signal_while_a_try_is_written_stops_it_and_keeps_its_text() -> None:
 
 
 def test_best_of_n_writes_n_and_keeps_the_best(cli: Callable[..., Run]) -> None:
-    """`quill summarize --best-of 3`: three summaries, the one nearest the length asked
-    (the check's penalty) is printed, and the report says so."""
+    """`quill summarize --best-of 3`: three summaries; of the two that pass, which carry
+    the same figures, the earlier is printed, and the report says so."""
     replies = iter(
         [
             "This is short.",
@@ -146,3 +153,40 @@ def test_best_of_n_writes_n_and_keeps_the_best(cli: Callable[..., Run]) -> None:
     assert len(engine.calls) == 3
     assert "twelve years" in r.stdout and r.stdout.count("twelve years") == 1
     assert "kept the best of 3 tries" in r.stderr
+
+
+VAGUE = (
+    "The report follows the Saltmere harbour over a number of years. Ship numbers rose "
+    "steadily, and each berth's pilots kept a log of tides and late arrivals. The account "
+    "is plain and careful, and it ends with the busiest year the harbour has seen so far."
+)
+INVENTED = GOOD.replace("from 120 to 197", "from 350 to 480")
+
+
+def test_the_documents_figures_lower_the_penalty_and_invented_ones_raise_it() -> None:
+    """Of summaries that pass, the one that carries what the document found ranks first,
+    and one with numbers the document does not have ranks last."""
+    good, vague, invented = (
+        summary_verdict(t, DOC, target_words=50, lang="English") for t in (GOOD, VAGUE, INVENTED)
+    )
+    assert good.ok and vague.ok and invented.ok
+    assert good.penalty < vague.penalty < invented.penalty
+    assert figures_penalty(GOOD, figures(DOC)) == -FIGURE_BONUS * 4  # 1990, 2001, 120, 197
+    assert figures_penalty(VAGUE, figures(DOC)) == 0.0
+    assert figures_penalty(INVENTED, figures(DOC)) == INVENTED_COST * 2 - FIGURE_BONUS * 2
+
+
+def test_by_default_two_summaries_are_written_and_the_one_with_the_figures_kept(
+    cli: Callable[..., Run],
+) -> None:
+    """`quill summarize` writes two summaries and keeps the better by the check, saying
+    nothing of it when the first passed; `--best-of 1` writes one."""
+    engine = FakeEngine(lambda m: VAGUE if len(engine.calls) == 1 else GOOD, n_ctx=4096)
+    r = cli(["summarize", "--words", "50"], stdin=DOC, engine=engine)
+    assert r.exit_code == 0, r.stderr
+    assert len(engine.calls) == 2
+    assert "from 120 to 197" in r.stdout
+    assert "best of" not in r.stderr and "retried" not in r.stderr
+    once = FakeEngine(lambda m: VAGUE, n_ctx=4096)
+    r = cli(["summarize", "--words", "50", "--best-of", "1"], stdin=DOC, engine=once)
+    assert r.exit_code == 0 and len(once.calls) == 1

@@ -52,8 +52,10 @@ OWN = ("files", "length", "words", "fmt", "focus", "lang", "method", "jobs", "be
         "lang": "Language of the summary (default: the document's).",
         "preset": "Sampling preset (default: precise).",
         "max_tokens": "Most tokens in the summary (default: from the length).",
-        "best_of": "Write N summaries and keep the best by quill's check (default: one, "
-        "written again while it copies, lists, misses the length or loops; at most twice).",
+        "best_of": "Write N summaries and keep the best by quill's check: the one that "
+        "carries most of the document's figures, invents none, and is nearest the length "
+        "(default: 2; one that copies, lists, misses the length or loops is written again, "
+        "at most twice).",
     },
     template="summarize",
 )
@@ -83,7 +85,7 @@ def summarize(run: Run) -> None:
         lang=o.lang,
         max_tokens=o.max_tokens,
         method=o.method,
-        best_of=o.best_of or 1,
+        best_of=o.best_of,
     )
     opts.validate()
     sources = run.read_all(o.files or [])

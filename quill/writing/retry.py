@@ -227,10 +227,12 @@ def checked(
     tally: Tally | None = None,
     tidy: Repair | None = None,
     what: str = "text",
+    quiet_best_of: bool = False,
 ) -> Generation:
     """A Generation whose text is the best of ``start(params)`` and its retries (see
     :func:`best_of`), given out whole once chosen. Its note says what the check did,
-    unless a ``tally`` collects the outcome instead."""
+    unless a ``tally`` collects the outcome instead; ``quiet_best_of``: not that it kept
+    the best of N (a command that always writes N, unasked, says nothing of it)."""
 
     in_flight: list[Generation] = []
     filter_notes: dict[int | None, str] = {}  # what a try's filters did, by its seed
@@ -252,7 +254,12 @@ def checked(
             raise
         r = outcome.result()
         own = filter_notes.get(outcome.chosen.seed, "")
-        note = "; ".join(x for x in (own, r.note) if x)
+        said = r.note
+        if quiet_best_of and outcome.action == "best-of":  # said only where the first failed
+            first = outcome.attempts[0].verdict
+            seed = outcome.chosen.seed
+            said = "" if first.ok else f"retried with seed {seed}: the first try {_faults(first)}"
+        note = "; ".join(x for x in (own, said) if x)
         if tally is not None:
             tally.add(outcome)
             note = ""

@@ -43,9 +43,10 @@ from quill.writing.cleanup import (
 from quill.writing.draft import opening
 from quill.writing.figures import key_sentences
 from quill.writing.language import detect_language
-from quill.writing.retry import checked, run_generation
+from quill.writing.retry import RETRIES, checked, run_generation
 from quill.writing.salience import select
 from quill.writing.summary_job import (
+    BEST_OF,
     FLOOR_SHARE,
     FORMATS,
     LENGTHS,
@@ -383,8 +384,13 @@ class Summarizer:
         check = summary_check(
             job.plan.text, job.plan.target_words, job.plan.lang, self.opts.format == "paragraph"
         )
-        n = max(1, self.opts.best_of)
-        return checked(once, check, job.params, n=n, what="summary")
+        n = max(1, self.opts.best_of or BEST_OF)
+        quiet = self.opts.best_of is None  # the default: two tries, the choice unsaid
+        # by default the second try is the first retry too: three tries at most, as ever
+        retries = RETRIES - (n - 1) if quiet else RETRIES
+        return checked(
+            once, check, job.params, n=n, retries=retries, what="summary", quiet_best_of=quiet
+        )
 
     def final_transform(self, job: Job) -> Transform:
         """The stream filters of the final step, for a caller that streams it: the text

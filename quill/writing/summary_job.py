@@ -53,6 +53,10 @@ MIN_NOTES_WORDS = 15
 # The notes the final step reads, together: about this many times the summary's length,
 # each part's notes cut back at a sentence end to its share (see fit_notes).
 REDUCE_NOTES_FACTOR = 1.1
+# Summaries written by default, the best by the check kept (quill.writing.summarycheck):
+# a small model's second try often carries the figures its first left out, and the
+# prompt is still in the cache, so a try costs only its writing (docs/summarize.md).
+BEST_OF = 2
 
 
 # -- options ----------------------------------------------------------------------
@@ -67,7 +71,7 @@ class SummaryOptions:
     lang: str | None = None  # None: the document's own language
     max_tokens: int | None = None  # the summary's token limit (default: from the length)
     method: str = "auto"  # how a document longer than the context is read: see METHODS
-    best_of: int = 1  # summaries written (the best by the check kept); a failing one is retried
+    best_of: int | None = None  # summaries written, the best kept (None: BEST_OF, unsaid)
     figures: bool = True  # a paragraph summary is shown the document's key figures
 
     def validate(self) -> None:
