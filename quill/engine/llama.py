@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
+import functools
 import logging
 import os
 import time
@@ -39,10 +40,10 @@ from quill.engine.base import (
     join,
 )
 from quill.engine.hardware import default_threads, lookup_default, use_extra_buffers
-from quill.engine.lookup import Drafter
 from quill.engine.prefix import MIN_TOKENS as PREFIX_MIN_TOKENS
 from quill.engine.prefix import PrefixCache, shared_prefix
 from quill.engine.sampler import Shaper
+from quill.engine.steps import lookup_steps, plain_steps
 from quill.engine.template import ChatTemplate, choose
 from quill.engine.tokens import (
     VOCAB_SPM,
@@ -476,10 +477,24 @@ class LlamaEngine:
             strip = self._strip_first and not continuing
             draft = self.lookup if params.lookup is None else max(0, params.lookup)
             shape = self._shaper(params, continuing)
+            first = functools.partial(self._first, chain, lead, params, shape)
             if draft > 0 and budget > 1:
-                steps = self._lookup_steps(chain, prompt, draft, budget, stats, lead, params, shape)
+                steps = lookup_steps(
+                    lc,
+                    self._ctx,
+                    self._mem,
+                    vocab,
+                    self._tokens,
+                    chain,
+                    first,
+                    prompt,
+                    draft,
+                    budget,
+                    stats,
+                    shape,
+                )
             else:
-                steps = self._plain_steps(chain, lead, params, shape)
+                steps = plain_steps(lc, self._ctx, self._tokens, chain, first, shape)
             for i, tok in enumerate(steps):
                 if is_eog(vocab, tok):
                     finish = "stop"
@@ -556,135 +571,6 @@ class LlamaEngine:
                 t for t in range(n_vocab) if t in ends or lc.llama_vocab_is_control(vocab, t)
             ]
         return self._controls
-
-    def _plain_steps(
-        self, chain: Any, lead: str, params: Sampling, shape: Shaper | None
-    ) -> Iterator[int]:
-        """The sampled tokens, one decode per token. A token is evaluated (so that the
-        next can be sampled) only when the next one is asked for."""
-        lc = self._lc
-        ctx, sample, decode, get_one = (
-            self._ctx,
-            lc.llama_sampler_sample,
-            lc.llama_decode,
-            lc.llama_batch_get_one,
-        )
-        one = (lc.llama_token * 1)()
-        tok = self._first(chain, lead, params, shape)
-        while True:
-            yield tok
-            if shape is not None:
-                shape.push(tok)
-            one[0] = tok
-            rc = decode(ctx, get_one(one, 1))
-            if rc != 0:
-                from quill.errors import BackendError
-
-                raise BackendError(f"llama_decode failed (code {rc})")
-            self._tokens.append(tok)
-            if shape is not None:
-                shape.apply(-1)
-            tok = sample(chain, ctx, -1)
-
-    def _lookup_steps(
-        self,
-        chain: Any,
-        prompt: list[int],
-        most: int,
-        budget: int,
-        stats: Stats,
-        lead: str,
-        params: Sampling,
-        shape: Shaper | None,
-    ) -> Iterator[int]:
-        """The sampled tokens, with prompt-lookup decoding (see :mod:`quill.engine.lookup`).
-
-        After each token, up to ``most`` tokens copied from the context are drafted and
-        evaluated together with it in one batch, with logits at every position. The
-        sampler chain then samples each position in order, exactly as plain decoding
-        would (the same chain, the same accepted tokens, the same random draws): while
-        the sample equals the drafted token the next position's logits are the ones plain
-        decoding would have computed, so the next sample is taken there; at the first
-        sample that differs (or after the last draft) the run ends, with that sample as
-        the next token. Drafted tokens after the run are removed from the KV cache. The
-        output is the model's own, token for token; only the decodes are fewer.
-        """
-        lc = self._lc
-        ctx, mem, vocab = self._ctx, self._mem, self._vocab
-        sample, decode, is_eog = lc.llama_sampler_sample, lc.llama_decode, lc.llama_vocab_is_eog
-        one = (lc.llama_token * 1)()
-        drafter = Drafter(prompt)
-        batch = lc.llama_batch_init(most + 1, 0, 1)
-        try:
-            tok = self._first(chain, lead, params, shape)
-            produced = 1
-            while True:
-                yield tok
-                drafter.append(tok)
-                if shape is not None:
-                    shape.push(tok)
-                draft = drafter.draft(min(most, budget - produced - 1))
-                pos = len(self._tokens)
-                if not draft:
-                    one[0] = tok
-                    rc = decode(ctx, lc.llama_batch_get_one(one, 1))
-                    if rc != 0:
-                        self._decode_failed(rc, pos)
-                    self._tokens.append(tok)
-                    if shape is not None:
-                        shape.apply(-1)
-                    tok = sample(chain, ctx, -1)
-                    produced += 1
-                    continue
-                n = len(draft) + 1
-                batch.n_tokens = n
-                for j, t in enumerate((tok, *draft)):
-                    batch.token[j] = t
-                    batch.pos[j] = pos + j
-                    batch.n_seq_id[j] = 1
-                    batch.seq_id[j][0] = 0
-                    batch.logits[j] = 1
-                rc = decode(ctx, batch)
-                if rc != 0:
-                    self._decode_failed(rc, pos)
-                picked: list[int] = []
-                for j in range(n):
-                    if shape is not None:
-                        shape.apply(j)
-                    s = sample(chain, ctx, j)
-                    picked.append(s)
-                    if j == n - 1 or s != draft[j] or is_eog(vocab, s):
-                        break
-                    if shape is not None:
-                        shape.push(s)
-                kept = len(picked) - 1  # drafted tokens that were what the sampler picked
-                # forget the rejected drafts' cache entries
-                if kept < len(draft) and not lc.llama_memory_seq_rm(mem, 0, pos + 1 + kept, -1):
-                    self._decode_failed(-1, pos)
-                self._tokens.append(tok)
-                self._tokens.extend(draft[:kept])
-                drafter.verdict(len(draft), kept)
-                stats.drafted_tokens += len(draft)
-                stats.accepted_tokens += kept
-                produced += len(picked)
-                for s in picked[:-1]:
-                    yield s
-                    drafter.append(s)
-                tok = picked[-1]
-        finally:
-            lc.llama_batch_free(batch)
-
-    def _decode_failed(self, rc: int, pos: int) -> None:
-        """A batch of the lookup loop failed: the cache keeps the first ``pos`` tokens
-        (or nothing, where it cannot be trimmed)."""
-        from quill.errors import BackendError
-
-        if not self._lc.llama_memory_seq_rm(self._mem, 0, pos, -1):
-            self._lc.llama_memory_clear(self._mem, True)
-            self._tokens.clear()
-        else:
-            del self._tokens[pos:]
-        raise BackendError(f"llama_decode failed (code {rc})")
 
     def reset(self) -> None:
         """Forget the KV cache: the next prompt is evaluated in full."""

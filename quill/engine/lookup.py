@@ -5,8 +5,8 @@ stretches of its input. When the last few tokens of the text so far also occur e
 in the prompt (or in what was generated), the tokens that followed them there are a
 good guess for what comes next. The engine evaluates that guess in one batched decode
 and keeps the longest run the sampler would have picked anyway (see
-:meth:`quill.engine.llama.LlamaEngine._lookup_steps`), so the output is the model's own;
-only the number of decodes changes.
+:func:`quill.engine.steps.lookup_steps`), so the output is the model's own; only the
+number of decodes changes.
 
 :class:`Drafter` keeps, for each n-gram size, where each n-gram last occurred, updated
 as tokens are appended (no rescans). A draft continues the previous draft's source while
