@@ -44,6 +44,7 @@ import draft_eval  # noqa: E402  (this folder: run as a script)
 import proofread_eval  # noqa: E402
 import repack_bench  # noqa: E402
 import summary_eval  # noqa: E402
+import summary_tries  # noqa: E402
 import verbs_eval  # noqa: E402
 
 from quill.speed import SpeedOptions, SpeedReport  # noqa: E402
@@ -361,6 +362,19 @@ def check_cost(paths: list[Path]) -> str:
     return table(rows, header)
 
 
+def tries(paths: list[Path]) -> str:
+    """benchmarks/summary_tries.py ``--json``: its table, one block of rows per model
+    (the choice made again by the check as it stands)."""
+    saved = _load(_one(paths, "tries"))
+    docs = {d.name: d for d in summary_tries.evalset.documents()}
+    out: list[list[str]] = []
+    header: list[str] = []
+    for m in saved["models"]:
+        header, rows = summary_tries.table_rows(m["records"], docs)
+        out += [[f"{_size(m['model'])} {r[0]}", *r[1:]] for r in rows]
+    return table(out, header)
+
+
 def startup(paths: list[Path]) -> str:
     """benchmarks/startup_bench.py ``--json``: one row per command."""
     saved = _load(_one(paths, "startup"))
@@ -386,6 +400,7 @@ VIEWS: dict[str, Callable[[list[Path]], str]] = {
     "first_byte": first_byte,
     "repack": repack,
     "check_cost": check_cost,
+    "tries": tries,
 }
 
 

@@ -24,6 +24,7 @@ ON_FAKE: dict[str, tuple[list[str], bool, str]] = {
     "draft_eval.py": (["--seeds", "0", "--max-tokens", "16", "--retries", "0"], True, ""),
     "style_eval.py": (["--voices", "terse", "--max-tokens", "16"], True, ""),
     "summary_eval.py": (["--split", "report", "--systems", "select,baseline"], True, ""),
+    "summary_tries.py": (["--docs", "quenby-water", "--tries", "2"], True, "| quill"),
     "writing_eval.py": (["--quick"], True, ""),
     "verbs_eval.py": (["--seeds", "0"], True, ""),
     "proofread_eval.py": (["--lang", "English"], True, ""),
@@ -117,6 +118,7 @@ REPORTS = {
     "summary-": ("summary_eval.py", "--report"),
     "draft-": ("draft_eval.py", "--report"),
     "verbs-": ("verbs_eval.py", "--rescore"),
+    "tries-": ("summary_tries.py", "--report"),
 }
 
 

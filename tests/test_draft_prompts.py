@@ -96,7 +96,7 @@ def test_a_brief_with_a_verb_of_its_own_stays_as_it_is() -> None:
 
 
 def test_a_form_the_brief_names_is_shown_by_its_opening_not_said_again() -> None:
-    """"a product page for a linen shirt" says what it is: the request is the brief (as
+    """ "a product page for a linen shirt" says what it is: the request is the brief (as
     short as a chat message, so the first byte comes as soon), the shape the opening."""
     _, user, opened = build_messages("a product page for a linen shirt")
     assert user.content == "Write a product page for a linen shirt."
