@@ -37,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from writing_eval import table  # noqa: E402  (this folder: run as a script; others use it here)
+
 from quill import evalset  # noqa: E402
 from quill.engine.base import Engine, Message, Result, Sampling  # noqa: E402
 from quill.writing import draft as drafting  # noqa: E402
@@ -142,11 +144,6 @@ def stat(recs: list[dict[str, Any]], key: str) -> tuple[float, float] | None:
 
 def fmt(v: tuple[float, float] | None) -> str:
     return "-" if v is None else f"{v[0]:.2f} ±{v[1]:.2f}"
-
-
-def table(rows: list[list[str]], header: list[str]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def report(model: str, recs: list[dict[str, Any]]) -> str:
