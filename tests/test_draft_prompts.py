@@ -67,10 +67,8 @@ def test_chinese_brief_gets_a_chinese_prompt() -> None:
     assert opened == Message("assistant", "# ")  # a title line
     assert "作者" in system.content and "Write" not in user.content
     assert user.content.startswith("写一首关于秋天的短诗。")
-    assert "意象生动" not in user.content  # the brief names its form: no sentence repeats it
+    assert "一首意象生动的诗" in user.content
     assert "约 68 字" in user.content  # 40 words: about 68 characters
-    _, user, _ = build_messages("秋天的海边", form="poem")  # a form the brief does not name
-    assert user.content == "写秋天的海边。\n\n写成一首意象生动的诗。"
     for phrase in ("简报", "同样的语言", "Markdown", *PARTS):
         assert phrase not in system.content + user.content
 
@@ -92,17 +90,7 @@ def test_a_brief_with_a_verb_of_its_own_stays_as_it_is() -> None:
     _, user, *_ = build_messages("为一款城市通勤电动自行车写一段产品介绍", words=100)
     assert user.content.startswith("为一款城市通勤电动自行车写一段产品介绍。")
     _, user, *_ = build_messages("一首关于茶的诗")
-    assert user.content == "写一首关于茶的诗。"  # the poem's shape is its opening
-
-
-def test_a_form_the_brief_names_is_shown_by_its_opening_not_said_again() -> None:
-    """ "a product page for a linen shirt" says what it is: the request is the brief (as
-    short as a chat message, so the first byte comes as soon), the shape the opening."""
-    _, user, opened = build_messages("a product page for a linen shirt")
-    assert user.content == "Write a product page for a linen shirt."
-    assert opened == Message("assistant", "# ")
-    _, user, opened = build_messages("a product page for a linen shirt", form="email")
-    assert user.content.endswith("Write it as an email.") and opened.content == "Subject: "
+    assert user.content.startswith("写一首关于茶的诗。\n")  # then the poem's shape
 
 
 def test_material_keeps_its_blank_lines_and_indents() -> None:

@@ -146,9 +146,8 @@ def build_messages(
     p = prompts.load("draft", user_dir)
     if form is not None and form not in p["forms"]:
         raise UsageError(f"unknown form `{form}`", hint="choose one of: " + ", ".join(p["forms"]))
-    named = infer_form(brief, p["forms"])  # the form the brief names, if any
-    if form is None:  # its shape (the opening) helps a small model
-        form = named
+    if form is None:  # the form the brief names, if any: its shape helps a small model
+        form = infer_form(brief, p["forms"])
     if words is not None and words < 1:
         raise UsageError("--words must be at least 1")
     detected = brief_language(brief)
@@ -166,7 +165,7 @@ def build_messages(
     if t is p and writes_in and (lang is not None or writes_in != "English"):
         reqs.append(prompts.render(req["lang"], lang=writes_in))  # a translation has none
     shape = ""
-    if form and form != named:  # a brief that names its form says it already
+    if form:
         shape = t["forms"][form].strip()
         if not shape.endswith((".", "。")):  # a form of the older kind: a noun phrase
             shape = prompts.render(t.get("shape", "Shape it as $form."), form=shape)
