@@ -190,3 +190,57 @@ def test_by_default_two_summaries_are_written_and_the_one_with_the_figures_kept(
     once = FakeEngine(lambda m: VAGUE, n_ctx=4096)
     r = cli(["summarize", "--words", "50", "--best-of", "1"], stdin=DOC, engine=once)
     assert r.exit_code == 0 and len(once.calls) == 1
+
+
+def test_ctrl_c_in_the_second_try_keeps_the_first_whole() -> None:
+    """The default writes two summaries: Ctrl-C while the second is written stops it and
+    keeps the first, which is whole and passed, rather than the second's first words;
+    the result still says it was interrupted, so the command stops."""
+
+    class SignalledSecond(FakeEngine):
+        def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:
+            second = len(self.calls) == 1
+            for i, piece in enumerate(super().stream(messages, params)):
+                if second and i == 3:
+                    ABORT.raised = True  # what SignalFlag's handler does
+                yield piece
+
+    engine = SignalledSecond(lambda m: GOOD, n_ctx=4096)
+    s = Summarizer(engine, SummaryOptions(words=50))
+    job = s.start(s.plan(DOC, "harbour.md"))
+    list(s.run(job))
+    try:
+        result = s.finish(job)
+    finally:
+        ABORT.raised = False
+    assert len(engine.calls) == 2
+    assert result.finish == "interrupted"
+    assert result.text == "This " + GOOD
+    assert "kept try 1, which is whole" in result.note
+
+
+def test_a_keyboard_interrupt_in_a_later_try_gives_out_the_whole_one() -> None:
+    """Where Ctrl-C comes as KeyboardInterrupt (no handler installed), the generation
+    gives out the whole try that passed before it raises."""
+    from quill.engine.generation import Generation
+    from quill.writing.retry import PASS, checked
+
+    def start(p: Sampling) -> Generation:
+        def pieces() -> Iterator[Piece]:
+            yield Piece("A whole first try." if p.seed == 3 else "The second")
+            if p.seed != 3:
+                raise KeyboardInterrupt
+            yield Piece("", finish="stop")
+
+        return Generation(pieces(), p)
+
+    gen = checked(start, lambda text: PASS, Sampling(seed=3), n=2)
+    got = []
+    try:
+        for piece in gen:
+            got.append(piece)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the interrupt was swallowed")
+    assert "".join(got) == "A whole first try."

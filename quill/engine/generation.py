@@ -94,10 +94,13 @@ class Generation:
         for piece in self._pieces:
             if piece.text:
                 self._take(piece.text)
-                yield piece.text
-            if piece.finish is not None:
-                self._end(piece)
+            if piece.finish is not None:  # ended before its last text is given out, so a
+                self._end(piece)  # consumer that stops on that text keeps how it ended
+                if piece.text:
+                    yield piece.text
                 return
+            if piece.text:
+                yield piece.text
 
     def _take(self, text: str) -> None:
         self.parts.append(text)

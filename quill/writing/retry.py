@@ -79,7 +79,7 @@ class Outcome:
     @property
     def action(self) -> str:
         """passed, retried, best-of, trimmed, failed or interrupted."""
-        if self.chosen.result.finish == "interrupted":
+        if self.interrupted:
             return "interrupted"
         if not self.chosen.verdict.ok:
             return "failed"
@@ -89,15 +89,27 @@ class Outcome:
             return "best-of"
         return "passed" if self.tries == 1 else "retried"
 
+    @property
+    def interrupted(self) -> bool:
+        """Stopped by Ctrl-C or SIGTERM while the last try was written."""
+        return self.attempts[-1].result.finish == "interrupted"
+
     def result(self) -> Result:
-        """The chosen text with the stats of every try summed (their cost is real)."""
+        """The chosen text with the stats of every try summed (their cost is real);
+        finished "interrupted" where the last try was, whichever try was kept."""
         stats = sum_stats(a.result.stats for a in self.attempts)
-        return replace(self.chosen.result, text=self.chosen.text, stats=stats, note=self.note())
+        finish = "interrupted" if self.interrupted else self.chosen.result.finish
+        return replace(
+            self.chosen.result, text=self.chosen.text, finish=finish, stats=stats, note=self.note()
+        )
 
     def note(self) -> str:
         """One line for the report ("" when the first try passed as it was)."""
         action = self.action
         first = self.attempts[0].verdict
+        if action == "interrupted" and self.chosen is not self.attempts[-1]:
+            k = self.attempts.index(self.chosen) + 1
+            return f"interrupted while try {self.tries} was written; kept try {k}, which is whole"
         if action in ("passed", "interrupted"):
             return ""
         if action == "retried":
@@ -145,7 +157,8 @@ def best_of(
     text, or the same text when it cannot help); the repaired text is kept where it
     ranks better. ``tidy`` shapes every text before it is checked (not a repair: it is
     not reported). Returns every try and the best one (passing first, then the lowest
-    penalty, then the earliest)."""
+    penalty, then the earliest); where the last try was interrupted (Ctrl-C), the best
+    whole try that passed, or else what the interrupted try wrote."""
     n = max(1, n)
     attempts: list[Attempt] = []
     for k in range(n + max(0, retries)):
@@ -166,8 +179,9 @@ def best_of(
         if k + 1 >= n and any(a.verdict.ok for a in attempts):
             break
     chosen = min(attempts, key=lambda a: a.verdict.rank())
-    if attempts[-1].result.finish == "interrupted":
-        chosen = attempts[-1]
+    if attempts[-1].result.finish == "interrupted":  # a whole try that passed, else the part
+        whole = [a for a in attempts[:-1] if a.verdict.ok]
+        chosen = min(whole, key=lambda a: a.verdict.rank()) if whole else attempts[-1]
     return Outcome(attempts, chosen, n)
 
 
@@ -235,6 +249,7 @@ def checked(
     the best of N (a command that always writes N, unasked, says nothing of it)."""
 
     in_flight: list[Generation] = []
+    whole: list[str] = []  # the texts of tries that ran to their end
     filter_notes: dict[int | None, str] = {}  # what a try's filters did, by its seed
 
     def run(p: Sampling) -> Result:
@@ -242,15 +257,19 @@ def checked(
         in_flight[:] = [gen]
         result = run_generation(gen)
         filter_notes[p.seed] = gen.filter_note
+        if result.finish != "interrupted":
+            whole.append(tidy(result.text) if tidy is not None else result.text)
         return result
 
     def pieces() -> Iterator[Piece]:
         try:
             outcome = best_of(run, check, params, n=n, retries=retries, repair=repair, tidy=tidy)
-        except KeyboardInterrupt:  # Ctrl-C in a try: what it wrote so far is kept
-            partial = "".join(in_flight[0].parts) if in_flight else ""
-            if partial:
-                yield Piece(partial)
+        except KeyboardInterrupt:  # Ctrl-C in a try: a whole try that passed is kept,
+            passed = [t for t in whole if check(t).ok]  # else what this one wrote so far
+            kept = min(passed, key=lambda t: check(t).rank()) if passed else ""
+            kept = kept or ("".join(in_flight[0].parts) if in_flight else "")
+            if kept:
+                yield Piece(kept)
             raise
         r = outcome.result()
         own = filter_notes.get(outcome.chosen.seed, "")
