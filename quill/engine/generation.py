@@ -160,6 +160,8 @@ class Generation:
                 f"stopped at the limit of {self.params.max_tokens} tokens; "
                 f"{self.filter_note} ({self.limit_hint})"
             )
+        elif finish == "interrupted" and self.filter_note.startswith(finish):  # it says how
+            note = self.filter_note  # the text ended: "interrupted while try 2 was written…"
         elif self.filter_note:
             note = f"{note}; {self.filter_note}" if note else self.filter_note
         self.result = Result(text, finish, self.stats or Stats(), note, self.signal)
