@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from conftest import Run
 
-from quill.engine.base import Message, Piece, Sampling
+from quill.engine.base import Message, Piece, Result, Sampling
 from quill.engine.fake import FakeEngine
 from quill.signals import ABORT
 from quill.writing.figures import figures
@@ -34,6 +35,33 @@ GOOD = (
     "tides and late arrivals. The account is plain and numeric, and it ends with the "
     "busiest year on record."
 )
+
+
+class Signalled(FakeEngine):
+    """Raises the abort flag, as Ctrl-C's handler does (quill.signals), at piece
+    ``piece`` of its ``call``-th request (0 is the first)."""
+
+    def __init__(self, reply: Any, *, call: int, piece: int, **kw: Any) -> None:
+        super().__init__(reply, **kw)
+        self.at = (call, piece)
+
+    def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:
+        call = len(self.calls)
+        for i, piece in enumerate(super().stream(messages, params)):
+            if (call, i) == self.at:
+                ABORT.raised = True
+            yield piece
+
+
+def summarized_under_a_signal(engine: FakeEngine, words: int) -> Result:
+    """The summary of DOC by ``engine`` (the flag lowered again after it)."""
+    s = Summarizer(engine, SummaryOptions(words=words))
+    job = s.start(s.plan(DOC, "harbour.md"))
+    list(s.run(job))
+    try:
+        return s.finish(job)
+    finally:
+        ABORT.raised = False
 
 
 def test_a_summary_in_its_own_words_at_the_length_asked_passes() -> None:
@@ -116,21 +144,9 @@ def test_a_signal_while_a_try_is_written_stops_it_and_keeps_its_text() -> None:
     """Ctrl-C raises the process-wide abort flag (quill.signals); the try in progress
     stops at its next piece, with no retry after it, and what it wrote is the result."""
 
-    class Signalled(FakeEngine):
-        def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:
-            for i, piece in enumerate(super().stream(messages, params)):
-                if i == 4:
-                    ABORT.raised = True  # what SignalFlag's handler does
-                yield piece
-
-    engine = Signalled("This one is copied out word for word, and goes on and on.", n_ctx=4096)
-    s = Summarizer(engine, SummaryOptions(words=80))
-    job = s.start(s.plan(DOC, "harbour.md"))
-    list(s.run(job))
-    try:
-        result = s.finish(job)
-    finally:
-        ABORT.raised = False
+    text = "This one is copied out word for word, and goes on and on."
+    engine = Signalled(text, n_ctx=4096, call=0, piece=4)
+    result = summarized_under_a_signal(engine, words=80)
     assert len(engine.calls) == 1
     assert result.finish == "interrupted"
     assert result.text.startswith("This one")  # what it wrote before the signal
@@ -197,22 +213,8 @@ def test_ctrl_c_in_the_second_try_keeps_the_first_whole() -> None:
     keeps the first, which is whole and passed, rather than the second's first words;
     the result still says it was interrupted, so the command stops."""
 
-    class SignalledSecond(FakeEngine):
-        def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:
-            second = len(self.calls) == 1
-            for i, piece in enumerate(super().stream(messages, params)):
-                if second and i == 3:
-                    ABORT.raised = True  # what SignalFlag's handler does
-                yield piece
-
-    engine = SignalledSecond(lambda m: GOOD, n_ctx=4096)
-    s = Summarizer(engine, SummaryOptions(words=50))
-    job = s.start(s.plan(DOC, "harbour.md"))
-    list(s.run(job))
-    try:
-        result = s.finish(job)
-    finally:
-        ABORT.raised = False
+    engine = Signalled(lambda m: GOOD, n_ctx=4096, call=1, piece=3)
+    result = summarized_under_a_signal(engine, words=50)
     assert len(engine.calls) == 2
     assert result.finish == "interrupted"
     assert result.text == "This " + GOOD
