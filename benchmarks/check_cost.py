@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from draft_eval import table  # noqa: E402  (this folder: run as a script)
 from speculative_bench import Side  # noqa: E402
+from writing_eval import table  # noqa: E402  (this folder: run as a script)
 
 TEXT = (
     "The ferry leaves the harbour at seven every morning, and the captain knows every "

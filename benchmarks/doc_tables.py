@@ -46,6 +46,7 @@ import repack_bench  # noqa: E402
 import summary_eval  # noqa: E402
 import summary_tries  # noqa: E402
 import verbs_eval  # noqa: E402
+import writing_eval  # noqa: E402
 
 from quill.speed import SpeedOptions, SpeedReport  # noqa: E402
 
@@ -77,8 +78,8 @@ def _size(model: str) -> str:
     return f"{m.group(1)}B" if m else model
 
 
-# draft_eval's Markdown table: a header, a ---, the rows (every view uses it).
-table = draft_eval.table
+# writing_eval's Markdown table: a header, a ---, the rows (every view uses it).
+table = writing_eval.table
 
 
 # -- views -----------------------------------------------------------------------------
@@ -366,11 +367,10 @@ def tries(paths: list[Path]) -> str:
     """benchmarks/summary_tries.py ``--json``: its table, one block of rows per model
     (the choice made again by the check as it stands)."""
     saved = _load(_one(paths, "tries"))
-    docs = {d.name: d for d in summary_tries.evalset.documents()}
     out: list[list[str]] = []
     header: list[str] = []
     for m in saved["models"]:
-        header, rows = summary_tries.table_rows(m["records"], docs)
+        header, rows = summary_tries.table_rows(m["records"])
         out += [[f"{_size(m['model'])} {r[0]}", *r[1:]] for r in rows]
     return table(out, header)
 

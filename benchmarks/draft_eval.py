@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from writing_eval import table  # noqa: E402  (this folder: run as a script; others use it here)
+from writing_eval import table  # noqa: E402  (this folder: run as a script)
 
 from quill import evalset  # noqa: E402
 from quill.engine.base import Engine, Message, Result, Sampling  # noqa: E402

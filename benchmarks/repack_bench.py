@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from draft_eval import table  # this folder: run as a script
+from writing_eval import table  # this folder: run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,9 +11,11 @@ at the length asked, ROUGE-2 F1 against the abstract, copy rate, length).
 The table compares, over the documents:
 
 - ``first``: the first try alone (``--best-of 1``);
-- ``quill``: the try quill keeps of its first BEST_OF (what ``quill summarize`` prints):
-  a passing try before a failing one, then the lowest penalty of
-  :func:`quill.writing.summarycheck.summary_verdict`, then the earlier;
+- ``quill``: the try ``quill summarize`` prints, chosen by its own
+  :func:`quill.writing.retry.best_of` from the saved tries (BEST_OF of them, and a
+  retry more where none of those passes): a passing try before a failing one, then the
+  lowest penalty of :func:`quill.writing.summarycheck.summary_verdict`, then the
+  earlier;
 - ``most facts``: the try of the first BEST_OF that carries the most planted facts (what
   no check can know: the most choosing could buy).
 
@@ -37,20 +39,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from draft_eval import table as markdown_table  # noqa: E402  (this folder: run as a script)
-from summary_eval import PRESET, score  # noqa: E402
+from summary_eval import PRESET, log, score  # noqa: E402  (this folder: run as a script)
+from writing_eval import table as markdown_table  # noqa: E402
 
 from quill import evalset  # noqa: E402
+from quill.engine.base import Result, Sampling  # noqa: E402
 from quill.writing.presets import sampling  # noqa: E402
-from quill.writing.summarize import Summarizer, SummaryOptions  # noqa: E402
+from quill.writing.retry import best_of  # noqa: E402
+from quill.writing.summarize import Summarizer, SummaryOptions, summary_tries  # noqa: E402
 from quill.writing.summary_job import BEST_OF  # noqa: E402
 from quill.writing.summarycheck import summary_check  # noqa: E402
 
 KEYS = ("facts_fair", "rouge2", "copy", "length")
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def tries(engine: Any, doc: evalset.Document, n: int, seed: int) -> list[dict[str, Any]]:
@@ -79,25 +79,34 @@ def tries(engine: Any, doc: evalset.Document, n: int, seed: int) -> list[dict[st
 
 
 def kept(recs: list[dict[str, Any]], doc: evalset.Document) -> dict[str, Any]:
-    """The try quill keeps of ``recs`` (as :func:`quill.writing.retry.best_of` does)."""
+    """The try ``quill summarize`` keeps of ``recs`` (in try order), chosen by its own
+    :func:`~quill.writing.retry.best_of` with its default number of tries (as many as
+    were saved)."""
     words = SummaryOptions().target_for(doc.text)
     check = summary_check(doc.text, words, doc.lang)
-    return min(recs, key=lambda r: (check(r["text"]).rank(), r["k"]))
+    n, retries = summary_tries(None)
+    texts = iter(recs)
+    outcome = best_of(
+        lambda p: Result(next(texts)["text"], "stop"),
+        check,
+        Sampling(seed=0),
+        n=n,
+        retries=min(retries, len(recs) - n),
+    )
+    return recs[outcome.attempts.index(outcome.chosen)]
 
 
-def table_rows(
-    recs: list[dict[str, Any]], docs: dict[str, evalset.Document]
-) -> tuple[list[str], list[list[str]]]:
+def table_rows(recs: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """The header and rows of the table: the first try, quill's choice, the most facts."""
     by_doc: dict[str, list[dict[str, Any]]] = {}
     for r in recs:
         by_doc.setdefault(r["doc"], []).append(r)
     first, mine, most = [], [], []
-    for doc, rs in by_doc.items():
-        rs = sorted(rs, key=lambda r: r["k"])[:BEST_OF]
+    for doc in evalset.documents(list(by_doc)):
+        rs = sorted(by_doc[doc.name], key=lambda r: r["k"])
         first.append(rs[0])
-        mine.append(kept(rs, docs[doc]))
-        most.append(max(rs, key=lambda r: (r["facts_fair"], -r["k"])))
+        mine.append(kept(rs, doc))
+        most.append(max(rs[:BEST_OF], key=lambda r: (r["facts_fair"], -r["k"])))
     rows = []
     for label, chosen in (("first", first), ("quill", mine), ("most facts", most)):
         later = sum(1 for r in chosen if r["k"] > 0)
@@ -107,8 +116,8 @@ def table_rows(
     return [f"of {BEST_OF} tries", *KEYS, "a later try kept"], rows
 
 
-def table(name: str, recs: list[dict[str, Any]], docs: dict[str, evalset.Document]) -> str:
-    head, rows = table_rows(recs, docs)
+def table(name: str, recs: list[dict[str, Any]]) -> str:
+    head, rows = table_rows(recs)
     return f"### {name}\n\n" + markdown_table(rows, head) + "\n"
 
 
@@ -124,18 +133,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", default=None, metavar="FILE")
     ap.add_argument("--report", nargs="+", metavar="FILE", help="print the tables of saved runs")
     args = ap.parse_args(argv)
-    docs = {d.name: d for d in evalset.documents()}
     if args.report:
         for path in args.report:
             saved = json.loads(Path(path).read_text(encoding="utf-8"))
             for m in saved["models"]:
-                print(table(m["model"], m["records"], docs), flush=True)
+                print(table(m["model"], m["records"]), flush=True)
         return
     from quill.env import EngineOptions, Environment
 
-    chosen = evalset.documents(args.docs.split(",") if args.docs else None)
-    if args.split != "all":
-        chosen = [d for d in chosen if d.split == args.split]
+    names = args.docs.split(",") if args.docs else None
+    chosen = evalset.documents(names, split=None if args.split == "all" else args.split)
     results: list[dict[str, Any]] = []
     for spec in args.model or [None]:
         env = Environment()
@@ -155,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
                 saved = {"args": vars(args), "models": results}
                 Path(args.json).write_text(json.dumps(saved, ensure_ascii=False, indent=1))
         env.close()
-        print(table(name, recs, docs), flush=True)
+        print(table(name, recs), flush=True)
 
 
 if __name__ == "__main__":

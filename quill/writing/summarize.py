@@ -384,10 +384,8 @@ class Summarizer:
         check = summary_check(
             job.plan.text, job.plan.target_words, job.plan.lang, self.opts.format == "paragraph"
         )
-        n = max(1, self.opts.best_of or BEST_OF)
+        n, retries = summary_tries(self.opts.best_of)
         quiet = self.opts.best_of is None  # the default: two tries, the choice unsaid
-        # by default the second try is the first retry too: three tries at most, as ever
-        retries = RETRIES - (n - 1) if quiet else RETRIES
         return checked(
             once, check, job.params, n=n, retries=retries, what="summary", quiet_best_of=quiet
         )
@@ -412,6 +410,15 @@ class Summarizer:
             return strip(gate(echo(begun(pieces))))
 
         return final
+
+
+def summary_tries(best_of: int | None) -> tuple[int, int]:
+    """The tries of a summary's final step for ``--best-of`` (None: the default): how
+    many are written (N), and how many more at most while none has passed. By default
+    the second try is the first retry too: three tries at most, as with one try."""
+    if best_of is None:
+        return BEST_OF, RETRIES - (BEST_OF - 1)
+    return max(1, best_of), RETRIES
 
 
 def summarize(

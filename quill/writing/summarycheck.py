@@ -85,9 +85,9 @@ def figures_penalty(text: str, source_figures: frozenset[str]) -> float:
     """What the summary's figures add to its penalty: FIGURE_BONUS off for each of the
     document's that it carries (FIGURES_COUNTED at most), INVENTED_COST on for each that
     the document does not have."""
-    known = source_figures | {f.rstrip("%") for f in source_figures}  # "12 per cent"
+    known = {f.rstrip("%") for f in source_figures}  # "12%" is the document's "12 per cent"
     found = figures(text)
-    carried = sum(1 for f in found if f in known or f.rstrip("%") in known)
+    carried = sum(1 for f in found if f.rstrip("%") in known)
     invented = len(found) - carried
     return INVENTED_COST * invented - FIGURE_BONUS * min(carried, FIGURES_COUNTED)
 
