@@ -50,6 +50,7 @@ from quill.engine.tokens import (
     Prompter,
     Vocab,
     import_llama_cpp,
+    llama_cpp_version,
     prefill_seam,
     settle,
     split_prefill,
@@ -223,7 +224,7 @@ class LlamaEngine:
                 kv,
                 int(cparams.flash_attn_type),
                 "repack" if self.extra_buffers else "plain",  # the kernels that computed them
-                getattr(lc, "__version__", ""),
+                llama_cpp_version(),
                 str(lc.llama_print_system_info()),
             )
             self._prefixes = PrefixCache(prefix_dir, identity)
