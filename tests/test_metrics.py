@@ -133,6 +133,12 @@ def test_mixed_text_counts_words_and_characters() -> None:
         "Code:\n\n```python\nprint(1)\n```",
         "Shop now! 🌿✨",
         "- Free returns 👕",
+        # the blanks a letter ends with, under its sign-off or after its last sentence
+        "Thanks.\n\nSincerely,\n\n[Your Name]  \n[Your Title]  \n[Company]  \n[Phone, Email]",
+        "感谢您的理解和支持！\n\n祝您生活愉快！\n\n[小区名称]\n【日期】",
+        # a notice's issuer and date under its last sentence
+        "感谢您的理解与配合！\n\n物业管理部  \n2023年XX月XX日",
+        "Thanks for your patience.\n\nLibrary Services\nMarch 1, 2027",
     ],
 )
 def test_ends_complete(text: str) -> None:
@@ -153,6 +159,9 @@ def test_ends_complete(text: str) -> None:
         "Shop the collection and 🌿",
         "Best regards,\nMaria Lind\nHead of People\nNorthwind\nSee you on the",
         "Thanks.\n\nBest regards,\nI will send the full schedule of every session as soon as",
+        "We open on the\n\n[Your Name]\n[Your Title]",
+        "We open on the\n\nLibrary Services\nMarch 1, 2027",
+        "[Your Name]",
     ],
 )
 def test_ends_incomplete(text: str) -> None:
@@ -179,6 +188,8 @@ def test_ends_incomplete(text: str) -> None:
         ("根据您的要求，我写了这封邮件。\n\n您好：", "根据您的要求"),
         ("秋风起，落叶黄。\n\n（字数：约120字）", "字数"),
         ("Great shirts.\n\nLet me know if you want changes.", "let me know"),
+        ("Great shirts.\n\nFeel free to adjust the tone.", "feel free to"),
+        ("Great shirts.\n\nLet me know if you need anything else!", "let me know"),
         ("Below is a simple page for a linen shirt.\n\n# Linen", "below is a"),
         (
             "# Linen\n\nShort Persuasive Description:\nSoft and cool.",
@@ -224,6 +235,9 @@ def test_leaked_phrases_found(text: str, fragment: str) -> None:
         "The hotel word of mouth grew.\n\nHere is to the next ten years!",
         "# Linen\n\nSoft.\n\nThe shirt is designed in Porto and made to last.",
         "Please join us on Saturday and tell your friends!\n\nWe open at nine.\n\nSee you.",
+        # a reader invited to ask, as real posts and emails end
+        "We hired Ana!\n\nPlease feel free to reach out if you have any questions!\n\nThanks!",
+        "Dear Ana,\n\nYour mugs are on their way.\n\nLet me know when they arrive.\n\nBest,\nJo",
     ],
 )
 def test_leaked_phrases_not_found(text: str) -> None:

@@ -240,14 +240,45 @@ def _line_complete(line: str) -> bool:
     return not (last and last[-1] in _FUNCTION_WORDS)
 
 
+# A line that is a date alone: "2027年3月1日", "2023年XX月XX日", "March 1, 2027", "1 March 2027".
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE_LINE = re.compile(
+    r"^\s*(?:(?:\d{4}|[X×*]{2,4})\s*年\s*(?:\d{1,2}|[X×*]{1,2})\s*月\s*(?:\d{1,2}|[X×*]{1,2})\s*日"
+    rf"|(?:{_MONTHS})\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+(?:{_MONTHS})\s+\d{{4}}"
+    r"|\d{4}-\d{2}-\d{2})\s*$",
+    re.I,
+)
+# A line that is only blanks to fill in: "[Your Name]", "[City, State, ZIP Code]", "【日期】".
+_PLACEHOLDER_LINE = re.compile(r"^\s*(?:(?:\[[^\]\n]*\]|【[^】\n]*】)[\s,，|:：-]*)+$")
+
+
 def ends_complete(text: str) -> bool:
     """Whether the text ends where a text can end: a sentence end (. ! ? 。！？ …),
     possibly followed by closing quotes, brackets or emphasis marks; a closed code
     block; a list item, table row or heading that does not stop on a dangling word or
     mark; or up to three short lines (a name, a title, a team) under a sign-off such as
-    "Best regards," or "此致 / 敬礼". Trailing whitespace is ignored."""
+    "Best regards," or "此致 / 敬礼". Trailing whitespace is ignored, and so are the
+    lines of blanks to fill in that a letter ends with ("[Your Name]", "[日期]"), after a
+    text that ends, or after its sign-off."""
     s = _strip_symbols(text)
     if not s:
+        return False
+    lines = s.splitlines()
+    k = len(lines)
+    while k and (not lines[k - 1].strip() or _PLACEHOLDER_LINE.match(lines[k - 1])):
+        k -= 1
+    if 0 < k < len(lines):  # blanks to fill in: what comes before them must end
+        rest = "\n".join(lines[:k])
+        last = lines[k - 1].strip().rstrip("*_").strip()
+        return bool(_SIGN_OFF.search(last)) or ends_complete(rest)
+    if _DATE_LINE.match(lines[-1]):  # a notice's issuer and date, under its last sentence
+        body = [ln for ln in lines[:-1] if ln.strip()]
+        for j in range(min(2, len(body) - 1) + 1):
+            under = body[len(body) - j :]
+            if all(count_units(ln) <= 12 and _line_complete(ln) for ln in under) and (
+                ends_complete("\n".join(body[: len(body) - j]))
+            ):
+                return True
         return False
     bare = s.rstrip(_CLOSERS).rstrip()
     if bare and bare[-1] in _END_MARKS:
@@ -321,7 +352,12 @@ _LEAK_CLOSING = [
     r"\b(?:the|your) brief\b[^\n]*",
     r"^(?:tone|word count)\s*:[^\n]*",
     r"\bas requested\b[^\n]*",
-    r"\b(?:let me know|feel free to)\b[^\n]*",
+    # an offer to change the piece, not a reader's invitation to ask ("Feel free to reach
+    # out if you have any questions" ends many a real post or email)
+    r"\b(?:let me know|feel free to)\b[^\n]*?\b(?:adjust|chang|tweak|modif|edit|revis|"
+    r"tailor|customi[sz]|personali[sz]|(?:the )?tone\b|anything else|(?:further|more) "
+    r"(?:help|assistance)|(?:this|the) (?:piece|draft|version|template|post|page|email|poem|"
+    r"story|article|copy|text|guide)\b)[^\n]*",
     # a last line about the piece: "This product page is designed to…"
     r"^(?:this|the above) (?:piece|draft|post|page|product page|email|poem|story|article|"
     r"description|text|copy) (?:is|was) (?:written|designed|crafted|intended|meant|tailored)"
