@@ -11,7 +11,7 @@ import pytest
 
 from quill.engine.base import Message
 from quill.engine.fake import FakeEngine
-from quill.writing.draft import brief_language, build_messages, opening
+from quill.writing.draft import brief_language, build_messages, is_statement, opening
 
 # Phrases a small model echoed back about its instructions.
 META = ("same language", "markdown", "code block", "output only", "requirements", "brief:")
@@ -91,6 +91,50 @@ def test_a_brief_with_a_verb_of_its_own_stays_as_it_is() -> None:
     assert user.content.startswith("为一款城市通勤电动自行车写一段产品介绍。")
     _, user, *_ = build_messages("一首关于茶的诗")
     assert user.content.startswith("写一首关于茶的诗。\n")  # then the poem's shape
+
+
+@pytest.mark.parametrize(
+    "brief",
+    [
+        "the library will stay open until 10 pm during exam weeks starting March 3",
+        "our bakery opens a second shop on Harbour Road next month",
+        "Northfield Hospital opens a new children's wing on June 12",
+        "the town's night market reopens on Friday with forty stalls",
+        "our design studio just hired its fifth employee",
+        "the redesigned homepage goes live on Monday",
+    ],
+)
+def test_a_statement_of_news_is_asked_for_as_an_announcement(brief: str) -> None:
+    """After "Write " alone the 1.5B answered such a brief with the statement again."""
+    assert is_statement(brief)
+    _, user, *_ = build_messages(brief)
+    assert user.content.startswith(f"Write an announcement: {brief}.")
+
+
+@pytest.mark.parametrize(
+    "brief",
+    [
+        "a poem about tea",
+        "a short story about a clockmaker who is asked to repair a clock",
+        "marketing copy for a neighbourhood bakery's new sourdough subscription",
+        "product page for a linen shirt",
+        "the history of tea in China",
+        "the products in our catalogue",
+        "tips for staying focused while working at home",
+        "three reasons to visit Lisbon in winter",
+        "a news story: the town library reopens on Friday",
+        "welcome message for new members of the choir",
+    ],
+)
+def test_a_brief_naming_its_piece_is_not_a_statement(brief: str) -> None:
+    assert not is_statement(brief)
+    _, user, *_ = build_messages(brief)
+    assert user.content.startswith(f"Write {brief}.")
+
+
+def test_a_chinese_brief_is_never_an_announcement() -> None:
+    _, user, *_ = build_messages("图书馆考试周将开放到晚上十点 will open")
+    assert user.content.startswith("写图书馆")
 
 
 def test_material_keeps_its_blank_lines_and_indents() -> None:

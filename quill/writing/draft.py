@@ -64,6 +64,7 @@ _FORM_CUES: tuple[tuple[str, str], ...] = (
         "product",
         r"\bproduct (?:page|description|listing)\b|产品(?:页|介绍|描述)|商品(?:页|详情|介绍)",
     ),
+    ("announcement", r"\bannouncement\b|\bnotice\b|通知|公告"),
     ("blog", r"\bblog(?: post)?\b|博客|博文"),
     ("email", r"\be-?mail\b|\bnewsletter\b|邮件"),
     ("poem", r"\b(?:poem|haiku|sonnet|limerick|verse)s?\b|诗"),
@@ -75,7 +76,9 @@ _FORM_CUES: tuple[tuple[str, str], ...] = (
 
 
 def infer_form(brief: str, known: dict[str, Any] | None = None) -> str | None:
-    """The form ``brief`` names (one of ``known``, the prompt file's [forms]), or None."""
+    """The form ``brief`` names (one of ``known``, the prompt file's [forms]), or None;
+    an announcement where an English brief names none and is a statement of news ("the
+    library will stay open until 10 pm", :func:`is_statement`)."""
     best: tuple[int, str] | None = None
     for form, cue in _FORM_CUES:
         if known is not None and form not in known:
@@ -83,23 +86,83 @@ def infer_form(brief: str, known: dict[str, Any] | None = None) -> str | None:
         m = re.search(cue, brief, re.I)
         if m and (best is None or m.start() < best[0]):
             best = (m.start(), form)
-    return best[1] if best else None
+    if best:
+        return best[1]
+    if (known is None or "announcement" in known) and not _has_cjk(brief[:10]):
+        return "announcement" if is_statement(brief) else None
+    return None
 
 
-def _as_request(brief: str, write: str) -> str:
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def _as_request(brief: str, write: str, announce: str = "") -> str:
     """The brief as a request: "a poem about tea" -> "Write a poem about tea."; a brief
-    that starts with a verb of its own ("tell our customers…") stays as it is."""
+    that starts with a verb of its own ("tell our customers…") stays as it is; a brief
+    that is a statement of news ("the library will stay open until 10 pm") is put after
+    ``announce`` ("Write an announcement: "), where the prompt file has one: after
+    "Write " alone the 1.5B answered it with the statement again, one sentence long."""
     words = brief.split()
-    if any("\u4e00" <= ch <= "\u9fff" for ch in brief[:10]):
+    cjk = _has_cjk(brief[:10])
+    if cjk:
         needs = _ZH_VERB.search(brief[:10]) is None
     else:
         needs = bool(words) and words[0].lower().strip(",.:;!") not in _VERBS
-    text = write + brief if needs else brief
+    if not needs:
+        text = brief
+    elif announce and not cjk and is_statement(brief):
+        text = announce + brief
+    else:
+        text = write + brief
     return (
         text
         if text.endswith((".", "!", "?", "。", "！", "？", ":", "："))
         else text + ("。" if write == "写" else ".")
     )
+
+
+# A brief that starts as a noun phrase naming the piece ("a poem…", "three tips…").
+_PIECE_START_TEXT = "a an one two three four five six seven eight nine ten some"
+_PIECE_START = frozenset(_PIECE_START_TEXT.split())
+_DETERMINERS_TEXT = "the a an our my your their its his her this these those"
+_DETERMINERS = frozenset(_DETERMINERS_TEXT.split())
+# A finite verb in the brief's first clause makes it a statement: an auxiliary, or a
+# word in -s/-ed after a word that is not a determiner, followed by what starts its
+# object or a time ("our bakery opens a second shop", "the market reopens on Friday").
+_AUXILIARY = re.compile(
+    r"\b(?:is|are|was|were|will|would|can|could|should|must|has|have|had|does|did|"
+    r"isn't|aren't|won't|can't|doesn't|don't|didn't|wasn't|weren't|hasn't|haven't)\b"
+    r"|\b\w+'ll\b",
+    re.I,
+)
+_OBJECT_START = re.compile(r"^(?:a|an|the|its|their|our|his|her|this|next|live|\d\S*)$", re.I)
+_TIME_PREPOSITIONS = frozenset(("on", "at", "in", "until", "from"))
+_TIME_OR_NAME = re.compile(r"^(?:\d|the$|next$|this$|[A-Z])")  # "on Friday", "in 2027"
+
+
+def is_statement(brief: str) -> bool:
+    """Whether an English brief reads as a statement of news rather than as the piece
+    it asks for: "the library will stay open until 10 pm", "Northfield Hospital opens a
+    new wing on June 12", against "a poem about tea" or "marketing copy for a bakery".
+    Only its first clause (before a colon or a dash) is read."""
+    clause = re.split(r"[:;—–]| - ", brief, maxsplit=1)[0]
+    words = clause.split()
+    if not words or words[0].lower() in _PIECE_START or words[0][0].isdigit():
+        return False
+    if _AUXILIARY.search(clause):
+        return True
+    for i in range(1, len(words) - 1):
+        w, before, after = words[i], words[i - 1].lower(), words[i + 1]
+        if before in _DETERMINERS or not re.fullmatch(r"[a-z]+(?:s|ed)", w) or w.endswith("ss"):
+            continue
+        if _OBJECT_START.match(after) or (
+            after.lower() in _TIME_PREPOSITIONS
+            and i + 2 < len(words)
+            and _TIME_OR_NAME.match(words[i + 2])
+        ):
+            return True
+    return False
 
 
 def _table(p: dict[str, Any], lang: str | None) -> dict[str, Any]:
@@ -172,7 +235,7 @@ def build_messages(
     mark = "\x00material\x00"  # the writer's material goes in last, untouched
     user = prompts.render(
         t["user"],
-        brief=_as_request(brief, t.get("write", "Write ")),
+        brief=_as_request(brief, t.get("write", "Write "), t.get("announce", "")),
         material=mark,
         form=shape,
         requirements=" ".join(reqs),
