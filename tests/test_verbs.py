@@ -537,6 +537,7 @@ def test_a_refusal_is_retried_with_another_seed_and_never_printed(
     assert [p.seed for p in engine.params] == [7, 8]
     assert engine.params[1].temperature >= 0.5  # a new seed must be able to change the text
     assert "retried with seed 8" in r.stderr and "refuses" in r.stderr
+    assert r.stderr.count("retried with seed 8") == 1
 
 
 def test_a_formal_rewrite_shows_an_example_and_keeps_the_facts(cli: Callable[..., Run]) -> None:
@@ -566,6 +567,7 @@ def test_a_rewrite_that_never_passes_keeps_the_best_try_and_says_so(
     assert len(engine.calls) == 3  # the first try and two retries, no more
     assert r.stdout == "Dear all, the demo is on Thursday.\n"  # a refusal is never the answer
     assert "still failing after 3 tries" in r.stderr and "drops" in r.stderr
+    assert r.stderr.count("still failing") == 1  # said once, as a warning
 
 
 def test_a_casual_rewrite_must_read_casual(cli: Callable[..., Run]) -> None:

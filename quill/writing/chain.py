@@ -42,7 +42,7 @@ class Chain:
         self.current: Generation | None = None
         self.finish: Finish | None = None
         self.result: Result | None = None
-        self.notes: list[str] = []
+        self.step_notes: list[str] = []  # folded into the closing note, shown once
         self.generations = sum(1 for s in self.steps if not isinstance(s, str))
 
     def add_listener(self, listener: Listener) -> None:
@@ -89,7 +89,7 @@ class Chain:
             self.finish = "interrupted"
         elif r.note:
             where = f"part {part} of {self.generations}: " if self.generations > 1 else ""
-            self.notes.append(where + r.note)
+            self.step_notes.append(where + r.note)
 
     def _overall(self) -> Finish:
         finishes = {r.finish for r in self.results}
@@ -120,7 +120,7 @@ class Chain:
         if finish == "interrupted":
             note = finish_note("interrupted", self.params.max_tokens, what=self.what)
         else:
-            note = "; ".join(self.notes)
+            note = "; ".join(self.step_notes)
         self.result = Result("".join(self.texts), finish, stats, note)
         for listener in self.listeners:
             listener.on_done(self.result)

@@ -301,5 +301,5 @@ class CheckedChain(Chain):
         if self.result is None:
             line = self.tally.note()
             if line:
-                self.notes.append(line)
+                self.step_notes.append(line)
         return super().close()
