@@ -36,7 +36,7 @@ TRUSTED = frozenset(
     {"Spelling", "Typo", "Repetition", "Agreement", "Grammar", "Punctuation", "BoundaryError"}
     | {"Miscellaneous", "Eggcorn", "Malapropism"}
 )
-_PLAIN_WORD = re.compile(r"[A-Za-z][a-z]+(?:'[a-z]+)?")
+_PLAIN_WORD = re.compile(r"[A-Za-z][a-z]+(?:'[a-z]+|')?")
 
 
 def _worth_it(kind: str, problem: str, replacement: str, before: str, after: str) -> bool:
@@ -44,6 +44,10 @@ def _worth_it(kind: str, problem: str, replacement: str, before: str, after: str
         return False
     if kind == "Typo" and " " in replacement.strip() and " " not in problem.strip():
         return False  # "wether" -> "wet her"
+    if kind == "Repetition":  # only a word said twice: "Its the" -> "Its" drops a word
+        words = re.findall(r"[^\W_]+(?:'[^\W_]+)?", problem.casefold())
+        if len(set(words)) == len(words):
+            return False
     if kind == "Spelling":
         # Only ordinary words: not names in capitals, not code (llama.cpp, snake_case,
         # Qwen2), not short words, and only a close suggestion.
@@ -122,6 +126,9 @@ def harper_checker() -> Checker | None:
             new, sure = _likeliest(problem, options)
             if lint.lint_kind not in ("Spelling", "Typo"):
                 new, sure = options[0], True  # a rule's own first answer
+            if new.endswith(("'s", "’s")) and text[end : end + 1] in ("'", "’"):
+                end += 1  # "childrens'" is one misspelt word: "children's", not "children's'"
+                problem = text[start:end]
             before, after = text[max(0, start - 1) : start], text[end : end + 1]
             if _worth_it(lint.lint_kind, problem, new, before, after):
                 out.append(Fix(start, end, new, lint.lint_kind, lint.message, sure))
