@@ -57,6 +57,20 @@ def test_candidates_are_prose_statements_that_carry_a_figure() -> None:
         assert left_out not in joined
 
 
+def test_a_key_sentence_loses_its_markup_but_not_its_words() -> None:
+    """Emphasis, code spans and a link's target go; an underscore inside a name stays:
+    shown "jinjacaps" for `jinja_caps`, the 1.5B wrote "jinjacaps" in its summary."""
+    text = (
+        "The parser reads `jinja_caps` and **all** _preserved_ tokens in 12 passes, as "
+        "[the design note](https://example.com/note) says.\n"
+    )
+    [got] = [c.text for c in figures.candidates(text)]
+    assert got == (
+        "The parser reads jinja_caps and all preserved tokens in 12 passes, as the design "
+        "note says."
+    )
+
+
 def test_key_sentences_are_sized_to_the_summary_and_in_document_order() -> None:
     assert len(figures.key_sentences(REPORT, 40)) == figures.MIN_SHOWN
     many = figures.key_sentences(REPORT, 400)

@@ -36,7 +36,11 @@ MAX_CHARS = 900  # all the key sentences together: the room they take in the pro
 # "4.7", "96.2%", "2,300"), not inside a name ("P99", "s3"); a lone digit ("3 steps",
 # "Part 2") is too common to count.
 _FIGURE = re.compile(r"(?<![A-Za-z0-9_.])(?:\d[\d,，]*(?:\.\d+)?\s?%|\d+\.\d+|\d[\d,，]*\d)")
-_MARKUP = re.compile(r"[*_`]+")
+# Markdown's marks: emphasis and code spans, and a link's brackets and target ("[the
+# report](https://…)" reads "the report"). An underscore inside a word is the word's own
+# ("jinja_caps", "max_tokens"): taken out, the model wrote "jinjacaps" back.
+_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\s]*\)")
+_MARKUP = re.compile(r"[*`]+|(?<![^\W_])_+|_+(?![^\W_])")
 # A statement ends like one: a byline, a caption or a heading-like line does not.
 _ENDED = re.compile(r"[.!?。！？][\"'”’）)]*$")
 
@@ -59,7 +63,7 @@ def _sentences(text: str) -> list[str]:
     cuts = [0, *sentence_ends(text), len(text)]
     out = []
     for a, b in itertools.pairwise(cuts):
-        s = " ".join(_MARKUP.sub("", text[a:b]).split())
+        s = " ".join(_MARKUP.sub("", _LINK.sub(r"\1", text[a:b])).split())
         if s:
             out.append(s)
     return out
