@@ -732,6 +732,10 @@ def test_verb_checks() -> None:
     assert vc.leftover_words("The 茶馆 opens.", "茶馆六点开门。", "English") == ["茶馆"]
     assert vc.preamble_lines("以下是翻译：\n\n你好。") == 2 and vc.preamble_lines("你好。") == 0
     assert tc.title_faults("Bees 🐝 #city") == ["a hashtag", "an emoji"]
+    # a Chinese title that drifts into a third language (the 1.5B); a term of the text stays
+    assert tc.title_faults("孩子们高高兴兴 quà异样") == ["a word in another language"]
+    assert tc.title_faults("用 Python 写一个小工具") == []
+    assert tc.title_faults("A Café on Quay Street") == []
 
 
 def test_a_sign_off_ends_a_rewrite_and_broken_emphasis_is_closed_up() -> None:

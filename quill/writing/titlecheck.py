@@ -24,6 +24,10 @@ _EXPLAIN = re.compile(
     r"|\s*[（(](?:this|it|a|the|突出|强调|体现|点明)[^)）]*[)）]\s*$",
     re.I,
 )
+# A Latin word with a letter outside ASCII ("quà", "café"): in a Chinese or Japanese title,
+# a word of a third language the model drifted into (the 1.5B: "孩子们高高兴兴 quà异样异样"),
+# where a name or a term from the text would be plain ASCII ("Python", "GPU").
+_ACCENTED_WORD = re.compile(r"[A-Za-z]*[À-ÖØ-öø-ɏḀ-ỿ][A-Za-zÀ-ÖØ-öø-ɏḀ-ỿ]*")
 _TITLE_LABEL = re.compile(r"^\s*(?:title|headline|标题|题目)\s*\d*\s*[:：]\s*", re.I)
 _QUOTES = "\"'“”‘’「」『』《》*_`"
 _TALK = re.compile(
@@ -33,8 +37,8 @@ _TALK = re.compile(
 
 def title_faults(title: str) -> list[str]:
     """What keeps a line from being a title: a hashtag, an emoji, list numbering, a
-    trailing explanation, talk about the titles, or more than 16 words (32 CJK
-    characters)."""
+    trailing explanation, talk about the titles, an accented Latin word in a CJK title
+    (another language), or more than 16 words (32 CJK characters)."""
     out = []
     if _HASHTAG.search(title):
         out.append("a hashtag")
@@ -48,6 +52,8 @@ def title_faults(title: str) -> list[str]:
         out.append("talk about the titles")
     if re.search(r"[.!?。！？]\s*\S", title.rstrip(_QUOTES + " ")):
         out.append("more than one sentence")
+    if _CJK.search(title) and _ACCENTED_WORD.search(title):
+        out.append("a word in another language")
     units = metrics.count_units(title)
     if units > (32 if _CJK.search(title) else 16) or len(title) >= 86:
         out.append("too long for a title")
