@@ -725,6 +725,11 @@ def test_verb_checks() -> None:
     assert vc.informal_markers("兄弟们！下周二搞个团建哈～") and not vc.informal_markers(
         "各位同事："
     )
+    # a statement's softening particle is casual (the 1.5B's "formal" rewrite kept it);
+    # a question's is not
+    assert vc.informal_markers("别把杯子放在水池里，真的有点恶心呢。") == ["呢"]
+    assert vc.informal_markers("这几天先去二楼茶水间吧！") == ["吧"]
+    assert vc.informal_markers("您的意见呢？") == []
     assert vc.leftover_words(
         "渡轮 ferry 从 Harbor 出发，运行 `run it`。", "The ferry at Harbor. `run it`", "Chinese"
     ) == ["ferry"]

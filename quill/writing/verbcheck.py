@@ -238,7 +238,12 @@ _CONTRACTION = re.compile(
     r"\b\w+(?:'|’)(?:s|re|ll|ve|d|m|t)\b(?<!\blet's)|\bcan't\b|\bwon't\b", re.I
 )
 _EXCLAIM_RUN = re.compile(r"[!！][!！?？]+|[?？][!！]")
-_ZH_PARTICLE = re.compile(r"[呀啦哈哦嘛咯哟噢嘞呗](?=[\s，。！？,.!?~～]|$)")
+_ZH_PARTICLE = re.compile(
+    r"[呀啦哈哦嘛咯哟噢嘞呗](?=[\s，。！？,.!?~～]|$)"
+    # a statement's softening particle ("有点恶心呢。", "先去二楼吧！"); in a question it is
+    # not casual ("您呢？", "是否可以吧？" aside)
+    r"|[呢吧啊](?=[。！!~～]|$)"
+)
 _ZH_SLANG = re.compile(
     r"兄弟们|家人们|亲们|宝子们|老铁|搞个|啥|咋|俺|木有|酱紫|[0-9]+块(?!钱)|～|~"
 )
