@@ -6,6 +6,7 @@ and the setting that turns it off."""
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import pytest
 from quill.engine.base import Message, Sampling
 from quill.engine.hardware import lookup_default
 from quill.engine.lookup import DEFAULT_DRAFT, Drafter
-from quill.errors import UsageError
+from quill.engine.steps import plain_steps
+from quill.errors import BackendError, UsageError
 
 # -- the drafter ---------------------------------------------------------------------
 
@@ -104,6 +106,50 @@ def test_lookup_setting_from_the_environment() -> None:
 def test_sampling_lookup_defaults_to_the_engines_choice() -> None:
     assert Sampling().lookup is None
     assert Sampling().with_(lookup=0).lookup == 0
+
+
+# -- a decode that fails --------------------------------------------------------------------
+
+
+class _FailingLlama:
+    """The few calls of llama-cpp-python's low-level module the token loops make: the
+    ``fail_at``-th decode fails; the cache is a list of positions."""
+
+    llama_token = ctypes.c_int32
+
+    def __init__(self, fail_at: int) -> None:
+        self.fail_at, self.decodes, self.cache = fail_at, 0, [0, 1, 2]
+
+    def llama_batch_get_one(self, arr: object, n: int) -> int:
+        return n
+
+    def llama_decode(self, ctx: object, n: int) -> int:
+        self.decodes += 1
+        if self.decodes == self.fail_at:
+            self.cache += [99, 98]  # a failed decode may leave cells behind
+            return 1
+        self.cache += [len(self.cache)] * n
+        return 0
+
+    def llama_sampler_sample(self, chain: object, ctx: object, i: int) -> int:
+        return 7
+
+    def llama_memory_seq_rm(self, mem: object, seq: int, p0: int, p1: int) -> bool:
+        del self.cache[p0:]
+        return True
+
+    def llama_memory_clear(self, mem: object, data: bool) -> None:
+        self.cache.clear()
+
+
+def test_a_failed_decode_leaves_the_cache_as_the_engine_lists_it() -> None:
+    lc = _FailingLlama(fail_at=2)
+    tokens = [1, 2, 3]
+    steps = plain_steps(lc, None, None, tokens, None, lambda: 5, None)
+    assert [next(steps), next(steps)] == [5, 7]
+    with pytest.raises(BackendError, match="llama_decode failed"):
+        next(steps)
+    assert tokens == [1, 2, 3, 5] and len(lc.cache) == len(tokens)
 
 
 # -- on the real model -------------------------------------------------------------------

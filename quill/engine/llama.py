@@ -495,7 +495,7 @@ class LlamaEngine:
                     shape,
                 )
             else:
-                steps = plain_steps(lc, self._ctx, self._tokens, chain, first, shape)
+                steps = plain_steps(lc, self._ctx, self._mem, self._tokens, chain, first, shape)
             for i, tok in enumerate(steps):
                 if is_eog(vocab, tok):
                     finish = "stop"

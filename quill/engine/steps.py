@@ -21,6 +21,7 @@ __all__ = ["decode_failed", "lookup_steps", "plain_steps"]
 def plain_steps(
     lc: Any,
     ctx: Any,
+    mem: Any,
     tokens: list[int],
     chain: Any,
     first: Callable[[], int],
@@ -29,25 +30,37 @@ def plain_steps(
     """The sampled tokens, one decode per token. A token is evaluated (so that the
     next can be sampled) only when the next one is asked for. ``first`` samples the first
     token; each token evaluated is appended to ``tokens``."""
-    sample, decode, get_one = (
-        lc.llama_sampler_sample,
-        lc.llama_decode,
-        lc.llama_batch_get_one,
-    )
     one = (lc.llama_token * 1)()
     tok = first()
     while True:
         yield tok
         if shape is not None:
             shape.push(tok)
-        one[0] = tok
-        rc = decode(ctx, get_one(one, 1))
-        if rc != 0:
-            raise BackendError(f"llama_decode failed (code {rc})")
-        tokens.append(tok)
-        if shape is not None:
-            shape.apply(-1)
-        tok = sample(chain, ctx, -1)
+        tok = _next(lc, ctx, mem, one, tok, tokens, chain, shape)
+
+
+def _next(
+    lc: Any,
+    ctx: Any,
+    mem: Any,
+    one: Any,
+    tok: int,
+    tokens: list[int],
+    chain: Any,
+    shape: Shaper | None,
+) -> int:
+    """Evaluate ``tok`` alone (``one``: a one-token buffer) and sample the token after
+    it; where the decode fails, the cache is trimmed back to ``tokens``
+    (:func:`decode_failed`)."""
+    pos = len(tokens)
+    one[0] = tok
+    rc = lc.llama_decode(ctx, lc.llama_batch_get_one(one, 1))
+    if rc != 0:
+        decode_failed(lc, mem, tokens, rc, pos)
+    tokens.append(tok)
+    if shape is not None:
+        shape.apply(-1)
+    return int(lc.llama_sampler_sample(chain, ctx, -1))
 
 
 def lookup_steps(
@@ -89,18 +102,11 @@ def lookup_steps(
             if shape is not None:
                 shape.push(tok)
             draft = drafter.draft(min(most, budget - produced - 1))
-            pos = len(tokens)
             if not draft:
-                one[0] = tok
-                rc = decode(ctx, lc.llama_batch_get_one(one, 1))
-                if rc != 0:
-                    decode_failed(lc, mem, tokens, rc, pos)
-                tokens.append(tok)
-                if shape is not None:
-                    shape.apply(-1)
-                tok = sample(chain, ctx, -1)
+                tok = _next(lc, ctx, mem, one, tok, tokens, chain, shape)
                 produced += 1
                 continue
+            pos = len(tokens)
             n = len(draft) + 1
             batch.n_tokens = n
             for j, t in enumerate((tok, *draft)):
@@ -141,8 +147,8 @@ def lookup_steps(
 
 
 def decode_failed(lc: Any, mem: Any, tokens: list[int], rc: int, pos: int) -> None:
-    """A batch of the lookup loop failed: the cache keeps the first ``pos`` tokens
-    (or nothing, where it cannot be trimmed)."""
+    """A decode failed: the cache keeps the first ``pos`` tokens (or nothing, where it
+    cannot be trimmed), so that it holds what ``tokens`` lists, and BackendError."""
     if not lc.llama_memory_seq_rm(mem, 0, pos, -1):
         lc.llama_memory_clear(mem, True)
         tokens.clear()
