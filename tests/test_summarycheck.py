@@ -16,6 +16,7 @@ from quill.writing.summarycheck import (
     FIGURE_BONUS,
     INVENTED_COST,
     figures_penalty,
+    invented_names,
     list_share,
     summary_verdict,
 )
@@ -105,6 +106,18 @@ def test_chinese_length_is_counted_in_characters() -> None:
     )
     v = summary_verdict(summary, zh_doc, target_words=25, lang="Chinese")
     assert not any("times the length" in p for p in v.problems), v.problems
+
+
+def test_a_name_the_document_does_not_have_counts_against_a_try() -> None:
+    source = "The survey of 1,200 parents in the Hauler district found coverage at 91%."
+    assert invented_names("Coverage in South Africa was 91%.", source) == ["South Africa"]
+    # a plural of the document's name, an acronym, a sentence's first word: not invented
+    assert invented_names("Overall, the Haulers' CEO saw 91%. Parents agreed.", source) == []
+    assert invented_names("本文来自 Alibaba Cloud。", source) == ["Alibaba Cloud"]
+    plain = summary_verdict("Coverage was 91% among parents.", source, 6, "English")
+    named = summary_verdict("Coverage in Oregon was 91% among parents.", source, 6, "English")
+    assert not plain.problems and not named.problems
+    assert named.penalty > plain.penalty  # of two that pass, the one inventing less is kept
 
 
 def test_a_copied_summary_is_written_again_with_the_next_seed() -> None:
