@@ -81,6 +81,12 @@ def test_facts_thousands_separator_either_way() -> None:
     assert m.facts_carried("服务 12,500 户", [["12500"]]) == 1.0
 
 
+def test_a_chinese_date_said_as_spoken_is_the_same_date() -> None:
+    facts = [["5月8日", "5/8"]]
+    assert m.facts_carried("培训改到5月8号周四下午。", facts) == 1.0
+    assert m.facts_carried("培训改到5月18号。", facts) == 0.0
+
+
 def test_facts_not_inside_longer_numbers_or_words() -> None:
     assert m.facts_carried("costs rose 142%", [["42%"]]) == 0.0
     assert m.facts_carried("a pH of 4.25", [["4.2"]]) == 0.0

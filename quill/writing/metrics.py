@@ -149,8 +149,12 @@ def _contains(haystack: str, needle: str) -> bool:
     return False
 
 
+# A date's day written as speech has it: "5月8号" is "5月8日".
+_ZH_DAY = re.compile(r"(月\s*\d{1,2})\s*号")
+
+
 def _collapse(text: str) -> str:
-    return re.sub(r"\s+", " ", normalize(text))
+    return _ZH_DAY.sub(r"\1日", re.sub(r"\s+", " ", normalize(text)))
 
 
 def facts_found(text: str, facts: Iterable[Sequence[str]]) -> list[bool]:
