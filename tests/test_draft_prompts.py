@@ -124,6 +124,11 @@ def test_a_statement_of_news_is_asked_for_as_an_announcement(brief: str) -> None
         "three reasons to visit Lisbon in winter",
         "a news story: the town library reopens on Friday",
         "welcome message for new members of the choir",
+        # a verb in a clause or phrase of the noun phrase's own
+        "tips for parents whose kids are starting school",
+        "reasons why remote work is here to stay",
+        "what to do when the power is out",
+        "guide to the trails that are open in winter",
     ],
 )
 def test_a_brief_naming_its_piece_is_not_a_statement(brief: str) -> None:

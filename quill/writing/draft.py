@@ -136,6 +136,11 @@ _AUXILIARY = re.compile(
     r"|\b\w+'ll\b",
     re.I,
 )
+# Words that start a phrase or clause of a noun phrase's own: a verb after one of them
+# ("tips for parents whose kids are…") is not the brief's.
+_SUBORDINATE_TEXT = """who whose whom which that when where why how what whether if because
+while although though for about of with to like as than"""
+_SUBORDINATE = frozenset(_SUBORDINATE_TEXT.split())
 _OBJECT_START = re.compile(r"^(?:a|an|the|its|their|our|his|her|this|next|live|\d\S*)$", re.I)
 _TIME_PREPOSITIONS = frozenset(("on", "at", "in", "until", "from"))
 _TIME_OR_NAME = re.compile(r"^(?:\d|the$|next$|this$|[A-Z])")  # "on Friday", "in 2027"
@@ -144,15 +149,23 @@ _TIME_OR_NAME = re.compile(r"^(?:\d|the$|next$|this$|[A-Z])")  # "on Friday", "i
 def is_statement(brief: str) -> bool:
     """Whether an English brief reads as a statement of news rather than as the piece
     it asks for: "the library will stay open until 10 pm", "Northfield Hospital opens a
-    new wing on June 12", against "a poem about tea" or "marketing copy for a bakery".
-    Only its first clause (before a colon or a dash) is read."""
+    new wing on June 12", against "a poem about tea", "marketing copy for a bakery" or
+    "tips for parents whose kids are starting school". Only its first clause (before a
+    colon or a dash) is read, and in it the verb must come before any word that starts
+    a phrase or clause of its own ("for", "whose", "why"…)."""
     clause = re.split(r"[:;—–]| - ", brief, maxsplit=1)[0]
     words = clause.split()
     if not words or words[0].lower() in _PIECE_START or words[0][0].isdigit():
         return False
-    if _AUXILIARY.search(clause):
+    if words[0].lower() in _SUBORDINATE:  # "how our team…", "why remote work is…"
+        return False
+    head = next(
+        (i for i, w in enumerate(words) if i and w.lower().strip(",") in _SUBORDINATE),
+        len(words),
+    )
+    if _AUXILIARY.search(" ".join(words[:head])):
         return True
-    for i in range(1, len(words) - 1):
+    for i in range(1, min(head, len(words) - 1)):
         w, before, after = words[i], words[i - 1].lower(), words[i + 1]
         if before in _DETERMINERS or not re.fullmatch(r"[a-z]+(?:s|ed)", w) or w.endswith("ss"):
             continue
