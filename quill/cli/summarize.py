@@ -52,10 +52,10 @@ OWN = ("files", "length", "words", "fmt", "focus", "lang", "method", "jobs", "be
         "lang": "Language of the summary (default: the document's).",
         "preset": "Sampling preset (default: precise).",
         "max_tokens": "Most tokens in the summary (default: from the length).",
-        "best_of": "Write N summaries and keep the best by quill's check: the one that "
-        "carries most of the document's figures, invents none, and is nearest the length "
-        "(default: 2; one that copies, lists, misses the length or loops is written again, "
-        "at most twice).",
+        "best_of": "Write N summaries and keep the best by quill's check: of those that "
+        "pass, the one that carries most of the document's figures and invents fewest "
+        "figures and names (default: 3, three tries in all; with N, one that copies, lists, "
+        "misses the length or loops is written again, at most twice).",
     },
     template="summarize",
 )
