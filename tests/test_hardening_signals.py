@@ -147,10 +147,10 @@ class Batches:
 def test_prompt_evaluation_stops_within_a_node_and_the_engine_stays_usable(
     llama_engine: object, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import llama_cpp
-
     from quill.engine.llama import LlamaEngine
+    from quill.engine.tokens import import_llama_cpp
 
+    llama_cpp = import_llama_cpp()  # the bindings quill calls
     caplog.set_level(logging.ERROR, logger="quill.llama")  # what a writer sees
 
     engine = llama_engine
@@ -225,7 +225,8 @@ def test_without_a_signal_flag_no_abort_callback_is_installed(llama_engine: obje
 # begins (the first one's time known) and how long an aborted batch ran.
 MARKED_QUILL = """
 import sys, time
-import llama_cpp
+from quill.engine.tokens import import_llama_cpp
+llama_cpp = import_llama_cpp()  # the bindings quill calls (not the whole package)
 real, took = llama_cpp.llama_decode, []
 def decode(ctx, batch):
     n, t0 = batch.n_tokens, time.perf_counter()
