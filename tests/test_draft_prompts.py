@@ -137,6 +137,22 @@ def test_a_brief_naming_its_piece_is_not_a_statement(brief: str) -> None:
     assert user.content.startswith(f"Write {brief}.")
 
 
+@pytest.mark.parametrize(
+    ("brief", "sentence"),
+    [
+        ("a short speech for my grandmother's 90th birthday dinner", "to be spoken aloud."),
+        ("a toast for my sister's wedding", "to be spoken aloud."),
+        ("为公司年会写一篇致辞", "当众念出来的讲话稿。"),
+    ],
+)
+def test_a_speech_is_asked_for_as_one_to_be_spoken(brief: str, sentence: str) -> None:
+    """Without the form's sentence the 1.5B wrote a letter for a speech brief ("Dear
+    [Grandmother's Name], I hope this letter finds you well")."""
+    msgs = build_messages(brief)
+    assert msgs[1].content.endswith(sentence)
+    assert len(msgs) == 2  # a speech has no title: the reply is not begun for the model
+
+
 def test_a_chinese_brief_is_never_an_announcement() -> None:
     _, user, *_ = build_messages("图书馆考试周将开放到晚上十点 will open")
     assert user.content.startswith("写图书馆")

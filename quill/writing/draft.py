@@ -65,6 +65,7 @@ _FORM_CUES: tuple[tuple[str, str], ...] = (
         r"\bproduct (?:page|description|listing)\b|产品(?:页|介绍|描述)|商品(?:页|详情|介绍)",
     ),
     ("announcement", r"\bannouncement\b|\bnotice\b|通知|公告"),
+    ("speech", r"\b(?:speech|toast|eulogy)\b|演讲|致辞|讲话稿|发言稿"),
     ("blog", r"\bblog(?: post)?\b|博客|博文"),
     ("email", r"\be-?mail\b|\bnewsletter\b|邮件"),
     ("poem", r"\b(?:poem|haiku|sonnet|limerick|verse)s?\b|诗"),
