@@ -265,8 +265,9 @@ def checked(
         try:
             outcome = best_of(run, check, params, n=n, retries=retries, repair=repair, tidy=tidy)
         except KeyboardInterrupt:  # Ctrl-C in a try: a whole try that passed is kept,
-            passed = [t for t in whole if check(t).ok]  # else what this one wrote so far
-            kept = min(passed, key=lambda t: check(t).rank()) if passed else ""
+            verdicts = [(check(t), t) for t in whole]  # else what this one wrote so far
+            passed = [(v.rank(), t) for v, t in verdicts if v.ok]
+            kept = min(passed, key=lambda rt: rt[0])[1] if passed else ""
             kept = kept or ("".join(in_flight[0].parts) if in_flight else "")
             if kept:
                 yield Piece(kept)

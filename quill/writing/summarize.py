@@ -364,10 +364,11 @@ class Summarizer:
         return result
 
     def final_generation(self, job: Job) -> Generation:
-        """The final step, checked (:mod:`quill.writing.summarycheck`): a summary that
-        copies the document, answers prose with a list, misses the length asked by far
-        or loops is written again with the next seed (at most twice), and the best try
-        is kept; ``best_of`` N in the options keeps the best of N. It comes out whole,
+        """The final step, checked (:mod:`quill.writing.summarycheck`): BEST_OF tries by
+        default, three tries in all; ``best_of`` N in the options keeps the best of N,
+        and a summary that copies the document, answers prose with a list, misses the
+        length asked by far or loops is then written again with the next seed (at most
+        twice). It comes out whole,
         once chosen, with a note saying what the check did."""
         if job.messages is None or job.params is None:
             raise RuntimeError("run the map and combine passes first")
@@ -385,7 +386,7 @@ class Summarizer:
             job.plan.text, job.plan.target_words, job.plan.lang, self.opts.format == "paragraph"
         )
         n, retries = summary_tries(self.opts.best_of)
-        quiet = self.opts.best_of is None  # the default: two tries, the choice unsaid
+        quiet = self.opts.best_of is None  # the default: BEST_OF tries, the choice unsaid
         return checked(
             once, check, job.params, n=n, retries=retries, what="summary", quiet_best_of=quiet
         )
@@ -415,7 +416,7 @@ class Summarizer:
 def summary_tries(best_of: int | None) -> tuple[int, int]:
     """The tries of a summary's final step for ``--best-of`` (None: the default): how
     many are written (N), and how many more at most while none has passed. By default
-    the second try is the first retry too: three tries at most, as with one try."""
+    the later tries are the retries too: three tries at most, as with one try."""
     if best_of is None:
         return BEST_OF, RETRIES - (BEST_OF - 1)
     return max(1, best_of), RETRIES
