@@ -649,7 +649,28 @@ def test_lost_inline_code_is_a_failed_translation() -> None:
     assert check("现在运行 `quill doctor`。").ok
     at = tr.check_block(tr.Block("", "It leaves at 7:40.", "", "para"), "Chinese", "English")
     assert at("它七点四十出发。").problems == ("drops 7:40",) and at("它7:40出发。").ok
-    assert "inline code `quill doctor` changed or lost" in check("现在运行 quill doctor。").problems
+    lost = check("现在运行 quill doctor。").problems
+    assert "changes or drops inline code `quill doctor`" in lost
+
+
+def test_a_link_must_stay_a_link_and_bold_stay_bold() -> None:
+    """The 1.5B wrote "[the lab office](URL)" as "实验室办公室[URL]" and dropped the bold
+    of "**four hours**": the address is still there, the link and the stress are not."""
+    from quill.writing import translate as tr
+    from quill.writing.verbcheck import markdown_lost
+
+    src = "It lasts **four hours**. Ask [the lab office](https://lab.example.edu/help)."
+    check = tr.check_block(tr.Block("", src, "\n", "para"), "Chinese", "English")
+    assert check("它持续**四小时**。请咨询[实验室办公室](https://lab.example.edu/help)。").ok
+    broken = check("它持续四小时。请咨询实验室办公室[https://lab.example.edu/help]。").problems
+    assert "unlinks https://lab.example.edu/help" in broken
+    assert "drops bold (1 of 1)" in broken
+    assert markdown_lost("请咨询实验室办公室。", src)[0] == (
+        "drops the link to https://lab.example.edu/help"
+    )
+    # marks inside inline code are code, not bold
+    assert markdown_lost("run `a__b__c`", "run `a__b__c`") == []
+    assert markdown_lost("x **a** and ** b", "**a** and **b**") == ["drops bold (1 of 2)"]
 
 
 def test_blocks_give_the_text_back() -> None:

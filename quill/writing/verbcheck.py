@@ -454,6 +454,12 @@ def link_urls(text: str) -> list[str]:
     return _LINK_URL.findall(text)
 
 
+def _spans(text: str, mark: str) -> int:
+    """How many spans ``text`` wraps in ``mark`` ("**bold**"), outside code."""
+    m = re.escape(mark)
+    return len(re.findall(rf"{m}(?=\S)(?:(?!{m}).)+?(?<=\S){m}", code_free(text)))
+
+
 def _skeleton(text: str) -> list[str]:
     """The Markdown shape, line by line: heading levels, list and quote marks."""
     out = []
@@ -465,23 +471,36 @@ def _skeleton(text: str) -> list[str]:
     return out
 
 
+SHAPE_CHANGED = "changes the headings or list items"
+
+
 def markdown_lost(text: str, source: str) -> list[str]:
     """What of the source's Markdown did not come back in ``text``: fenced code blocks
-    and inline code byte for byte, link URLs, and the sequence of heading, list-item and
-    quote marks. [] when all of it is kept."""
+    and inline code byte for byte, links (as links: "[text](url)", not the address
+    alone), bold and strikethrough spans, and the sequence of heading, list-item and
+    quote marks, each as what the text does ("drops the link to URL"), read after "it".
+    [] when all of it is kept."""
     out: list[str] = []
     for block in (m.group(0) for m in _FENCED.finditer(source)):
         if block.rstrip("\n") not in text:
-            out.append("a code block changed")
+            out.append("changes a code block")
     have = inline_code(text)
     for span in inline_code(source):
         if span in have:
             have.remove(span)
         else:
-            out.append(f"inline code {span} changed or lost")
+            out.append(f"changes or drops inline code {span}")
+    kept = link_urls(text)
     for url in link_urls(source):
-        if url not in text:
-            out.append(f"link {url} lost")
+        if url in kept:  # still a link: "[text](url)", not the address alone
+            kept.remove(url)
+        else:
+            gone = url not in text
+            out.append(f"drops the link to {url}" if gone else f"unlinks {url}")
+    for mark, name in (("**", "bold"), ("__", "bold"), ("~~", "strikethrough")):
+        want, got = _spans(source, mark), _spans(text, mark)
+        if got < want:
+            out.append(f"drops {name} ({want - got} of {want})")
     if _skeleton(source) != _skeleton(text):
-        out.append("headings or list items changed")
+        out.append(SHAPE_CHANGED)
     return out

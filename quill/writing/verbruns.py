@@ -65,7 +65,10 @@ def check_rewrite(core: str, opts: RewriteOptions) -> Callable[[str], Verdict]:
         if missing:
             problems.append("drops " + ", ".join(missing[:5]))
             penalty += len(missing)
-        problems += [x for x in vc.markdown_lost(text, core) if not x.startswith("headings")]
+        # a rewrite may restructure and restress; its links and code must survive
+        lost = vc.markdown_lost(text, core)
+        stress = ("drops bold", "drops strikethrough")
+        problems += [x for x in lost if x != vc.SHAPE_CHANGED and not x.startswith(stress)]
         problems += vc.metric_problems(
             text, source=core, lang=lang, length=LENGTH_RANGE[opts.length or ""]
         )
