@@ -506,3 +506,65 @@ def test_an_opened_draft_keeps_a_stop_and_what_was_held() -> None:
 def test_an_opening_is_not_shown_when_nothing_came() -> None:
     text, last = drain(opened(""))
     assert text == "" and last.finish == "stop"
+
+
+# -- a heading's title keeps its spaces -----------------------------------------------
+
+
+def pieces_of(*texts: str) -> Iterator[Piece]:
+    yield from (Piece(t) for t in texts[:-1])
+    yield Piece(texts[-1], finish="stop")
+
+
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        # after a lone "#" the 1.5B took the heading for a hashtag
+        (
+            ("# Harbor", "City", "Library", "Launches", "\n\nHarbor", "City."),
+            "# Harbor City Library Launches\n\nHarborCity.",
+        ),
+        (
+            ("# Night", " Market", " Re", "opens", "\n\nIn", " town."),
+            "# Night Market Reopens\n\nIn town.",
+        ),
+        (("# You", "Tube", " Tips", "\n\nText."), "# YouTube Tips\n\nText."),
+        (("# 夜市", "重开", "\n\n正文。"), "# 夜市重开\n\n正文。"),
+        (("# Harbor", "City", "Lib"), "# Harbor City Lib"),
+    ],
+)
+def test_a_joined_title_gets_its_spaces_back(texts: tuple[str, ...], expected: str) -> None:
+    from quill.writing.cleanup import spaced_title
+
+    assert drain(spaced_title()(pieces_of(*texts)))[0] == expected
+
+
+def test_a_title_is_held_only_while_it_may_be_joined() -> None:
+    from quill.writing.cleanup import spaced_title
+
+    out = spaced_title()(pieces_of("# You", "Tube", " Tips", "\n\nText."))
+    assert next(out).text == "# You"  # "Tube" may start a joined title: held
+    assert next(out).text == "Tube Tips"
+    joined = spaced_title()(guarded(stream("# HarborCity Library opens " + "w " * 30)))
+    assert next(joined).text + next(joined).text == "# Harbor"  # one word a piece
+    final = joined.throw(StopRequested("interrupted"))
+    assert final.finish == "interrupted" and final.text.startswith("City")  # held, kept
+
+
+def test_a_two_part_title_word_is_spaced_where_the_request_spaces_it() -> None:
+    from quill.writing.cleanup import spaced_title
+
+    texts = ("# Harbor", "City", " Opens", "\n\nText.")
+    assert drain(spaced_title("News about Harbor City.")(pieces_of(*texts)))[0] == (
+        "# Harbor City Opens\n\nText."
+    )
+    assert drain(spaced_title("News about the harbor.")(pieces_of(*texts)))[0] == (
+        "# HarborCity Opens\n\nText."
+    )
+
+
+def test_a_heading_opening_spaces_its_title_in_the_draft_filters() -> None:
+    out = stream("HarborCityLibraryLaunchesClasses\n\nThe library opens classes.")
+    for f in draft_filters("# "):
+        out = f(out)
+    assert drain(out)[0] == "# Harbor City Library Launches Classes\n\nThe library opens classes."

@@ -102,6 +102,11 @@ def test_a_brief_with_a_verb_of_its_own_stays_as_it_is() -> None:
         "the town's night market reopens on Friday with forty stalls",
         "our design studio just hired its fifth employee",
         "the redesigned homepage goes live on Monday",
+        # a verb news is told with, then a preposition or a number
+        "the city pool closes for repairs from July 1 to July 20",
+        "the clinic reopens after a two-week break",
+        "the team welcomes two new engineers",
+        "our office shuts early on Friday",
     ],
 )
 def test_a_statement_of_news_is_asked_for_as_an_announcement(brief: str) -> None:
@@ -129,6 +134,10 @@ def test_a_statement_of_news_is_asked_for_as_an_announcement(brief: str) -> None
         "reasons why remote work is here to stay",
         "what to do when the power is out",
         "guide to the trails that are open in winter",
+        # a plural noun before "for" is no verb
+        "weekend plans for families",
+        "product launches for small teams",
+        "gift ideas for teachers",
     ],
 )
 def test_a_brief_naming_its_piece_is_not_a_statement(brief: str) -> None:

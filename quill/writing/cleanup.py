@@ -442,14 +442,82 @@ def lead(opening: str) -> Transform:
     return put
 
 
-def draft_filters(opening: str = "") -> list[Transform]:
+_HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])")  # where a joined "HarborCity" had its space
+_TITLE = re.compile(r"(#+[ \t]*)?(\S*)(.*)", re.S)
+
+
+def _title_shown(line: str, final: bool, source: str = "") -> str:
+    """What of a heading line (so far) may go out: as written, except that a title
+    written as one joined word of three or more capitalised parts gets its spaces, and
+    so does a word of two that ``source`` (the request) spells with a space ("Harbor
+    City"); while its first word has a second part and no third yet, that part is
+    held."""
+    m = _TITLE.match(line)
+    assert m is not None
+    mark, word, tail = m.group(1) or "", m.group(2), m.group(3)
+    parts = _HUMP.split(word)
+    if len(parts) >= 3:
+        return mark + " ".join(parts) + tail
+    if not (tail or final):
+        return mark + parts[0]
+    if len(parts) == 2 and " ".join(parts).lower() in source.lower():
+        return mark + " ".join(parts) + tail
+    return line
+
+
+def spaced_title(source: str = "") -> Transform:
+    """A transform for a stream whose first line is a heading: the title keeps its
+    spaces. After a lone "#" a model can take the heading for a hashtag and join the
+    words ("# HarborCityLibraryLaunchesFreeCodingClassesForTeens": the 1.5B, on every
+    seed of a press release's brief), and such a title gets its spaces back. A title
+    that has a space, or whose first word has two capitalised parts ("YouTube"), comes
+    out as written, unless ``source`` (the request) writes those two as two words. Only
+    a first word that runs into a second capital is held, until it shows which it is.
+    Nothing after the first line is touched."""
+
+    def spaced(pieces: Iterator[Piece]) -> Iterator[Piece]:
+        line, sent = "", 0
+        for piece in pieces:
+            head, nl, rest = piece.text.partition("\n")
+            line += head
+            final = bool(nl) or piece.finish is not None
+            shown = _title_shown(line, final, source)
+            out = shown[sent:] + nl + rest
+            sent = len(shown)
+            if piece.finish is not None:
+                yield Piece(out, piece.finish, piece.stats, piece.note)
+                return
+            held = "" if final else _title_shown(line, True, source)[sent:]
+            if out and (yield from pass_on(Piece(out), pieces, held)):
+                return
+            if final:  # the heading's line is done: the rest passes as it comes
+                yield from _rest(pieces)
+                return
+
+    return spaced
+
+
+def _rest(pieces: Iterator[Piece]) -> Iterator[Piece]:
+    """The rest of a stream, passed on as it comes (a StopRequested honoured)."""
+    for piece in pieces:
+        if piece.finish is not None:
+            yield piece
+            return
+        if piece.text and (yield from pass_on(piece, pieces)):
+            return
+
+
+def draft_filters(opening: str = "", source: str = "") -> list[Transform]:
     """The filters between the engine and the writer for a piece of writing (a draft, a
     revision): commentary about the brief is taken off first, then a code fence that
     wraps the rest ("Here is the draft:" followed by a fenced block loses both).
 
     With an ``opening`` (the reply was begun for the model: "# ", "Subject: "), the
     draft starts with it and has no room for a preamble or an opening fence: nothing
-    is held at the start, and only closing talk is looked for at the end."""
+    is held at the start, and only closing talk is looked for at the end; a heading's
+    title keeps its spaces (:func:`spaced_title`; ``source``: the request)."""
+    if opening.startswith("#"):
+        return [lead(opening), spaced_title(source), partial(strip_commentary, opened=True)]
     if opening:
         return [lead(opening), partial(strip_commentary, opened=True)]
     return [strip_commentary, unwrap_fence]

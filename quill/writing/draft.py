@@ -145,6 +145,18 @@ _SUBORDINATE = frozenset(_SUBORDINATE_TEXT.split())
 _OBJECT_START = re.compile(r"^(?:a|an|the|its|their|our|his|her|this|next|live|\d\S*)$", re.I)
 _TIME_PREPOSITIONS = frozenset(("on", "at", "in", "until", "from"))
 _TIME_OR_NAME = re.compile(r"^(?:\d|the$|next$|this$|[A-Z])")  # "on Friday", "in 2027"
+# Verbs that news is told with, and that are seldom nouns: after one of them (in -s or
+# -ed) any of _AFTER_NEWS_VERB makes a statement too ("the city pool closes for repairs
+# from July 1", "the team welcomes two new engineers"), where after a plural noun it
+# would not ("tips for parents", "weekend plans for families").
+_NEWS_VERBS_TEXT = """open reopen close shut move relocate host begin join welcome celebrate
+announce cancel postpone resume expand hire unveil introduce extend go come stay reach"""
+_NEWS_VERBS = frozenset(
+    w + e for w in _NEWS_VERBS_TEXT.split() for e in ("s", "es", "d", "ed", "ped", "ned", "ted")
+)
+_AFTER_NEWS_VERB_TEXT = """for to after with until from through during due again early today
+tomorrow tonight temporarily permanently two three four five six seven eight nine ten"""
+_AFTER_NEWS_VERB = frozenset(_AFTER_NEWS_VERB_TEXT.split())
 
 
 def is_statement(brief: str) -> bool:
@@ -170,10 +182,14 @@ def is_statement(brief: str) -> bool:
         w, before, after = words[i], words[i - 1].lower(), words[i + 1]
         if before in _DETERMINERS or not re.fullmatch(r"[a-z]+(?:s|ed)", w) or w.endswith("ss"):
             continue
-        if _OBJECT_START.match(after) or (
-            after.lower() in _TIME_PREPOSITIONS
-            and i + 2 < len(words)
-            and _TIME_OR_NAME.match(words[i + 2])
+        if (
+            _OBJECT_START.match(after)
+            or (w in _NEWS_VERBS and after in _AFTER_NEWS_VERB)
+            or (
+                after.lower() in _TIME_PREPOSITIONS
+                and i + 2 < len(words)
+                and _TIME_OR_NAME.match(words[i + 2])
+            )
         ):
             return True
     return False
@@ -279,7 +295,8 @@ def filters(
     # one), so a draft streams from its first word.
     hold = min(48, max(4, max_tokens // 4)) if max_tokens else 0
     out = [sentence_gate(max_tokens, hold, keep_lone=True)] if max_tokens else []
-    out += draft_filters(opening(messages))
+    asked = "\n".join(m.content for m in messages if m.role == "user")
+    out += draft_filters(opening(messages), asked)
     if check is not None:
         out.append(noting(check))
     return out
