@@ -162,6 +162,23 @@ def test_a_speech_is_asked_for_as_one_to_be_spoken(brief: str, sentence: str) ->
     assert len(msgs) == 2  # a speech has no title: the reply is not begun for the model
 
 
+@pytest.mark.parametrize(
+    ("brief", "sentence"),
+    [
+        ("a review of a neighborhood ramen restaurant", "from your own experience."),
+        ("a hotel review for a weekend stay in Lisbon", "from your own experience."),
+        ("给一部新上映的科幻电影写一篇影评", "写你亲身的体验。"),
+    ],
+)
+def test_a_review_is_written_from_experience_under_a_title(brief: str, sentence: str) -> None:
+    """With no form, the 1.5B began reviews "As a language model, I don't have personal
+    experiences…" and "Sure, I can help you write a review… Please provide me with the
+    details"."""
+    msgs = build_messages(brief)
+    assert msgs[1].content.endswith(sentence)
+    assert msgs[-1] == Message("assistant", "# ")
+
+
 def test_a_chinese_brief_is_never_an_announcement() -> None:
     _, user, *_ = build_messages("图书馆考试周将开放到晚上十点 will open")
     assert user.content.startswith("写图书馆")

@@ -190,8 +190,8 @@ class Options:
         help="Parts summarized at once, where the backend serves parallel requests.", default=1)
     # draft
     form: str | None = opt(None, "--form",
-        help="article, blog, product, marketing, news, announcement, speech, email, poem, "
-        "story or script "
+        help="article, blog, product, marketing, news, announcement, speech, review, email, "
+        "poem, story or script "
         "(default: the form the brief names, if any).", metavar="FORM")
     best_of: int | None = opt(None, "--best-of",
         help="Check the draft before showing it: write N, keep the best, and write a "

@@ -66,6 +66,7 @@ _FORM_CUES: tuple[tuple[str, str], ...] = (
     ),
     ("announcement", r"\bannouncement\b|\bnotice\b|通知|公告"),
     ("speech", r"\b(?:speech|toast|eulogy)\b|演讲|致辞|讲话稿|发言稿"),
+    ("review", r"\breviews?\b|评测|测评|点评|书评|影评"),
     ("blog", r"\bblog(?: post)?\b|博客|博文"),
     ("email", r"\be-?mail\b|\bnewsletter\b|邮件"),
     ("poem", r"\b(?:poem|haiku|sonnet|limerick|verse)s?\b|诗"),
