@@ -558,6 +558,24 @@ def test_casual_marks_in_a_formal_rewrite_are_trimmed(cli: Callable[..., Run]) -
     assert len(engine.calls) == 1 and "trimmed" in r.stderr
 
 
+def test_a_formal_chinese_rewrite_loses_its_chatty_address() -> None:
+    from quill.writing.verbruns import formal_marks_removed
+
+    assert formal_marks_removed("各位小伙伴们，\n\n周三开会。迟到的请喝奶茶～") == (
+        "各位，\n\n周三开会。迟到的请喝奶茶。"
+    )
+    assert formal_marks_removed("家人们！明天开会。") == "各位，明天开会。"
+
+
+def test_a_try_with_fewer_casual_marks_ranks_better() -> None:
+    """None of three formal tries may pass; the one kept is then the least casual."""
+    from quill.writing.verbcheck import register_problems
+
+    worse = register_problems("Also, c'mon guys 😅", "", "formal")
+    better = register_problems("Also, please wash your mugs, guys.", "", "formal")
+    assert worse[0] and better[0] and better[1] < worse[1]
+
+
 def test_a_rewrite_that_never_passes_keeps_the_best_try_and_says_so(
     cli: Callable[..., Run],
 ) -> None:

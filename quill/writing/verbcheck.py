@@ -230,7 +230,7 @@ def missing_facts(text: str, facts: Sequence[Sequence[str]]) -> list[str]:
 _SLANG = _split(
     "gonna wanna gotta lol lmao omg btw thx pls plz ppl ur u ya yeah yep nope guys folks "
     "y'all kinda sorta dunno tmrw tmr cuz coz gimme lemme ain't awesome reckons reckon "
-    "hiya yo sup bro dude hey ok okay haha hehe stuff"
+    "hiya yo sup bro dude hey ok okay haha hehe stuff c'mon"
 )
 _SLANG_RX = re.compile(r"(?<![\w'])(?:" + "|".join(map(re.escape, _SLANG)) + r")(?![\w'])", re.I)
 _GREETING = re.compile(r"(?m)^\W*(?:hey|hi|hiya|yo|sup|howdy|hello there)\b", re.I)
@@ -245,7 +245,7 @@ _ZH_PARTICLE = re.compile(
     r"|[呢吧啊](?=[。！!~～]|$)"
 )
 _ZH_SLANG = re.compile(
-    r"兄弟们|家人们|亲们|宝子们|老铁|搞个|啥|咋|俺|木有|酱紫|[0-9]+块(?!钱)|～|~"
+    r"兄弟们|家人们|小伙伴|亲们|宝子们|老铁|搞个|啥|咋|俺|木有|酱紫|[0-9]+块(?!钱)|～|~"
 )
 _ZH_FRIENDLY = re.compile(r"[呀啦哈哦嘛吧咯哟噢嘞呗](?=[\s，。！？,.!?~～]|$)|大家|！|～|~|😊|🙂")
 _FRIENDLY_EN = re.compile(
@@ -297,14 +297,14 @@ FRIENDLY_TONES = frozenset({"friendly", "warm", "empathetic"})
 
 def register_problems(text: str, source: str, tone: str | None) -> tuple[list[str], float]:
     """Whether ``text`` reads in ``tone`` (judged only for tones with markers: formal,
-    casual and friendly and their kin); problems, and a soft penalty (contractions in a
-    formal text, a casual text barely more casual than its source)."""
+    casual and friendly and their kin); problems, and a penalty (a formal text's
+    informal markers, contractions and exclamation marks)."""
     t = (tone or "").lower()
     if t in FORMAL_TONES:
         marks = informal_markers(text)
         soft = 0.1 * len(contractions(text)) + 0.1 * (text.count("!") + text.count("！"))
-        if marks:
-            return [f"is not {t}: {', '.join(repr(m) for m in marks[:4])}"], soft
+        if marks:  # each counts: a try with fewer ranks better, when none is formal
+            return [f"is not {t}: {', '.join(repr(m) for m in marks[:4])}"], soft + len(marks)
         return [], soft
     if t in CASUAL_TONES:
         before, after = casual_score(source), casual_score(text)

@@ -85,17 +85,23 @@ _OPENING_GREETING = re.compile(
 _ZH_PARTICLE_END = re.compile(r"[呀啦哈哦嘛咯哟噢嘞呗]+(?=[\s，。！？,.!?~～]|$)")
 
 
+_ZH_CASUAL_ADDRESS = re.compile(r"(?:各位)?(?:小伙伴|家人|兄弟|宝子|亲)们")
+
+
 def formal_marks_removed(text: str) -> str:
     """A formal text without the marks of a casual one that can go without rewording:
     emoji, a greeting like "Hey team," at the start, runs of "!!" (and "!" itself),
-    Chinese sentence particles and "～"."""
+    Chinese sentence particles, a chatty address ("小伙伴们", "家人们": "各位") and "～"."""
     t = "".join(c for c in text if c not in vc.emoji_in(text) and c not in "\ufe0f\u200d")
     t = _OPENING_GREETING.sub("", t.lstrip())
     t = re.sub(r"[!！]+[?？!！]*", lambda m: "。" if "！" in m.group(0) else ".", t)
     t = _ZH_PARTICLE_END.sub("", t)
+    t = _ZH_CASUAL_ADDRESS.sub("各位", t)  # "各位小伙伴们，" is "各位，" in a notice
     t = re.sub(r"[～~]+", "，", t)
     t = re.sub(r"，([。！？])", r"\1", t)
+    t = re.sub(r"^各位[。.]", "各位，", t)
     t = re.sub(r"[ \t]+\n", "\n", t).strip()
+    t = re.sub(r"，$", "。", t)  # a "～" that ended the text ended a sentence
     return t[:1].upper() + t[1:] if t else t
 
 
