@@ -57,3 +57,44 @@ def test_guard_passes_normal_stream_through() -> None:
     pieces = list(guarded(engine.stream([Message("user", "x")], Sampling())))
     assert "".join(p.text for p in pieces) == "One two three. Four five six."
     assert pieces[-1].finish == "stop"
+
+
+PARAGRAPH = (
+    "As we celebrate this day, I want to take this moment to express my gratitude for "
+    "all the things that you have done for ourselves."
+)
+
+
+def test_a_paragraph_written_twice_shows_once() -> None:
+    """The 1.5B's wedding toast wrote its last paragraph twice, word for word, and both
+    copies were shown before three copies made a loop."""
+    from quill.engine.generation import Generation
+
+    reply = "Thank you all for coming.\n\n" + "\n\n".join([PARAGRAPH] * 3)
+    gen = Generation(FakeEngine(reply).stream([Message("user", "x")], Sampling()), Sampling())
+    shown = "".join(gen)
+    result = gen.close()
+    assert shown.count(PARAGRAPH) == 1 and result.text.count(PARAGRAPH) == 1
+    assert result.finish == "loop" and "2 copies" in result.note
+
+
+def test_a_paragraph_that_only_starts_like_the_last_goes_out() -> None:
+    reply = f"Intro.\n\n{PARAGRAPH}\n\nAs we celebrate this day, we thank the cooks.\n\nEnd."
+    pieces = list(guarded(FakeEngine(reply).stream([Message("user", "x")], Sampling())))
+    assert "".join(p.text for p in pieces) == reply and pieces[-1].finish == "stop"
+    # a short paragraph (a refrain, a sign-off) may come twice
+    short = "Thanks!\n\nThanks!\n\nBye."
+    pieces = list(guarded(FakeEngine(short).stream([Message("user", "x")], Sampling())))
+    assert "".join(p.text for p in pieces) == short
+
+
+def test_a_held_paragraph_goes_out_when_the_stream_is_stopped() -> None:
+    from quill.engine.base import StopRequested
+
+    reply = f"{PARAGRAPH}\n\nAs we celebrate this day, I want " + "w " * 30
+    g = guarded(FakeEngine(reply).stream([Message("user", "x")], Sampling()))
+    seen = ""
+    while "\n\n" not in seen:
+        seen += next(g).text
+    final = g.throw(StopRequested("interrupted"))
+    assert final.finish == "interrupted" and final.text.lstrip().startswith("As")  # held

@@ -110,16 +110,61 @@ def _align(text: str, start: int, p: int) -> int:
     return word if word >= 0 else start
 
 
+# A paragraph at least this long is never written twice in a row on purpose.
+ECHO_MIN = 80
+
+
+class ParagraphEcho:
+    """Holds back a paragraph while it repeats the one before it word for word, so a
+    loop of whole paragraphs shows no second copy: the LoopDetector needs three copies
+    of a unit, and a streamed draft had shown two of a 400-character paragraph when it
+    fired. Paragraphs are split at blank lines; one that differs from the one before
+    goes out as soon as it does (most do from their first character)."""
+
+    def __init__(self) -> None:
+        self.prev = ""  # the last whole paragraph, stripped
+        self.cur = ""  # the paragraph being written
+
+    def feed(self, text: str) -> tuple[int, bool]:
+        """(how many of the last characters written must be held: the paragraph so far,
+        while it is the start of the one before; whether it is a whole copy of it)."""
+        self.cur += text
+        while (i := self.cur.find("\n\n")) >= 0:
+            self.prev = self.cur[:i].strip() or self.prev
+            self.cur = self.cur[i + 2 :]
+        c = self.cur.lstrip()
+        if len(self.prev) < ECHO_MIN or not c or not self.prev.startswith(c):
+            return 0, False
+        return len(self.cur), c == self.prev
+
+
 def guarded(pieces: Iterator[Piece], detector: LoopDetector | None = None) -> Iterator[Piece]:
-    """Pass pieces through; on a loop, stop the engine and end with finish='loop'."""
+    """Pass pieces through; on a loop, stop the engine and end with finish='loop'. A
+    paragraph that starts to repeat the one before it is held (:class:`ParagraphEcho`)
+    and dropped if it turns out a whole copy."""
     det = detector or LoopDetector()
+    echo = ParagraphEcho()
+    held = ""
     for piece in pieces:
         if piece.finish is not None:
-            yield piece
+            yield Piece(held + piece.text, piece.finish, piece.stats, piece.note)
             return
-        if (yield from pass_on(piece, pieces)):  # the consumer wanted out: engine stopped
+        det.feed(piece.text)
+        keep, looped = echo.feed(piece.text)
+        held += piece.text
+        if looped:  # the held copy is dropped; the first is kept
+            full = det.text
+            start = full.rfind(echo.prev, 0, len(full) - len(held))
+            if det.hit is None and start >= 0:
+                det.hit = LoopHit(echo.prev, start, 2)
+            final = stop_stream(pieces, "loop")
+            yield Piece("", finish="loop", stats=final.stats)
             return
-        if det.feed(piece.text) is not None:
+        keep = min(keep, len(held))
+        out, held = held[: len(held) - keep], held[len(held) - keep :]
+        if out and (yield from pass_on(Piece(out), pieces, held)):
+            return  # the consumer wanted out: engine stopped
+        if det.hit is not None:
             yield stop_stream(pieces, "loop")
             return
 
