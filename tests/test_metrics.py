@@ -145,6 +145,9 @@ def test_mixed_text_counts_words_and_characters() -> None:
         # a notice's issuer and date under its last sentence
         "感谢您的理解与配合！\n\n物业管理部  \n2023年XX月XX日",
         "Thanks for your patience.\n\nLibrary Services\nMarch 1, 2027",
+        # a post's hashtags after its last sentence
+        "Share this treat with your friends! #bakery #croissant #sweet",
+        "New croissants today.\n\n#bakery #butter",
     ],
 )
 def test_ends_complete(text: str) -> None:
@@ -168,6 +171,8 @@ def test_ends_complete(text: str) -> None:
         "We open on the\n\n[Your Name]\n[Your Title]",
         "We open on the\n\nLibrary Services\nMarch 1, 2027",
         "[Your Name]",
+        "Meet us at the #market and",
+        "Fresh from the oven #bakery",
     ],
 )
 def test_ends_incomplete(text: str) -> None:

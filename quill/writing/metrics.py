@@ -256,6 +256,9 @@ _DATE_LINE = re.compile(
 _PLACEHOLDER_LINE = re.compile(r"^\s*(?:(?:\[[^\]\n]*\]|【[^】\n]*】)[\s,，|:：-]*)+$")
 
 
+_HASHTAGS = re.compile(r"(?:\s+#[^\s#]+)+\s*$")
+
+
 def ends_complete(text: str) -> bool:
     """Whether the text ends where a text can end: a sentence end (. ! ? 。！？ …),
     possibly followed by closing quotes, brackets or emphasis marks; a closed code
@@ -263,8 +266,9 @@ def ends_complete(text: str) -> bool:
     mark; or up to three short lines (a name, a title, a team) under a sign-off such as
     "Best regards," or "此致 / 敬礼". Trailing whitespace is ignored, and so are the
     lines of blanks to fill in that a letter ends with ("[Your Name]", "[日期]"), after a
-    text that ends, or after its sign-off."""
+    text that ends, or after its sign-off, and a post's closing hashtags."""
     s = _strip_symbols(text)
+    s = _HASHTAGS.sub("", s) or s  # a post's hashtags come after its last sentence
     if not s:
         return False
     lines = s.splitlines()
