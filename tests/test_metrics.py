@@ -210,6 +210,7 @@ def test_ends_incomplete(text: str) -> None:
         ("Subject line: We are open!\n\nDear friends,", "subject line"),
         ("I'm sorry, but I can't assist with that request.", "i can't assist"),
         ("抱歉，我无法完成这个请求。", "我无法"),
+        ("As a language model, I don't have personal experiences.\n\nThe ramen…", "language"),
         ("Sure! Please provide me with the details of the linen shirt.", "please provide"),
         ("To write this, I need more details about your shop.", "i need more details"),
         ("请提供更多关于产品的信息。", "请提供"),

@@ -340,7 +340,7 @@ _LEAK_OPENING = [
     r"^below (?:is|are) (?:a|an|the|your|my|some)\b[^\n]*",
     # a refusal or a disclaimer talks about the request instead of answering it
     r"^(?:i'm|i am)? ?sorry,? (?:but )?i (?:can't|cannot|can not|am unable to|won't)\b[^\n]*",
-    r"^as an ai\b[^\n]*",
+    r"^as an? (?:ai|(?:large )?language model|ai language model)\b[^\n]*",
     # a question back instead of the piece: "Please provide me with the details of…"
     r"^(?:(?:sure|certainly|of course|okay|ok)[!,.]*\s*)?(?:please|could you|can you|would you)"
     r"\b[^\n]*\b(?:provide|give|share|tell|specify|send)\b[^\n]*\b(?:details|information|"
