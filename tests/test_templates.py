@@ -179,6 +179,29 @@ def test_a_broken_template_falls_back_to_llamacpps_guess_or_fails_clearly() -> N
         failing.apply([Message("user", "x")])
 
 
+def test_a_template_compiled_while_the_model_loads_is_the_one_chosen() -> None:
+    from quill.engine.template import warm
+
+    source = "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}"
+    thread = warm(source)
+    assert thread is not None
+    thread.join()
+    hits = compile_jinja.cache_info().hits
+    t = choose(source)
+    assert t.apply([Message("user", "hi")]).startswith("[user] hi")
+    assert compile_jinja.cache_info().hits > hits  # compiled once, in the thread
+    # what cannot compile fails quietly there, and clearly where it is chosen
+    broken = warm("{% for %}")
+    assert broken is not None
+    broken.join()
+    assert warm(None) is None and warm("  ") is None
+    unsafe = warm(ESCAPES[0])
+    assert unsafe is not None
+    unsafe.join()
+    with pytest.raises(TemplateUnsafe):
+        choose(ESCAPES[0])
+
+
 @pytest.mark.parametrize("source", ESCAPES)
 def test_a_template_that_leaves_the_sandbox_is_refused(source: str) -> None:
     with pytest.raises(TemplateUnsafe, match="sandbox"):

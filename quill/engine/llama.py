@@ -44,7 +44,7 @@ from quill.engine.prefix import MIN_TOKENS as PREFIX_MIN_TOKENS
 from quill.engine.prefix import PrefixCache, shared_prefix
 from quill.engine.sampler import Shaper
 from quill.engine.steps import lookup_steps, plain_steps
-from quill.engine.template import ChatTemplate, choose
+from quill.engine.template import ChatTemplate, choose, warm
 from quill.engine.tokens import (
     VOCAB_SPM,
     Prompter,
@@ -149,7 +149,11 @@ class LlamaEngine:
         mparams = lc.llama_model_default_params()
         mparams.n_gpu_layers = self.plan.gpu_layers
         mparams.use_extra_bufts = self.extra_buffers = use_extra_buffers(cpu_repack)
+        # the model's chat template is compiled while llama.cpp loads the weights
+        warming = None if chat_template else warm(gguf.metadata.get("tokenizer.chat_template"))
         model = lc.llama_model_load_from_file(self.path.encode(), mparams)
+        if warming is not None:
+            warming.join()
         if not model:
             raise ModelLoadError(f"llama.cpp could not load {self.path}")
         self._model = model
