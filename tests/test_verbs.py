@@ -94,6 +94,28 @@ def test_expand_and_shorten_are_forms_of_rewrite(
         assert v is not None and v.meta["command"] == "rewrite" and v.meta["template"] == "rewrite"
 
 
+def test_a_sized_rewrite_ends_near_its_length_and_says_its_own_limit(
+    cli: Callable[..., Run],
+) -> None:
+    """Asked for twice a 55-word paragraph, the 1.5B ran on to its token limit and ended
+    mid-sentence in all three tries; the report line named the command's 1,024 tokens,
+    not the part's own limit."""
+    source = " ".join(["word"] * 40) + ".\n"
+    engine = FakeEngine("ok.")
+    assert cli(["expand"], engine=engine, stdin=source).exit_code == 0
+    assert engine.params[0].end_after == 80  # about twice its 40 words
+    engine = FakeEngine("ok.")
+    assert cli(["shorten"], engine=engine, stdin=source).exit_code == 0
+    assert engine.params[0].end_after == 20
+    engine = FakeEngine("ok.")
+    assert cli(["rewrite", "--tone", "formal"], engine=engine, stdin=source).exit_code == 0
+    assert engine.params[0].end_after == 0  # a change of tone keeps its own length
+    long = FakeEngine(" ".join(f"w{i}" for i in range(500)))
+    r = cli(["expand"], engine=long, stdin=source)
+    limit = long.params[0].max_tokens
+    assert limit < 1024 and f"limit of {limit} tokens" in r.stderr
+
+
 def test_shorter_and_longer_contradict(cli: Callable[..., Run]) -> None:
     r = cli(["rewrite", "--shorter", "--longer"], engine=FakeEngine("x"), stdin="t\n")
     assert r.exit_code == UsageError.exit_code
@@ -197,6 +219,18 @@ def test_translate_needs_a_language(cli: Callable[..., Run]) -> None:
 
 
 # -- outline, titles, continue ------------------------------------------------------------------
+
+
+def test_an_outline_is_asked_for_in_the_texts_language_by_name() -> None:
+    """Told "the same language as the text", the 1.5B outlined a Chinese article in
+    English, as a piece to write."""
+    from quill.writing.verbs import outline_messages
+
+    zh = outline_messages("近年来，越来越多的城市开始建设口袋公园，周边居民的户外活动时间增加了。")
+    assert zh[-1].content.rstrip().endswith("Write in Chinese.")
+    en = outline_messages("The council made parking on the main street cost twice as much.")
+    assert en[-1].content.rstrip().endswith("Write in English.")
+    assert outline_messages("短文", lang="French")[-1].content.rstrip().endswith("in French.")
 
 
 def test_outline_streams_markdown_and_is_saved(cli: Callable[..., Run], doc: Path) -> None:

@@ -251,12 +251,14 @@ def checked(
     in_flight: list[Generation] = []
     whole: list[str] = []  # the texts of tries that ran to their end
     filter_notes: dict[int | None, str] = {}  # what a try's filters did, by its seed
+    limits: dict[int | None, int] = {}  # the token limit a try ran under (a part's own)
 
     def run(p: Sampling) -> Result:
         gen = start(p)
         in_flight[:] = [gen]
         result = run_generation(gen)
         filter_notes[p.seed] = gen.filter_note
+        limits[p.seed] = gen.params.max_tokens
         if result.finish != "interrupted":
             whole.append(tidy(result.text) if tidy is not None else result.text)
         return result
@@ -283,12 +285,15 @@ def checked(
         if tally is not None:
             tally.add(outcome)
             note = ""
+        if outcome.chosen.seed in limits:  # "stopped at the limit of N tokens": its N
+            out.params = out.params.with_(max_tokens=limits[outcome.chosen.seed])
         try:
             yield Piece(r.text, r.finish, r.stats, note)
         except StopRequested as stop:  # asked to stop as the text came out: it is whole
             yield Piece("", stop.reason, r.stats)  # type: ignore[arg-type]
 
-    return Generation(pieces(), params, what=what)
+    out = Generation(pieces(), params, what=what)
+    return out
 
 
 class CheckedChain(Chain):

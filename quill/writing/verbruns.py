@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 
 from quill.engine.base import Engine, Message, Piece, Result, Sampling, StopRequested
 from quill.engine.generation import Generation, generate
+from quill.engine.length import words
 from quill.writing import titlecheck as tc
 from quill.writing import verbcheck as vc
 from quill.writing.chain import sum_stats, trim, untag
@@ -47,6 +48,8 @@ from quill.writing.verbs import (
 # -- rewrite ----------------------------------------------------------------------------
 
 LENGTH_RANGE = {"shorter": (0.15, 1.0), "longer": (1.1, 5.0), "": (0.4, 3.0)}
+# the length a sized rewrite aims at, in the source's words ("about half", "about twice")
+SIZED = {"shorter": 0.5, "longer": 2.0}
 
 
 def check_rewrite(core: str, opts: RewriteOptions) -> Callable[[str], Verdict]:
@@ -129,10 +132,15 @@ def rewrite_chain(
         core = part.core
         limit = max_tokens or int(part.tokens * expansion) + 64
         msgs = build(core)
+        # --longer and --shorter end near their length as a draft with --words does
+        # (quill.engine.sampler.Shaper): asked for twice its 55 words, a paragraph ran on
+        # to its token limit, and ended mid-sentence, in all three tries
+        aim = round(words(core) * SIZED.get(opts.length or "", 0))
 
         def once(p: Sampling) -> Generation:
             tidy = [unwrap_fence, untag("text"), strip_commentary, trim]
-            return generate(engine, msgs, p.with_(max_tokens=max(limit, 16)), transforms=tidy)
+            sized = p.with_(max_tokens=max(limit, 16), end_after=aim if aim >= 8 else 0)
+            return generate(engine, msgs, sized, transforms=tidy)
 
         return checked(
             once,

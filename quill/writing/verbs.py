@@ -244,6 +244,9 @@ def outline_messages(
     text: str, lang: str | None = None, user_dir: Path | None = None
 ) -> list[Message]:
     p = prompts.load("outline", user_dir)
+    # the text's language, named: told "the same language as the text", the 1.5B
+    # outlined a Chinese article in English
+    lang = lang or detect_language(text)
     req = f"Write in {lang}." if lang else "Write in the same language as the text."
     return messages(p["system"], prompts.render(p["user"], text=text, requirements=req))
 
