@@ -261,6 +261,12 @@ def test_too_few_titles_are_reported(cli: Callable[..., Run]) -> None:
     assert "gave 1 titles, not 5" in r.stderr
 
 
+def test_a_continuation_loses_the_tag_its_draft_was_shown_in(cli: Callable[..., Run]) -> None:
+    engine = FakeEngine("The queue grew longer.\n</draft>")
+    r = cli(["continue", "--words", "40"], engine=engine, stdin="The bakery opens at six.\n")
+    assert r.exit_code == 0 and r.stdout == "The queue grew longer.\n"
+
+
 def test_continue_prints_only_the_continuation_and_keeps_the_whole(
     cli: Callable[..., Run], tmp_path: Path
 ) -> None:

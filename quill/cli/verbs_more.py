@@ -207,7 +207,9 @@ def continue_(run: Run) -> None:
         if part:
             v.env.ui.note(f"continue: the model reads the {part}")
         msgs = with_style(continue_messages(text, words, v.o.lang, v.user_dir), voice)
-        gen = generate(engine, msgs, params, transforms=[unwrap_fence, strip_commentary, trim])
+        # the draft is shown in <draft> tags, and the 1.5B once closed its part with one
+        tidy = [unwrap_fence, untag("draft"), strip_commentary, trim]
+        gen = generate(engine, msgs, params, transforms=tidy)
         prefix = src.text.rstrip() + "\n\n"
         request = {"words": words, "style": v.o.style}
         v.stream(gen, src, kind="continuation", request=request, prefix=prefix)
