@@ -261,6 +261,15 @@ def test_too_few_titles_are_reported(cli: Callable[..., Run]) -> None:
     assert "gave 1 titles, not 5" in r.stderr
 
 
+def test_a_language_code_is_read_as_its_name(cli: Callable[..., Run]) -> None:
+    """`--lang zh` was sent as "Write it in zh." and the draft's check then found it "in
+    Chinese, not zh"."""
+    engine = FakeEngine("欢迎来到我们的图书馆。我们很高兴您能加入。")
+    r = cli(["draft", "a short welcome note", "--lang", "zh"], engine=engine)
+    assert r.exit_code == 0 and "Write it in Chinese." in _user(engine)
+    assert "not zh" not in r.stderr and "check:" not in r.stderr
+
+
 def test_a_continuation_loses_the_tag_its_draft_was_shown_in(cli: Callable[..., Run]) -> None:
     engine = FakeEngine("The queue grew longer.\n</draft>")
     r = cli(["continue", "--words", "40"], engine=engine, stdin="The bakery opens at six.\n")

@@ -33,6 +33,7 @@ from quill.engine.base import Engine, Result, Sampling
 from quill.env import Environment
 from quill.render.live import stream_live
 from quill.writing import style
+from quill.writing.language import language_name
 from quill.writing.presets import sampling as preset_sampling
 from quill.writing.style_check import CheckedDraft
 from quill.writing.verbs import head_within, tail_within
@@ -56,6 +57,8 @@ class Run:
     ) -> None:
         self.env: Environment = get_env(ctx)
         self.o = Options(**values)
+        if self.o.lang:  # "zh", "ZH-cn", "chinese" -> "Chinese", as the prompts name it
+            self.o.lang = language_name(self.o.lang)
         self.verb = verb
         self.template = template
         setup_logging(self.o.verbose)

@@ -13,8 +13,8 @@ from quill.engine.base import Engine, Sampling
 from quill.engine.generation import generate
 from quill.writing.cleanup import strip_commentary, unwrap_fence
 from quill.writing.draft import max_tokens_for
-from quill.writing.language import detect_language
-from quill.writing.translate import language_name, translation
+from quill.writing.language import detect_language, language_name
+from quill.writing.translate import translation
 from quill.writing.verbruns import titles_generation
 from quill.writing.verbs import (
     Chain,

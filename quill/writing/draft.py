@@ -226,8 +226,9 @@ def build_messages(
     an opening for it ([openings]: "# ", "Subject: "), the messages end with an
     assistant message holding it, the reply begun for the model to continue (see
     :func:`opening`). The prompt is written in the language of the piece where the
-    prompt file has that language (Chinese), so a Chinese brief gets a Chinese draft
-    unasked."""
+    prompt file has that language (Chinese) and the brief is written in it, so a
+    Chinese brief gets a Chinese draft unasked; a piece in another language than its
+    brief's is asked for by name ("Write it in Chinese.")."""
     brief = (brief or "").strip()
     material = (material or "").strip()
     if not brief and not material:
@@ -246,7 +247,11 @@ def build_messages(
         raise UsageError("--words must be at least 1")
     detected = brief_language(brief)
     writes_in = lang or detected
-    t = _table(p, writes_in)
+    # the prompt is in the piece's language where the file has it and the brief is in
+    # it too; another language is asked for by name in the file's own prompt: an
+    # English brief wrapped in the Chinese prompt ("写a short welcome note…。") came
+    # back in English on one seed of two, and asked "Write it in Chinese." on none of 3
+    t = _table(p, writes_in) if writes_in == detected else p
     req = t["requirements"]
     reqs = []
     if tone:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from quill.errors import UsageError
+
 UNKNOWN = "unknown"
 
 # The commonest short words of each language (words shared across languages stay in:
@@ -150,3 +152,51 @@ def _by_words(words: list[str]) -> str | None:
 
 def is_cjk(lang: str | None) -> bool:
     return lang is not None and lang.split()[0] in ("Chinese", "Japanese")
+
+
+# -- language names, as a writer gives them (--to, --lang) ---------------------------
+
+NAMES = {
+    "ar": "Arabic",
+    "de": "German",
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "he": "Hebrew",
+    "hi": "Hindi",
+    "id": "Indonesian",
+    "it": "Italian",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "sv": "Swedish",
+    "th": "Thai",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "vi": "Vietnamese",
+    "zh": "Chinese",
+    "zh-cn": "Chinese",
+    "zh-hans": "Chinese",
+    "zh-tw": "Chinese (Traditional)",
+    "zh-hant": "Chinese (Traditional)",
+    "cn": "Chinese",
+    "中文": "Chinese",
+    "简体中文": "Chinese",
+    "繁體中文": "Chinese (Traditional)",
+    "english": "English",
+    "chinese": "Chinese",
+}
+
+
+def language_name(spec: str) -> str:
+    """ "zh", "ZH-cn", "chinese" -> "Chinese"; any other name as written (capitalized)."""
+    s = spec.strip()
+    if not s:
+        raise UsageError("the language is empty", hint="e.g. --to Chinese, --to fr")
+    key = s.lower().replace("_", "-")
+    if key in NAMES:
+        return NAMES[key]
+    return s[:1].upper() + s[1:]

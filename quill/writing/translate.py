@@ -23,7 +23,6 @@ from pathlib import Path
 from quill import prompts
 from quill.engine.base import Engine, Message, Sampling
 from quill.engine.generation import Generation, generate
-from quill.errors import UsageError
 from quill.writing import metrics
 from quill.writing import verbcheck as vc
 from quill.writing.chain import Step, trim, untag
@@ -31,51 +30,6 @@ from quill.writing.chunk import chunk_text
 from quill.writing.language import is_cjk
 from quill.writing.retry import RETRIES, CheckedChain, Tally, Verdict, checked
 from quill.writing.verbs import Part, messages, part_budget, plan_parts, split_code
-
-NAMES = {
-    "ar": "Arabic",
-    "de": "German",
-    "en": "English",
-    "es": "Spanish",
-    "fr": "French",
-    "he": "Hebrew",
-    "hi": "Hindi",
-    "id": "Indonesian",
-    "it": "Italian",
-    "ja": "Japanese",
-    "ko": "Korean",
-    "nl": "Dutch",
-    "pl": "Polish",
-    "pt": "Portuguese",
-    "ru": "Russian",
-    "sv": "Swedish",
-    "th": "Thai",
-    "tr": "Turkish",
-    "uk": "Ukrainian",
-    "vi": "Vietnamese",
-    "zh": "Chinese",
-    "zh-cn": "Chinese",
-    "zh-hans": "Chinese",
-    "zh-tw": "Chinese (Traditional)",
-    "zh-hant": "Chinese (Traditional)",
-    "cn": "Chinese",
-    "中文": "Chinese",
-    "简体中文": "Chinese",
-    "繁體中文": "Chinese (Traditional)",
-    "english": "English",
-    "chinese": "Chinese",
-}
-
-
-def language_name(spec: str) -> str:
-    """ "zh", "ZH-cn", "chinese" -> "Chinese"; any other name as written (capitalized)."""
-    s = spec.strip()
-    if not s:
-        raise UsageError("the language is empty", hint="e.g. --to Chinese, --to fr")
-    key = s.lower().replace("_", "-")
-    if key in NAMES:
-        return NAMES[key]
-    return s[:1].upper() + s[1:]
 
 
 def translate_messages(
