@@ -136,6 +136,8 @@ def test_mixed_text_counts_words_and_characters() -> None:
         "Thanks for reading.\n\nBest regards,\nMaria Lind",
         "Thanks for reading.\n\nBest regards,\nMaria Lind\nHead of People\nNorthwind Ltd",
         "请在周五前提交。\n\n此致\n敬礼\n[你的名字]\n人事部",
+        "期待与您在图书馆相见！\n\n真诚的朋友\n[你的名字]",
+        "感谢各位的支持。\n\n李明 敬上",
         "Code:\n\n```python\nprint(1)\n```",
         "Shop now! 🌿✨",
         "- Free returns 👕",

@@ -220,7 +220,7 @@ _FUNCTION_WORDS = frozenset(
 )
 _SIGN_OFF = re.compile(
     r"(regards|wishes|sincerely|cheers|thanks|thank you|best|yours|warmly|love|"
-    r"此致|敬礼|祝好|谢谢|顺祝)[,，!！]?$",
+    r"此致|敬礼|祝好|谢谢|顺祝|商祺|敬上|问候|的朋友)[,，!！]?$",
     re.I,
 )
 
@@ -305,7 +305,14 @@ def ends_complete(text: str) -> bool:
             count_units(ln) <= 8 and _line_complete(ln) for ln in under
         ):
             return True
-    return False
+    # a last line that signs off itself ("李明 敬上", "Best regards,") after an ending
+    sign = lines[-1].strip().rstrip("*_").strip()
+    return (
+        len(lines) > 1
+        and count_units(sign) <= 8
+        and bool(_SIGN_OFF.search(sign))
+        and (ends_complete("\n".join(lines[:-1])))
+    )
 
 
 # -- leaked instructions ------------------------------------------------------------
