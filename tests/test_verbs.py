@@ -97,7 +97,7 @@ def test_expand_and_shorten_are_forms_of_rewrite(
 def test_a_sized_rewrite_ends_near_its_length_and_says_its_own_limit(
     cli: Callable[..., Run],
 ) -> None:
-    """Asked for twice a 55-word paragraph, the 1.5B ran on to its token limit and ended
+    """Asked for twice a 48-word paragraph, the 1.5B ran on to its token limit and ended
     mid-sentence in all three tries; the report line named the command's 1,024 tokens,
     not the part's own limit."""
     source = " ".join(["word"] * 40) + ".\n"

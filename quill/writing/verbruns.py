@@ -133,7 +133,7 @@ def rewrite_chain(
         limit = max_tokens or int(part.tokens * expansion) + 64
         msgs = build(core)
         # --longer and --shorter end near their length as a draft with --words does
-        # (quill.engine.sampler.Shaper): asked for twice its 55 words, a paragraph ran on
+        # (quill.engine.sampler.Shaper): asked for twice its 48 words, a paragraph ran on
         # to its token limit, and ended mid-sentence, in all three tries
         aim = round(words(core) * SIZED.get(opts.length or "", 0))
 
