@@ -411,7 +411,11 @@ class LlamaEngine:
             return self.stream_tokens(prompt, params, prefix=self._prefix_len(history, prompt))
         prompt = self.render([*history, Message("assistant", head)])
         prefix = self._prefix_len(history, prompt)
-        tokens = self.stream_tokens(prompt, params, continuing=True, lead=owed, prefix=prefix)
+        # a heading's or a field's value ("# ", "Subject: ") starts as a title does
+        titled = head.rstrip().endswith(("#", ":"))
+        tokens = self.stream_tokens(
+            prompt, params, continuing=True, lead=owed, prefix=prefix, titled=titled
+        )
         return settle(tokens, owed)
 
     def _prefix_len(self, history: list[Message], prompt: list[int]) -> int:
@@ -436,17 +440,19 @@ class LlamaEngine:
         continuing: bool = False,
         lead: str = "",
         prefix: int = 0,
+        titled: bool = False,
     ) -> Iterator[Piece]:
         """Generate after ``prompt`` (whose first ``prefix`` tokens are loaded from or
         saved to the prefix files, :mod:`quill.engine.prefix`); ``continuing``: the
         prompt ends inside the reply (a prefill), so its first token is not the start of a
         text; ``lead``: the text its first token must begin with (the spaces a prefill
         owes, :func:`prefill_seam`: after "#" a model free to choose wrote "LinenShirt", a
-        hashtag, where "# Linen Shirt" was meant)."""
+        hashtag, where "# Linen Shirt" was meant); ``titled``: what follows the lead is a
+        title, whose first letter is not a small one (:func:`sampler.first_token`)."""
         n_ctx = self.info.n_ctx
         if len(prompt) >= n_ctx:
             raise ContextOverflow(f"the prompt is {len(prompt)} tokens; the context holds {n_ctx}")
-        return self._generate(prompt, params, continuing, lead, prefix)
+        return self._generate(prompt, params, continuing, lead, prefix, titled)
 
     def _generate(
         self,
@@ -455,6 +461,7 @@ class LlamaEngine:
         continuing: bool = False,
         lead: str = "",
         prefix: int = 0,
+        titled: bool = False,
     ) -> Iterator[Piece]:
         lc = self._lc
         stats = Stats(prompt_tokens=len(prompt))
@@ -482,7 +489,7 @@ class LlamaEngine:
             strip = self._strip_first and not continuing
             draft = self.lookup if params.lookup is None else max(0, params.lookup)
             shape = self._shaper(params, continuing)
-            first = functools.partial(self._first, chain, lead, params, shape)
+            first = functools.partial(self._first, chain, lead, params, shape, titled)
             if draft > 0 and budget > 1:
                 steps = lookup_steps(
                     lc,
@@ -526,12 +533,16 @@ class LlamaEngine:
                 steps.close()  # type: ignore[attr-defined]
             lc.llama_sampler_free(chain)
 
-    def _first(self, chain: Any, lead: str, params: Sampling, shape: Shaper | None) -> int:
+    def _first(
+        self, chain: Any, lead: str, params: Sampling, shape: Shaper | None, titled: bool = False
+    ) -> int:
         """The first token (:func:`quill.engine.sampler.first_token`)."""
         lc, ctx, vocab = self._lc, self._ctx, self._vocab
         if shape is not None:
             shape.apply(-1)
-        return sampler.first_token(lc, ctx, vocab, chain, lead, params, self.token_bytes)
+        return sampler.first_token(
+            lc, ctx, vocab, chain, lead, params, self.token_bytes, titled=titled
+        )
 
     def _shaper(self, params: Sampling, continuing: bool) -> Shaper | None:
         """The request's logit shaping (:class:`quill.engine.sampler.Shaper`), or None
