@@ -287,3 +287,16 @@ def test_a_heading_begun_for_the_model_goes_on_after_its_space(llama_engine: Any
         text = join(llama_engine.stream(messages, params)).text
         assert text[:1].isalpha(), repr(text)  # the owed space, then a word
         assert text.split()[0].lower().startswith("linen"), repr(text)
+
+
+@pytest.mark.model
+def test_a_title_begun_for_the_model_starts_with_a_capital(llama_engine: Any) -> None:
+    """Begun in lower case, a title went on as a hashtag: the 1.5B wrote "# linen-shirt
+    #quality #comfortable" and "# linenShirt" on 4 of 12 seeds of this brief."""
+    from quill.writing import draft
+
+    messages = draft.build_messages("a product page for a linen shirt")
+    for seed in (0, 5, 6, 10):
+        params = Sampling(temperature=0.8, top_k=40, top_p=0.95, seed=seed, max_tokens=3)
+        text = join(llama_engine.stream(messages, params)).text
+        assert text[:1].isupper(), repr(text)
