@@ -568,3 +568,26 @@ def test_a_heading_opening_spaces_its_title_in_the_draft_filters() -> None:
     for f in draft_filters("# "):
         out = f(out)
     assert drain(out)[0] == "# Harbor City Library Launches Classes\n\nThe library opens classes."
+
+
+def test_closing_talk_of_two_long_sentences_is_dropped() -> None:
+    """The 1.5B closed the README's own product page with 300 characters about it, which
+    went out because a paragraph of more than 240 was taken for the piece."""
+    talk = (
+        "This product page is designed to make the reader want the linen shirt by "
+        "highlighting its features, benefits, size guide, care instructions, and user "
+        "reviews. It uses persuasive language and visual cues to create an inviting "
+        "atmosphere that encourages potential buyers to purchase the product."
+    )
+    assert len(talk) > 240
+    body = "Linen Shirt\n\nSoft, breathable linen for warm days.\n\n### Shop Now\n\nOrder today."
+    out = stream(f"{body}\n\n---\n\n{talk}")
+    for f in draft_filters("# "):
+        out = f(out)
+    assert drain(out)[0] == "# " + body
+    # a long paragraph whose first sentence is the piece still streams as it comes
+    long = "Linen Shirt\n\n" + "The shirt is cut from washed linen. " + "It breathes. " * 60
+    pieces = strip_commentary(stream(long), opened=True)
+    firsts = [next(pieces).text for _ in range(8)]
+    assert all(len(t) < 80 for t in firsts)  # held only until its first sentence is whole
+    assert sum(map(len, firsts)) < len(long) / 2

@@ -136,14 +136,21 @@ def _holdable(paragraph: str) -> bool:
     return is_commentary(s) or bool(SEPARATOR.match(s) or FENCE_LINE.match(s))
 
 
-_HOLD_CHARS = 240  # the most of a paragraph held back while it may still be talk
+_HOLD_CHARS = 240  # the most of a first sentence held back while it may still be talk
+# the most of a paragraph held whose sentences so far are all talk: the 1.5B closed a
+# product page with two sentences about it, 300 characters ("This product page is
+# designed to make the reader want the linen shirt by highlighting…"), which went out
+# when the bound was 240
+_HOLD_TALK_CHARS = 800
 
 
 def _is_content(paragraph: str) -> bool:
     """A paragraph still being written is known to be the piece itself (and streams on)
     once one of its complete sentences is not talk about the writing, or once it is too
-    long for such talk: talk about a brief is a sentence or two."""
-    if len(paragraph.strip()) > _HOLD_CHARS:
+    long for such talk: a first sentence of more than _HOLD_CHARS, or sentences of talk
+    past _HOLD_TALK_CHARS (talk about a brief is a sentence or three)."""
+    size = len(paragraph.strip())
+    if size > _HOLD_TALK_CHARS:
         return True
     lines = [ln for ln in paragraph.split("\n")[:-1] if ln.strip()]  # complete lines
     last = paragraph.split("\n")[-1]
@@ -153,7 +160,9 @@ def _is_content(paragraph: str) -> bool:
         if parts and not re.search(r"[.!?。！？]$", parts[-1]):
             parts = parts[:-1]  # the sentence still being written
         done += parts
-    return any(not all_comment([t]) and not (k > 0 and FOLLOW.match(t)) for k, t in enumerate(done))
+    if any(not all_comment([t]) and not (k > 0 and FOLLOW.match(t)) for k, t in enumerate(done)):
+        return True
+    return not done and size > _HOLD_CHARS
 
 
 def _release(buf: str) -> tuple[str, str]:
