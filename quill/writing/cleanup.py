@@ -437,15 +437,15 @@ def lead(opening: str) -> Transform:
     fails or stops before the model wrote anything leaves no lone heading mark."""
 
     def put(pieces: Iterator[Piece]) -> Iterator[Piece]:
-        first = True
         for piece in pieces:
-            if first and piece.text:
-                first = False
+            if piece.text:  # the first text: the opening goes out with it
                 piece = Piece(opening + piece.text, piece.finish, piece.stats, piece.note)
             if piece.finish is not None:
                 yield piece
                 return
-            if piece.text and (yield from pass_on(piece, pieces)):
+            if piece.text:
+                if not (yield from pass_on(piece, pieces)):
+                    yield from _rest(pieces)
                 return
 
     return put

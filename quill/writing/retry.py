@@ -250,15 +250,14 @@ def checked(
 
     in_flight: list[Generation] = []
     whole: list[str] = []  # the texts of tries that ran to their end
-    filter_notes: dict[int | None, str] = {}  # what a try's filters did, by its seed
-    limits: dict[int | None, int] = {}  # the token limit a try ran under (a part's own)
+    tries: dict[int | None, Generation] = {}  # each try, by its seed: its filters' note
+    # and the token limit it ran under (a part's own)
 
     def run(p: Sampling) -> Result:
         gen = start(p)
         in_flight[:] = [gen]
         result = run_generation(gen)
-        filter_notes[p.seed] = gen.filter_note
-        limits[p.seed] = gen.params.max_tokens
+        tries[p.seed] = gen
         if result.finish != "interrupted":
             whole.append(tidy(result.text) if tidy is not None else result.text)
         return result
@@ -275,7 +274,8 @@ def checked(
                 yield Piece(kept)
             raise
         r = outcome.result()
-        own = filter_notes.get(outcome.chosen.seed, "")
+        chosen = tries.get(outcome.chosen.seed)
+        own = chosen.filter_note if chosen is not None else ""
         said = r.note
         if quiet_best_of and outcome.action == "best-of":  # said only where the first failed
             first = outcome.attempts[0].verdict
@@ -285,8 +285,8 @@ def checked(
         if tally is not None:
             tally.add(outcome)
             note = ""
-        if outcome.chosen.seed in limits:  # "stopped at the limit of N tokens": its N
-            out.params = out.params.with_(max_tokens=limits[outcome.chosen.seed])
+        if chosen is not None:  # "stopped at the limit of N tokens": the try's own N
+            out.params = out.params.with_(max_tokens=chosen.params.max_tokens)
         try:
             yield Piece(r.text, r.finish, r.stats, note)
         except StopRequested as stop:  # asked to stop as the text came out: it is whole

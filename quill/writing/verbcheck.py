@@ -454,10 +454,11 @@ def link_urls(text: str) -> list[str]:
     return _LINK_URL.findall(text)
 
 
-def _spans(text: str, mark: str) -> int:
-    """How many spans ``text`` wraps in ``mark`` ("**bold**"), outside code."""
+def _spans(prose: str, mark: str) -> int:
+    """How many spans ``prose`` (text outside code: :func:`code_free`) wraps in
+    ``mark`` ("**bold**")."""
     m = re.escape(mark)
-    return len(re.findall(rf"{m}(?=\S)(?:(?!{m}).)+?(?<=\S){m}", code_free(text)))
+    return len(re.findall(rf"{m}(?=\S)(?:(?!{m}).)+?(?<=\S){m}", prose))
 
 
 def _skeleton(text: str) -> list[str]:
@@ -497,8 +498,9 @@ def markdown_lost(text: str, source: str) -> list[str]:
         else:
             gone = url not in text
             out.append(f"drops the link to {url}" if gone else f"unlinks {url}")
+    source_prose, prose = code_free(source), code_free(text)
     for mark, name in (("**", "bold"), ("__", "bold"), ("~~", "strikethrough")):
-        want, got = _spans(source, mark), _spans(text, mark)
+        want, got = _spans(source_prose, mark), _spans(prose, mark)
         if got < want:
             out.append(f"drops {name} ({want - got} of {want})")
     if _skeleton(source) != _skeleton(text):
