@@ -10,7 +10,8 @@ import pytest
 
 from quill.chat.session import Chat
 from quill.engine.base import Message, Sampling
-from quill.engine.llama import LlamaEngine, find_shift
+from quill.engine.llama import LlamaEngine
+from quill.engine.reuse import find_shift
 from quill.store.db import Store
 
 P = Sampling(temperature=0, max_tokens=12, seed=1)

@@ -42,6 +42,7 @@ from quill.engine.base import (
 from quill.engine.hardware import default_threads, lookup_default, use_extra_buffers
 from quill.engine.prefix import MIN_TOKENS as PREFIX_MIN_TOKENS
 from quill.engine.prefix import PrefixCache, shared_prefix
+from quill.engine.reuse import MIN_SHIFT, find_shift
 from quill.engine.sampler import Shaper
 from quill.engine.steps import lookup_steps, plain_steps
 from quill.engine.template import ChatTemplate, choose, warm
@@ -65,7 +66,6 @@ log = logging.getLogger("quill.llama")
 
 N_BATCH = 512
 DEFAULT_CTX_CAP = memory.DEFAULT_CTX_CAP
-MIN_SHIFT = 16  # a kept span shorter than this is evaluated again rather than shifted
 
 
 class _QuietAbort(logging.Filter):
@@ -85,30 +85,6 @@ def _abort_requested(_data: object) -> bool:
     between graph nodes while a prompt is evaluated; a signal's handler runs just before
     it and raises the flag (see :mod:`quill.signals`)."""
     return ABORT.raised
-
-
-def find_shift(cached: list[int], prompt: list[int], a: int, limit: int) -> tuple[int, int]:
-    """The longest run ``cached[b:b+k] == prompt[a:a+k]`` with ``b > a`` and ``a + k <=
-    limit``: the prompt is the cache with ``cached[a:b]`` taken out. Returns (b, k),
-    k = 0 when there is none."""
-    best_b, best_k = 0, 0
-    if a >= limit or a >= len(cached):
-        return 0, 0
-    first = prompt[a]
-    for b in range(a + 1, len(cached)):
-        if cached[b] != first:
-            continue
-        hi = min(len(cached) - b, limit - a)  # binary search on the matching length
-        lo = 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if cached[b : b + mid] == prompt[a : a + mid]:
-                lo = mid
-            else:
-                hi = mid - 1
-        if lo > best_k:
-            best_b, best_k = b, lo
-    return best_b, best_k
 
 
 class LlamaEngine:
