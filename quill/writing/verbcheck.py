@@ -230,9 +230,12 @@ def missing_facts(text: str, facts: Sequence[Sequence[str]]) -> list[str]:
 _SLANG = _split(
     "gonna wanna gotta lol lmao omg btw thx pls plz ppl ur u ya yeah yep nope guys folks "
     "y'all kinda sorta dunno tmrw tmr cuz coz gimme lemme ain't awesome reckons reckon "
-    "hiya yo sup bro dude hey ok okay haha hehe stuff c'mon"
+    "hiya yo sup bro dude hey ok okay haha hehe stuff c'mon lmk idk tbh imo totally "
+    "heads-up"
 )
-_SLANG_RX = re.compile(r"(?<![\w'])(?:" + "|".join(map(re.escape, _SLANG)) + r")(?![\w'])", re.I)
+_SLANG_RX = re.compile(
+    r"(?<![\w'])(?:" + "|".join(map(re.escape, _SLANG)) + r"|heads up)(?![\w'])", re.I
+)
 _GREETING = re.compile(r"(?m)^\W*(?:hey|hi|hiya|yo|sup|howdy|hello there)\b", re.I)
 _CONTRACTION = re.compile(
     r"\b\w+(?:'|’)(?:s|re|ll|ve|d|m|t)\b(?<!\blet's)|\bcan't\b|\bwon't\b", re.I
