@@ -235,6 +235,50 @@ def test_closing_lines_of_the_last_paragraph_are_dropped() -> None:
     assert run_filter(reply).strip() == LINEN + "\n\nOrder today!"
 
 
+def test_a_heading_with_nothing_under_it_is_dropped_at_the_end() -> None:
+    reply = LINEN + "\n\nHappy shopping!\n\n# Tags: Linen, Summer, Shirts #1"
+    assert run_filter(reply).strip() == LINEN + "\n\nHappy shopping!"
+    text, _ = drain(opened(reply))
+    assert text.strip() == LINEN + "\n\nHappy shopping!"
+    # a heading and the talk under it go together; a heading with its text stays
+    talk = LINEN + "\n\n## Note\n\nI hope this helps! Let me know if you'd like changes."
+    assert run_filter(talk).strip() == LINEN
+    assert run_filter(LINEN + "\n\n## Care\n\nWash cold.") == LINEN + "\n\n## Care\n\nWash cold."
+    assert run_filter("# Linen Shirt") == "# Linen Shirt"  # a reply that is only a title
+
+
+def test_a_note_on_the_piece_after_a_rule_is_dropped_whole() -> None:
+    note = (
+        "This job posting is designed to be clear, professional, and concise. The "
+        "requirements are detailed yet accessible, while the responsibilities provide a "
+        "comprehensive picture of what the role entails."
+    )
+    assert run_filter(LINEN + "\n\n---\n\n" + note).strip() == LINEN
+    text, _ = drain(opened(LINEN + "\n\n---\n\n" + note))
+    assert text.strip() == LINEN
+    # without the rule only a paragraph that is talk throughout goes
+    assert note.split(". ")[1] in run_filter(LINEN + "\n\n" + note)
+    # a last section after a rule that is the piece stays
+    kept = LINEN + "\n\n---\n\nThis shirt is designed for hot days. Order today!"
+    assert run_filter(kept) == kept
+
+
+def test_a_heading_is_held_until_its_text_begins() -> None:
+    reply = "# Linen Shirt\n\nCool and crisp.\n\n## Care\n\nWash cold, hang to dry."
+    read = ""
+
+    def tracked() -> Iterator[Piece]:
+        nonlocal read
+        for piece in stream(reply):
+            read += piece.text
+            yield piece
+
+    for piece in strip_commentary(tracked()):
+        if "## Care" in piece.text:
+            break
+    assert read.endswith("dry.")  # out once its text was known to be the piece
+
+
 def test_a_reply_that_is_only_talk_is_kept() -> None:
     assert run_filter("I hope this helps!") == "I hope this helps!"
 

@@ -33,6 +33,7 @@ from quill.writing.commentary import (
     comment_line,
     is_commentary,
     is_preamble,
+    opens_with_comment,
     sentences,
     unlabel_from,
 )
@@ -131,9 +132,12 @@ def _join_notes(*notes: str) -> str:
 
 def _holdable(paragraph: str) -> bool:
     """Paragraphs held back at the end of the stream until real text follows them: talk
-    about the writing, a rule line before such talk, a closing code fence."""
+    about the writing, a rule line or a heading before such talk, a closing code
+    fence."""
     s = paragraph.strip()
-    return is_commentary(s) or bool(SEPARATOR.match(s) or FENCE_LINE.match(s))
+    return is_commentary(s) or bool(
+        SEPARATOR.match(s) or FENCE_LINE.match(s) or _LONE_HEADING.fullmatch(s)
+    )
 
 
 _HOLD_CHARS = 240  # the most of a first sentence held back while it may still be talk
@@ -144,12 +148,21 @@ _HOLD_CHARS = 240  # the most of a first sentence held back while it may still b
 _HOLD_TALK_CHARS = 800
 
 
+# A paragraph that is one heading line: held until its section's text follows, and
+# dropped where none does (a piece does not end on a heading; the 1.5B ended a blog post
+# with "# Tags: Sourdough Bread, Baking Basics").
+_LONE_HEADING = re.compile(r"#{1,6}(?:[ \t][^\n]*)?")
+
+
 def _is_content(paragraph: str) -> bool:
     """A paragraph still being written is known to be the piece itself (and streams on)
     once one of its complete sentences is not talk about the writing, or once it is too
     long for such talk: a first sentence of more than _HOLD_CHARS, or sentences of talk
-    past _HOLD_TALK_CHARS (talk about a brief is a sentence or three)."""
+    past _HOLD_TALK_CHARS (talk about a brief is a sentence or three). A lone heading
+    line is not known to be until text follows it."""
     size = len(paragraph.strip())
+    if _LONE_HEADING.fullmatch(paragraph.strip()):
+        return False
     if size > _HOLD_TALK_CHARS:
         return True
     lines = [ln for ln in paragraph.split("\n")[:-1] if ln.strip()]  # complete lines
@@ -173,7 +186,7 @@ def _release(buf: str) -> tuple[str, str]:
     (held so a label at its start can still be taken off) unless that line is long."""
     breaks = list(BREAK.finditer(buf))
     tail = buf[breaks[-1].end() :] if breaks else buf
-    if _is_content(tail):
+    if _is_content(tail) and not _noted(buf, breaks):
         nl = buf.rfind("\n")
         last_line = buf[nl + 1 :]
         if len(last_line) > _HOLD_CHARS // 4:
@@ -190,9 +203,19 @@ def _release(buf: str) -> tuple[str, str]:
     return buf[:cut], buf[cut:]
 
 
+def _noted(buf: str, breaks: list[re.Match[str]]) -> bool:
+    """Whether the last paragraph of ``buf`` is a note on the piece after a rule: its
+    first sentence is talk about the writing (up to _HOLD_TALK_CHARS of it held)."""
+    if len(breaks) < 2 or len(buf) - breaks[-1].end() > _HOLD_TALK_CHARS:
+        return False
+    rule = buf[breaks[-2].end() : breaks[-1].start()]
+    return bool(SEPARATOR.match(rule.strip())) and opens_with_comment(buf[breaks[-1].end() :])
+
+
 def _drop_closing(buf: str, keep_some: bool) -> str:
-    """``buf`` (the held end of a draft) without closing talk about the writing: whole
-    trailing paragraphs, then trailing lines of the last paragraph kept. With
+    """``buf`` (the held end of a draft) without closing talk about the writing or a
+    heading with nothing under it: whole trailing paragraphs, then trailing lines of
+    the last paragraph kept. With
     ``keep_some``, something must remain (nothing else of the draft was released)."""
     spans = []
     start = 0
@@ -204,7 +227,13 @@ def _drop_closing(buf: str, keep_some: bool) -> str:
     i, dropped = len(spans), False
     while i > 0:
         para = buf[spans[i - 1][0] : spans[i - 1][1]]
-        if is_commentary(para):
+        noted = (
+            i == len(spans)
+            and i > 1
+            and SEPARATOR.match(buf[spans[i - 2][0] : spans[i - 2][1]].strip()) is not None
+            and opens_with_comment(para)
+        )
+        if noted or is_commentary(para) or _LONE_HEADING.fullmatch(para.strip()):
             dropped = True
         elif not (dropped and SEPARATOR.match(para.strip())):
             break

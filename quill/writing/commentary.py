@@ -49,9 +49,13 @@ _COMMENT = [
         r"^(?:so,? )?if you\b.{0,80}\bfeel free to (?:ask|reach out)(?: me)?[!.]*$",
         r"^(?:this|the above|my) (?:piece|draft|text|post|blog post|article|page|product page|"
         r"product description|description|email|poem|story|short story|script|copy|"
-        r"marketing copy|version|response|news story)\s+(?:is (?:written|crafted|designed|"
-        r"composed|structured|intended|meant|tailored|aimed|formatted|concise|approximately|"
-        r"about|around)|was (?:written|crafted|designed|composed)|follows|uses|captures|"
+        r"marketing copy|version|response|news story|(?:job )?posting|listing|ad|"
+        r"advertisement|announcement|(?:cover )?letter|speech|toast|invitation|notice|"
+        r"newsletter|review|caption|(?:welcome )?message|memo|proposal|essay|"
+        r"press release|faq|template|haiku|limerick|(?:job )?description)\s+"
+        r"(?:is (?:written|crafted|designed|composed|structured|intended|meant|tailored|"
+        r"aimed|formatted|concise|approximately|about|around)|"
+        r"was (?:written|crafted|designed|composed)|follows|uses|captures|"
         r"highlights|adheres|meets|keeps|should|can be|provides|aims|includes|emphasizes|"
         r"emphasises|combines|effectively|reflects|showcases|maintains|stays|conveys|"
         r"has been|stays)\b",
@@ -135,6 +139,18 @@ def all_comment(sentences: list[str]) -> bool:
 
 def comment_line(line: str) -> bool:
     return all_comment(sentences(line))
+
+
+def opens_with_comment(paragraph: str) -> bool:
+    """Whether the first sentence of ``paragraph`` talks about the writing (by a pattern
+    of its own): after a rule at a draft's end, the model's note on its piece ("This job
+    posting is designed to be clear… The requirements are detailed yet accessible…"),
+    whatever its later sentences say."""
+    for line in paragraph.splitlines():
+        found = sentences(line)
+        if found:
+            return any(rx.search(found[0]) for rx in _COMMENT)
+    return False
 
 
 def is_commentary(paragraph: str) -> bool:
