@@ -208,3 +208,34 @@ def test_free_writing_asks_for_no_prompt_lookup(cli: Callable) -> None:
     proof = FakeEngine("A plain sentence.")
     assert cli(["proofread"], stdin="A plain sentence.\n", engine=proof).exit_code == 0
     assert all(p.lookup is None for p in proof.params)
+
+
+@pytest.mark.parametrize(
+    ("brief", "words"),
+    [
+        ("a product description for headphones, about 80 words", 80),
+        ("a 300-word blog post about tea", 300),
+        ("100-150 words on the ferry timetable", 150),
+        ("an essay of 2,000 words", 2000),
+        ("写一段300字左右的茶馆介绍", 176),  # characters, at 1.7 a word
+        ("a poem about 3 words", None),
+        ("26个字母的故事", None),
+        ("a product page for a linen shirt", None),
+    ],
+)
+def test_a_length_in_the_brief_is_read_as_words(brief: str, words: int | None) -> None:
+    from quill.writing.draft import words_in_brief
+
+    assert words_in_brief(brief) == words
+
+
+def test_draft_ends_near_the_length_its_brief_asks(cli: Callable) -> None:
+    engine = FakeEngine("Quiet at last. Music only.")
+    brief = "a product description for headphones, about 80 words"
+    assert cli(["draft", brief], engine=engine).exit_code == 0
+    p = engine.params[0]
+    assert p.end_after == 80 and p.max_tokens < 1024  # as with --words 80
+    assert engine.calls[0][1].content.count("80 words") == 1  # asked once, by the brief
+    plain = FakeEngine("Quiet at last.")
+    assert cli(["draft", "a product page for headphones"], engine=plain).exit_code == 0
+    assert plain.params[0].end_after == 0

@@ -25,6 +25,7 @@ from quill.writing.verbs import with_style
     "style",
     helps={
         "tone": "e.g. formal, warm, playful.",
+        "words": 'Target length in words (default: a length the brief names, "about 80 words").',
         "lang": "Language to write in (default: the brief's).",
     },
     template="draft",
@@ -50,6 +51,9 @@ def draft(
     messages = drafting.build_messages(
         brief, material, form=form, tone=tone, words=words, lang=lang, user_dir=run.user_dir
     )
+    # a length the brief asks for ("about 80 words") ends, limits and checks the draft
+    # as --words does; the brief already says it, so the request does not again
+    words = words or drafting.words_in_brief(brief)
     if style:
         messages = with_style(messages, run.style(style, brief or material))
     # A free draft copies little: prompt lookup (docs/speed.md) would draft for nothing.
