@@ -239,3 +239,16 @@ def test_draft_ends_near_the_length_its_brief_asks(cli: Callable) -> None:
     plain = FakeEngine("Quiet at last.")
     assert cli(["draft", "a product page for headphones"], engine=plain).exit_code == 0
     assert plain.params[0].end_after == 0
+
+
+def test_a_social_media_post_is_a_form_of_its_own(cli: Callable) -> None:
+    from quill.writing.draft import infer_form
+
+    assert infer_form("a LinkedIn post announcing my promotion") == "post"
+    assert infer_form("a tweet about our launch") == "post"
+    assert infer_form("为书店写一条朋友圈") == "post"
+    assert infer_form("a blog post about tea") == "blog"
+    engine = FakeEngine("Big news: I run the team now.")
+    assert cli(["draft", "a LinkedIn post about my promotion"], engine=engine).exit_code == 0
+    _system, user, *rest = engine.calls[0]
+    assert "social media post" in user.content and not rest  # no opening: it starts as a post

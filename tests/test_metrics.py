@@ -150,6 +150,7 @@ def test_mixed_text_counts_words_and_characters() -> None:
         # a post's hashtags after its last sentence
         "Share this treat with your friends! #bakery #croissant #sweet",
         "New croissants today.\n\n#bakery #butter",
+        "Let's achieve great things! 📈\n\n#Engineering #Management",
     ],
 )
 def test_ends_complete(text: str) -> None:

@@ -191,7 +191,7 @@ class Options:
     # draft
     form: str | None = opt(None, "--form",
         help="article, blog, product, marketing, news, announcement, speech, review, email, "
-        "poem, story or script "
+        "post, poem, story or script "
         "(default: the form the brief names, if any).", metavar="FORM")
     best_of: int | None = opt(None, "--best-of",
         help="Check the draft before showing it: write N, keep the best, and write a "

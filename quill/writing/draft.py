@@ -95,6 +95,11 @@ _FORM_CUES: tuple[tuple[str, str], ...] = (
     ("review", r"\breviews?\b|评测|测评|点评|书评|影评"),
     ("blog", r"\bblog(?: post)?\b|博客|博文"),
     ("email", r"\be-?mail\b|\bnewsletter\b|邮件"),
+    (
+        "post",
+        r"\b(?:linkedin|twitter|facebook|instagram|threads|mastodon|bluesky|social(?:[- ]media)?)"
+        r"\s+(?:post|update|thread)s?\b|\btweets?\b|朋友圈|微博|小红书",
+    ),
     ("poem", r"\b(?:poem|haiku|sonnet|limerick|verse)s?\b|诗"),
     ("script", r"\b(?:script|screenplay|skit)\b|剧本"),
     ("marketing", r"\b(?:marketing copy|ad copy|advert(?:isement)?|landing page)\b|广告|文案"),

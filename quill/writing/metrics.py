@@ -268,7 +268,8 @@ def ends_complete(text: str) -> bool:
     lines of blanks to fill in that a letter ends with ("[Your Name]", "[日期]"), after a
     text that ends, or after its sign-off, and a post's closing hashtags."""
     s = _strip_symbols(text)
-    s = _HASHTAGS.sub("", s) or s  # a post's hashtags come after its last sentence
+    # a post's hashtags come after its last sentence (and its emoji before them)
+    s = _strip_symbols(_HASHTAGS.sub("", s)) or s
     if not s:
         return False
     lines = s.splitlines()
