@@ -178,7 +178,13 @@ def test_the_gate_keeps_real_corrections(text: str, reply: str) -> None:
 
 
 def test_british_and_american_spellings_are_variants_not_mistakes() -> None:
-    for old, new in [("neighbour", "neighbor"), ("organise", "organize"), ("centre", "center")]:
+    for old, new in [
+        ("neighbour", "neighbor"),
+        ("neighbourhood", "neighborhood"),
+        ("favourably", "favorably"),
+        ("organise", "organize"),
+        ("centre", "center"),
+    ]:
         assert minimal.spelling_variant(old, new)
         assert minimal.spelling_variant(new, old)
     for old, new in [("their", "there"), ("four", "for"), ("caled", "called"), ("then", "than")]:

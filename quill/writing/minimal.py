@@ -89,7 +89,13 @@ def apply_hunks(text: str, chosen: list[Hunk]) -> str:
 # British forms and the American ones they turn into, ending by ending; a pair of words
 # that become the same word this way is a variant swap, not a correction.
 _VARIANTS = [
-    (re.compile(r"(?<=[a-z]{3})our(s|ed|ing|ite|ites|able|ful|less|er|ers)?$"), r"or\1"),
+    (
+        re.compile(
+            r"(?<=[a-z]{3})our(s|ed|ing|ite|ites|able|ably|ful|less|er|ers|hood|hoods|ly|ist|"
+            r"ists|ism)?$"
+        ),
+        r"or\1",
+    ),
     (re.compile(r"([^aeiou])re(s|d)?$"), r"\1er\2"),
     (re.compile(r"is(e|es|ed|ing|ation|ations|er|ers)$"), r"iz\1"),
     (re.compile(r"ys(e|es|ed|ing)$"), r"yz\1"),
