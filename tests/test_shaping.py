@@ -183,6 +183,8 @@ def test_prose_held_from_ending_goes_on_in_its_paragraph() -> None:
     lc.row[END] = 5.0  # the model would end here
     s.apply(-1)
     assert {b"\n", b"\n\n"} <= banned(lc)
+    assert {b"#", b" -", b"**"} <= banned(lc)  # nor a heading or list started on the line
+    assert b" cat" not in banned(lc)  # the paragraph goes on with a word
     s2, lc2 = shaper(Sampling(prose=True, min_words=50))
     s2.push(0)
     s2.push(7)

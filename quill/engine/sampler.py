@@ -293,6 +293,9 @@ class Shaper:
         row[bans.closing] = -math.inf
         if self.boundary and max(row[t] for t in self.end_tokens()) >= row.max():
             row[bans.breaks] = -math.inf
+            # nor may it start something new on the same line: held after a finished
+            # summary, the 1.5B wrote " # " and the document's title, then its opening
+            row[bans.start] = -math.inf
 
     def apply(self, idx: int) -> None:
         """Shape the logits at batch index ``idx`` (-1: the last)."""
