@@ -252,3 +252,15 @@ def test_a_social_media_post_is_a_form_of_its_own(cli: Callable) -> None:
     assert cli(["draft", "a LinkedIn post about my promotion"], engine=engine).exit_code == 0
     _system, user, *rest = engine.calls[0]
     assert "social media post" in user.content and not rest  # no opening: it starts as a post
+
+
+def test_a_chinese_piece_begins_no_word_in_small_latin_letters(cli: Callable) -> None:
+    zh = FakeEngine("尊敬的房东：您好。")
+    assert cli(["draft", "一封给房东的信，请求修理水龙头"], engine=zh).exit_code == 0
+    assert zh.params[0].native
+    asked = FakeEngine("Dear landlord, hello.")
+    assert cli(["draft", "a letter to my landlord", "--lang", "zh"], engine=asked).exit_code == 0
+    assert asked.params[0].native  # asked for in Chinese
+    en = FakeEngine("Dear landlord, hello.")
+    assert cli(["draft", "a letter to my landlord"], engine=en).exit_code == 0
+    assert not en.params[0].native

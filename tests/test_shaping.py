@@ -311,3 +311,53 @@ def test_lookup_gives_the_same_shaped_text(llama_engine: object) -> None:
         texts.append(llama_engine.complete(proof, p.with_(lookup=lookup)).text)  # type: ignore[attr-defined]
     assert texts[0] == texts[1]
     assert not LINE_START.search(texts[0])
+
+
+def test_a_cjk_reply_begins_no_word_in_small_latin_letters_of_its_own() -> None:
+    """Sampling.native: after a CJK character (or a space after one) a word may not
+    begin in small Latin letters the prompt does not have; capitals, the prompt's own
+    words and a word already begun stay free."""
+    lc = FakeLc(100)
+    params = Sampling(native=True)
+    s = Shaper(lc, None, 100, lambda: [END], params, None, piece, prompt_text="写 sat".encode())
+    for t in (0, 1, 8, 15):  # "The", " cat", " sat", " million": the likeliest
+        lc.row[t] = 5.0
+    s.push(16)  # "年"
+    s.apply(-1)
+    assert banned(lc) == {b" cat", b" million"}  # " sat" is the prompt's, "The" a name
+    lc.row[1] = lc.row[15] = 0.0
+    s.push(1)  # " cat" (written anyway): inside Latin text nothing is ruled out
+    s.apply(-1)
+    assert not banned(lc)
+    plain, lc2 = shaper(Sampling())
+    lc2.row[1] = 5.0
+    plain.push(16)
+    plain.apply(-1)
+    assert not banned(lc2)
+
+
+@pytest.mark.model
+def test_the_latin_ban_reads_the_real_vocabulary(llama_engine: object) -> None:
+    """On the model's own tokens: after "厨房" the token that starts " kitchen" is ruled
+    out, unless the prompt has the word."""
+    tokenize = llama_engine.tokenize  # type: ignore[attr-defined]
+    n_vocab = llama_engine._lc.llama_vocab_n_tokens(llama_engine._vocab)  # type: ignore[attr-defined]
+    piece = llama_engine.token_bytes  # type: ignore[attr-defined]
+    kitchen = tokenize(" kitchen")[0]
+    for prompt, ruled_out in (("写一封信", True), ("写一封信 kitchen", False)):
+        lc = FakeLc(n_vocab)
+        lc.row[kitchen] = 10.0
+        s = Shaper(
+            lc,
+            None,
+            n_vocab,
+            lambda: [],
+            Sampling(native=True),
+            None,
+            piece,
+            prompt_text=prompt.encode(),
+        )
+        for t in tokenize("厨房"):
+            s.push(t)
+        s.apply(-1)
+        assert math.isinf(lc.row[kitchen]) is ruled_out

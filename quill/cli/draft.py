@@ -12,6 +12,7 @@ from quill.cli.run import Run, command
 from quill.engine.base import Sampling
 from quill.engine.generation import Generation, generate
 from quill.writing import draft as drafting
+from quill.writing.language import is_cjk
 from quill.writing.verbs import with_style
 
 
@@ -57,11 +58,14 @@ def draft(
     if style:
         messages = with_style(messages, run.style(style, brief or material))
     # A free draft copies little: prompt lookup (docs/speed.md) would draft for nothing.
+    # a piece in Chinese or Japanese begins no word in small Latin letters of its own
+    native = is_cjk(lang or drafting.brief_language(brief or material or ""))
     params = run.sampling(
         drafting.DEFAULT_MAX_TOKENS,
         budget=drafting.max_tokens_for(words),
         lookup=0,
         end_after=words or 0,
+        native=native,
     )
     with run:
         engine = run.engine()

@@ -58,6 +58,11 @@ class Sampling:
     # end-of-generation token is ruled out until then, so a summary asked for 200 words
     # does not stop at 70. Engines without it ignore it.
     min_words: int = 0
+    # A reply in Chinese or Japanese: after a CJK character, no word may begin in small
+    # Latin letters unless the prompt has it (the 1.5B wrote "在使用 kitchen faucet时"
+    # and "最好的 regards" into Chinese letters); names in capitals, numbers and the
+    # prompt's own terms ("llama.cpp") stay free. Engines without it ignore it.
+    native: bool = False
 
     def with_(self, **changes: object) -> Sampling:
         clean = {k: v for k, v in changes.items() if v is not None}

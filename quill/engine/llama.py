@@ -464,7 +464,7 @@ class LlamaEngine:
             vocab, is_eog, token_bytes = self._vocab, lc.llama_vocab_is_eog, self.token_bytes
             strip = self._strip_first and not continuing
             draft = self.lookup if params.lookup is None else max(0, params.lookup)
-            shape = self._shaper(params, continuing)
+            shape = self._shaper(params, continuing, prompt)
             first = functools.partial(self._first, chain, lead, params, shape, titled)
             if draft > 0 and budget > 1:
                 steps = lookup_steps(
@@ -520,10 +520,11 @@ class LlamaEngine:
             lc, ctx, vocab, chain, lead, params, self.token_bytes, titled=titled
         )
 
-    def _shaper(self, params: Sampling, continuing: bool) -> Shaper | None:
+    def _shaper(self, params: Sampling, continuing: bool, prompt: list[int]) -> Shaper | None:
         """The request's logit shaping (:class:`quill.engine.sampler.Shaper`), or None
         where it asks for none. The vocabulary is scanned for prose's bans once."""
-        if not params.prose and params.end_after <= 0 and params.min_words <= 0:
+        shaped = params.prose or params.native or params.end_after > 0 or params.min_words > 0
+        if not shaped:
             return None
         lc, vocab = self._lc, self._vocab
         n_vocab = lc.llama_vocab_n_tokens(vocab)
@@ -539,6 +540,7 @@ class LlamaEngine:
             self.token_bytes,
             continuing=continuing,
             controls=self.control_tokens,
+            prompt_text=b"".join(map(self.token_bytes, prompt)) if params.native else b"",
         )
 
     def end_tokens(self) -> list[int]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quill.engine.base import Sampling
-from quill.engine.length import WordCount
+from quill.engine.length import CJK, WordCount
 
 GREEDY_TOP_K = 40  # candidates greedy decoding looks at (see chain)
 DRY_BASE, DRY_ALLOWED = 1.75, 2  # the DRY sampler's settings, llama.cpp's defaults
@@ -219,6 +219,14 @@ def bans(n_vocab: int, piece: Callable[[int], bytes]) -> Bans:
     return Bans(as_ids(start), as_ids(number), as_ids(inside), as_ids(breaks), as_ids(closing))
 
 
+# Where a word is about to begin in a CJK reply (Sampling.native), the likeliest NATIVE_TOP
+# tokens are looked at, and those that begin a word in small Latin letters the prompt
+# does not have are ruled out (the chain samples from its top 40 at most).
+NATIVE_TOP = 48
+_CJK_MARK = re.compile(f"[{CJK}\u3000-\u303f\uff00-\uffef]")  # ideographs, kana, CJK marks
+_LATIN_START = re.compile(rb" ?([a-z][a-z]*)")
+
+
 class Shaper:
     """Changes a position's logits before the chain samples it, from what the reply has
     written so far (:meth:`push`): in prose (``Sampling.prose``), the tokens that would
@@ -231,7 +239,9 @@ class Shaper:
     ``Sampling.min_words`` words the end-of-generation tokens are ruled out, and in
     prose a reply that would have ended there goes on in its paragraph. Lengths are
     counted in words as the reply is written (:class:`quill.engine.length.WordCount`),
-    whatever the tokenizer. Nothing is changed while none of these applies."""
+    whatever the tokenizer. In a CJK reply (``Sampling.native``) a word that begins after
+    a CJK character may not begin in small Latin letters the prompt does not have.
+    Nothing is changed while none of these applies."""
 
     def __init__(
         self,
@@ -245,6 +255,7 @@ class Shaper:
         *,
         continuing: bool = False,
         controls: Callable[[], list[int]] | None = None,
+        prompt_text: bytes = b"",
     ) -> None:
         # the end-of-generation tokens, asked for only when first needed: finding them
         # scans the vocabulary (56 ms for Qwen's), which a draft with --words need not
@@ -262,9 +273,16 @@ class Shaper:
         self.boundary = False  # the last token ended a sentence
         self.colon = False  # the current line ends with a colon
         self.line = b"x" if continuing else b""  # the current line (a prefill began one)
+        # Sampling.native: the prompt's words in small Latin letters, and the reply's
+        # last bytes (a word begins after a CJK character, or a space after one)
+        self.native = params.native
+        self.known = b" ".join(re.findall(rb"[a-z]+", prompt_text.lower())) if self.native else b""
+        self.tail = b""
 
     def push(self, tok: int) -> None:
         b = self.piece(tok)
+        if self.native:
+            self.tail = (self.tail + b)[-8:]
         if self.end_after or self.min_words:
             self.length.add(b)
         # the line this token ends a sentence of, if it does; a list's number ("3.")
@@ -297,9 +315,28 @@ class Shaper:
             # summary, the 1.5B wrote " # " and the document's title, then its opening
             row[bans.start] = -math.inf
 
+    def _after_cjk(self) -> bool:
+        """Whether a word would begin here after a CJK character (or a space after one)."""
+        text = self.tail.decode("utf-8", "ignore")
+        tail = text.rstrip(" ")
+        return bool(tail) and len(text) - len(tail) <= 1 and bool(_CJK_MARK.match(tail[-1]))
+
+    def _rule_out_latin(self, logits: Any) -> None:
+        """Sampling.native: of the likeliest tokens, rule out those that begin a word in
+        small Latin letters the prompt does not have."""
+        import numpy as np
+
+        row = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
+        for t in np.argpartition(row, -NATIVE_TOP)[-NATIVE_TOP:]:
+            m = _LATIN_START.match(self.piece(int(t)))
+            if m is not None and m.group(1) not in self.known:
+                row[t] = -math.inf
+
     def apply(self, idx: int) -> None:
         """Shape the logits at batch index ``idx`` (-1: the last)."""
         logits = self.lc.llama_get_logits_ith(self.ctx, idx)
+        if self.native and self._after_cjk():
+            self._rule_out_latin(logits)
         bans, row = self.bans, None
         if bans is not None:  # prose: the row as an array, for its bans
             import numpy as np
