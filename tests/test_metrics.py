@@ -151,6 +151,7 @@ def test_mixed_text_counts_words_and_characters() -> None:
         "Share this treat with your friends! #bakery #croissant #sweet",
         "New croissants today.\n\n#bakery #butter",
         "Let's achieve great things! 📈\n\n#Engineering #Management",
+        "我们期待着你的到来！#阅读 #独立书店",
     ],
 )
 def test_ends_complete(text: str) -> None:

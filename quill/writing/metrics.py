@@ -256,7 +256,8 @@ _DATE_LINE = re.compile(
 _PLACEHOLDER_LINE = re.compile(r"^\s*(?:(?:\[[^\]\n]*\]|【[^】\n]*】)[\s,，|:：-]*)+$")
 
 
-_HASHTAGS = re.compile(r"(?:\s+#[^\s#]+)+\s*$")
+# a post's closing hashtags, after a space or, in Chinese, right after the last sentence
+_HASHTAGS = re.compile(r"(?:(?:\s+|(?<=[.!?。！？…]))#[^\s#]+)+\s*$")
 
 
 def ends_complete(text: str) -> bool:
