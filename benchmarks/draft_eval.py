@@ -44,7 +44,7 @@ from quill.engine.base import Engine, Message, Result, Sampling  # noqa: E402
 from quill.writing import draft as drafting  # noqa: E402
 from quill.writing import metrics  # noqa: E402
 from quill.writing.benchwriting import generate_text  # noqa: E402
-from quill.writing.language import detect_language  # noqa: E402
+from quill.writing.language import detect_language, is_cjk  # noqa: E402
 from quill.writing.presets import sampling  # noqa: E402
 
 PRESET = "balanced"  # what `quill draft` uses
@@ -82,7 +82,9 @@ def quill_draft(
     t0 = time.perf_counter()
     outcome = drafting.write_checked(
         lambda p: run(engine, msgs, p, drafting.filters(msgs, p.max_tokens)),
-        params.with_(end_after=brief.words or 0),
+        # as `quill draft` samples: pushed to end near the length, and a Chinese piece
+        # begins no word in small Latin letters of its own
+        params.with_(end_after=brief.words or 0, native=is_cjk(brief.lang)),
         lang=brief.lang,
         words=brief.words,
         form=brief.form,
