@@ -276,6 +276,18 @@ def test_a_continuation_loses_the_tag_its_draft_was_shown_in(cli: Callable[..., 
     assert r.exit_code == 0 and r.stdout == "The queue grew longer.\n"
 
 
+def test_continue_of_a_chinese_draft_begins_no_latin_word_of_its_own(
+    cli: Callable[..., Run],
+) -> None:
+    zh = FakeEngine("后来起风了。")
+    sea = "海面很平静，渔船慢慢靠岸。天色渐渐暗了下来，码头上的灯一盏盏亮起。\n"
+    assert cli(["continue"], engine=zh, stdin=sea).exit_code == 0
+    assert zh.params[0].native
+    en = FakeEngine("Then the wind rose.")
+    assert cli(["continue"], engine=en, stdin="The sea was calm.\n").exit_code == 0
+    assert not en.params[0].native
+
+
 def test_continue_prints_only_the_continuation_and_keeps_the_whole(
     cli: Callable[..., Run], tmp_path: Path
 ) -> None:

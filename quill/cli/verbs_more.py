@@ -13,7 +13,7 @@ from quill.engine.base import Engine, Sampling
 from quill.engine.generation import generate
 from quill.writing.cleanup import strip_commentary, unwrap_fence
 from quill.writing.draft import max_tokens_for
-from quill.writing.language import detect_language, language_name
+from quill.writing.language import detect_language, is_cjk, language_name
 from quill.writing.translate import translation
 from quill.writing.verbruns import titles_generation
 from quill.writing.verbs import (
@@ -200,8 +200,14 @@ def continue_(run: Run) -> None:
         src = v.read(v.o.file)
         voice = v.style(v.o.style, src.text)
         engine = v.engine()
+        # a Chinese or Japanese draft goes on without words in small Latin letters of
+        # its own (Sampling.native), as `quill draft` writes one
+        native = is_cjk(v.o.lang or detect_language(src.text))
         params = v.sampling(
-            max_tokens_for(None), budget=max_tokens_for(words), end_after=words or 0
+            max_tokens_for(None),
+            budget=max_tokens_for(words),
+            end_after=words or 0,
+            native=native,
         )
         text, part = v.within(src.text, _shown(engine), head=False)
         if part:
