@@ -77,6 +77,16 @@ def _route_llama_log(lc: Any) -> None:
     lc.llama_log_set(_cb, ctypes.c_void_p(0))
 
 
+def keep_llama_log() -> None:
+    """Route llama.cpp's logging through quill's logger again, after an ``import
+    llama_cpp`` (its grammar helpers): the package's own logger prints every message,
+    debug ones too, to stderr ("set_abort_callback: call", "~llama_context: CPU compute
+    buffer size…" under `quill analyze`'s result)."""
+    lc = sys.modules.get("llama_cpp.llama_cpp")
+    if lc is not None and _log_state["callback"] is not None:
+        lc.llama_log_set(_log_state["callback"], ctypes.c_void_p(0))
+
+
 def import_llama_cpp() -> Any:
     """llama-cpp-python's ctypes bindings (``llama_cpp.llama_cpp``, all that quill
     calls), with llama.cpp's logging routed through quill's logger.

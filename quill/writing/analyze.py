@@ -50,6 +50,9 @@ def schema_grammar(schema: dict[str, Any]) -> str:
     """GBNF text (root rule ``root``) for JSON that matches ``schema``."""
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
+    from quill.engine.tokens import keep_llama_log
+
+    keep_llama_log()  # the import set llama-cpp-python's own stderr logger
     return json_schema_to_gbnf(json.dumps(schema))
 
 
