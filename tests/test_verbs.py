@@ -104,9 +104,10 @@ def test_a_sized_rewrite_ends_near_its_length_and_says_its_own_limit(
     engine = FakeEngine("ok.")
     assert cli(["expand"], engine=engine, stdin=source).exit_code == 0
     assert engine.params[0].end_after == 80  # about twice its 40 words
+    assert engine.params[0].min_words == 52  # and not ended before it is longer (1.3x)
     engine = FakeEngine("ok.")
     assert cli(["shorten"], engine=engine, stdin=source).exit_code == 0
-    assert engine.params[0].end_after == 20
+    assert engine.params[0].end_after == 20 and engine.params[0].min_words == 0
     engine = FakeEngine("ok.")
     assert cli(["rewrite", "--tone", "formal"], engine=engine, stdin=source).exit_code == 0
     assert engine.params[0].end_after == 0  # a change of tone keeps its own length

@@ -50,6 +50,7 @@ from quill.writing.verbs import (
 LENGTH_RANGE = {"shorter": (0.15, 1.0), "longer": (1.1, 5.0), "": (0.4, 3.0)}
 # the length a sized rewrite aims at, in the source's words ("about half", "about twice")
 SIZED = {"shorter": 0.5, "longer": 2.0}
+LONGER_FLOOR = 1.3  # a --longer text may not end before this times its source's words
 SHORTER_MAY_DROP = 1 / 3  # the share of the source's facts a shortened text may leave out
 
 
@@ -142,10 +143,15 @@ def rewrite_chain(
         # (quill.engine.sampler.Shaper): asked for twice its 48 words, a paragraph ran on
         # to its token limit, and ended mid-sentence, in all three tries
         aim = round(words(core) * SIZED.get(opts.length or "", 0))
+        # and --longer may not end before it is longer than its source: the 1.5B's
+        # first try at a 65-character casual Chinese message was the message again
+        floor = round(words(core) * LONGER_FLOOR) if opts.length == "longer" else 0
 
         def once(p: Sampling) -> Generation:
             tidy = [unwrap_fence, untag("text"), strip_commentary, trim]
-            sized = p.with_(max_tokens=max(limit, 16), end_after=aim if aim >= 8 else 0)
+            sized = p.with_(
+                max_tokens=max(limit, 16), end_after=aim if aim >= 8 else 0, min_words=floor
+            )
             return generate(engine, msgs, sized, transforms=tidy)
 
         return checked(
