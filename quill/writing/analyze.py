@@ -43,6 +43,21 @@ PROBLEMS = (
 )
 CATEGORIES = ("harassment", "hate", "self_harm", "sexual", "violence", "personal_data")
 WEAKEST = 3
+WHY_CHARS = 120  # the grammar's bound on a weak sentence's reason
+
+
+def whole(why: str) -> str:
+    """A reason the grammar cut at WHY_CHARS, ended where its last sentence or word ends,
+    with "…": cut mid-word, the 1.5B's read "half of itcovered" and "which might不如"."""
+    if not why or why[-1] in ".!?。！？…)\"'":
+        return why
+    ends = [m.end() for m in re.finditer(r"[.!?。！？](?=\s|$)", why)]
+    if ends and ends[-1] >= 40:
+        return why[: ends[-1]]
+    m = re.match(r"(.*[^\W_])[\s,;:]+\S*$", why, re.S)
+    return (m.group(1) if m else why) + "…"
+
+
 _ENUM_LIMIT = 400  # sentence numbers listed one by one in the grammar up to here
 
 
@@ -181,7 +196,7 @@ def analysis_schema(n: int) -> dict[str, Any]:
         "properties": {
             "sentence": number,
             "problem": {"enum": list(PROBLEMS)},
-            "why": {"type": "string", "maxLength": 120},
+            "why": {"type": "string", "maxLength": WHY_CHARS},
         },
         "required": ["sentence", "problem", "why"],
         "additionalProperties": False,
@@ -254,7 +269,7 @@ def report(counts: Counts, parts: Sequence[str], answer: dict[str, Any]) -> dict
         if 1 <= i <= len(parts) and i not in seen:
             seen.add(i)
             problem = str(item.get("problem", "")).strip()
-            why = str(item.get("why", "")).strip()
+            why = whole(str(item.get("why", "")).strip())
             if why.rstrip(".").lower() == parts[i - 1].rstrip(".").lower():
                 why = ""  # a small model may only repeat the sentence
             weakest.append({"index": i, "sentence": parts[i - 1], "problem": problem, "why": why})
