@@ -199,6 +199,28 @@ def test_prose_held_from_ending_goes_on_in_its_paragraph() -> None:
     assert "。\n\n".encode() not in banned(lc3)
 
 
+def test_any_reply_held_from_ending_goes_on_in_its_paragraph() -> None:
+    """Not only prose: held after an expansion that was its source again, the 0.5B went
+    on with the prompt's "</text>" and "Requirements:" on lines of their own. Where the
+    end is likeliest, after a sentence or not, no line may begin; lines stay free where
+    the model would go on anyway, and a reply without a floor is not held."""
+    s, lc = shaper(Sampling(min_words=50))
+    s.push(1)  # " cat": no sentence end
+    lc.row[END] = 5.0
+    s.apply(-1)
+    assert {b"\n", b"\n\n", b"#"} <= banned(lc)
+    s2, lc2 = shaper(Sampling(min_words=50))
+    s2.push(1)
+    lc2.row[END], lc2.row[2] = 5.0, 6.0  # a line break is likelier than the end
+    s2.apply(-1)
+    assert b"\n" not in banned(lc2)
+    s3, lc3 = shaper(Sampling(end_after=50))
+    s3.push(1)
+    lc3.row[END] = 5.0
+    s3.apply(-1)
+    assert not banned(lc3)
+
+
 def test_under_the_floor_no_control_token_may_come() -> None:
     """Turn markers are ruled out with the ends: a model held from ending opens a turn."""
     lc = FakeLc(100)

@@ -528,7 +528,7 @@ class LlamaEngine:
             return None
         lc, vocab = self._lc, self._vocab
         n_vocab = lc.llama_vocab_n_tokens(vocab)
-        if params.prose and self._bans is None:
+        if (params.prose or params.min_words > 0) and self._bans is None:
             self._bans = sampler.bans(n_vocab, self.token_bytes)
         return Shaper(
             lc,

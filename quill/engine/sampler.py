@@ -236,8 +236,8 @@ class Shaper:
     (END_PUSH), so the model ends at the first sentence where ending is likely enough
     instead of running on to the token limit, and past END_HARD × the length it ends at
     the next sentence end; inside a sentence the end is never pushed. Before
-    ``Sampling.min_words`` words the end-of-generation tokens are ruled out, and in
-    prose a reply that would have ended there goes on in its paragraph. Lengths are
+    ``Sampling.min_words`` words the end-of-generation tokens are ruled out, and a
+    reply that would have ended there goes on in its paragraph. Lengths are
     counted in words as the reply is written (:class:`quill.engine.length.WordCount`),
     whatever the tokenizer. In a CJK reply (``Sampling.native``) a word that begins after
     a CJK character may not begin in small Latin letters the prompt does not have.
@@ -266,6 +266,10 @@ class Shaper:
         # Qwen created by Alibaba Cloud…"), which ends the reply as surely
         self.held_tokens = controls or ends
         self.bans = bans if params.prose else None
+        # under a floor, any reply held from ending goes on in its paragraph: held after
+        # an expansion that was its source again, the 0.5B went on with the prompt's
+        # "</text>" and "Requirements:" on lines of their own
+        self.hold = bans if params.min_words > 0 else None
         self.end_after = max(0, params.end_after)
         self.min_words = max(0, params.min_words)
         self.piece = piece
@@ -300,17 +304,22 @@ class Shaper:
                 self.colon = b.rstrip(b" \t").endswith(COLONS)
 
     def _go_on_in_the_paragraph(self, row: Any, bans: Bans) -> None:
-        """Where a prose reply under its floor would end (an end is its likeliest token
-        after a sentence), it goes on in its paragraph: no line break may come next. A
-        model held from ending after its last sentence starts something new on a line
-        of its own, and what it starts is no part of the piece: the 1.5B wrote "from
-        Qwen" and blank lines, or a "Question: … Answer: …" pair, under a finished
-        summary. So that the rule sees the end of every sentence, a sentence's last mark
-        and a line break come as two tokens here, never as one ("。" then "\n", not
+        """Where a reply under its floor would end (an end is its likeliest token; in
+        prose, after a sentence), it goes on in its paragraph: no line break may come
+        next. A model held from ending after its last sentence starts something new on
+        a line of its own, and what it starts is no part of the piece: the 1.5B wrote
+        "from Qwen" and blank lines, or a "Question: … Answer: …" pair, under a finished
+        summary, and the 0.5B the prompt's "</text>" and "Requirements:" under an
+        expansion. So that the rule sees the end of every sentence, a sentence's last
+        mark and a line break come as two tokens here, never as one ("。" then "\n", not
         "。\n"): the text is the same."""
         row[bans.closing] = -math.inf
-        if self.boundary and max(row[t] for t in self.end_tokens()) >= row.max():
+        # prose is held after a sentence; other text wherever it would end (the 0.5B's
+        # expansion wanted to end after "么么哒", with no mark)
+        at_end = self.boundary or self.bans is None
+        if at_end and max(row[t] for t in self.end_tokens()) >= row.max():
             row[bans.breaks] = -math.inf
+            row[bans.inside] = -math.inf
             # nor may it start something new on the same line: held after a finished
             # summary, the 1.5B wrote " # " and the document's title, then its opening
             row[bans.start] = -math.inf
@@ -344,8 +353,13 @@ class Shaper:
             row = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
         written = self.length.words
         if written < self.min_words:
-            if bans is not None:
-                self._go_on_in_the_paragraph(row, bans)
+            if self.hold is not None:
+                import numpy as np
+
+                held = (
+                    row if row is not None else np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
+                )
+                self._go_on_in_the_paragraph(held, self.hold)
             for t in self.held_tokens():
                 logits[t] = -math.inf
         start = END_START * self.end_after
