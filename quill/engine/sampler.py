@@ -173,12 +173,18 @@ class Bans:
 def _first_char(b: bytes) -> str | None:
     """The first character ``b`` writes, or None where its bytes are a character's
     start only (a byte-level token)."""
-    for n in range(1, min(4, len(b)) + 1):
-        try:
-            return b[:n].decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-    return None
+    if not b:
+        return None
+    lead = b[0]
+    if lead < 0x80:
+        return chr(lead)
+    if lead < 0xC0 or lead >= 0xF8:  # a continuation byte starts no character
+        return None
+    size = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4  # as the lead byte says
+    try:
+        return b[:size].decode("utf-8") if len(b) >= size else None
+    except UnicodeDecodeError:
+        return None
 
 
 def _begins_a_word(b: bytes, also: frozenset[str], digits: bool = True) -> bool:
