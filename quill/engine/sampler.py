@@ -336,12 +336,11 @@ class Shaper:
         tail = text.rstrip(" ")
         return bool(tail) and len(text) - len(tail) <= 1 and bool(_CJK_MARK.match(tail[-1]))
 
-    def _rule_out_latin(self, logits: Any) -> None:
+    def _rule_out_latin(self, row: Any) -> None:
         """Sampling.native: of the likeliest tokens, rule out those that begin a word in
         small Latin letters the prompt does not have."""
         import numpy as np
 
-        row = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
         for t in np.argpartition(row, -NATIVE_TOP)[-NATIVE_TOP:]:
             m = _LATIN_START.match(self.piece(int(t)))
             if m is not None and m.group(1) not in self.known:
@@ -350,22 +349,18 @@ class Shaper:
     def apply(self, idx: int) -> None:
         """Shape the logits at batch index ``idx`` (-1: the last)."""
         logits = self.lc.llama_get_logits_ith(self.ctx, idx)
-        if self.native and self._after_cjk():
-            self._rule_out_latin(logits)
-        bans, row = self.bans, None
-        if bans is not None:  # prose: the row as an array, for its bans
+        row = None  # the logits as an array, for the rules that rule out sets of tokens
+        if self.bans is not None or self.hold is not None or self.native:
             import numpy as np
 
             row = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
+        if self.native and self._after_cjk():
+            self._rule_out_latin(row)
+        bans = self.bans
         written = self.length.words
         if written < self.min_words:
             if self.hold is not None:
-                import numpy as np
-
-                held = (
-                    row if row is not None else np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
-                )
-                self._go_on_in_the_paragraph(held, self.hold)
+                self._go_on_in_the_paragraph(row, self.hold)
             for t in self.held_tokens():
                 logits[t] = -math.inf
         start = END_START * self.end_after
