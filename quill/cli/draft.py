@@ -59,7 +59,7 @@ def draft(
         messages = with_style(messages, run.style(style, brief or material))
     # A free draft copies little: prompt lookup (docs/speed.md) would draft for nothing.
     # a piece in Chinese or Japanese begins no word in small Latin letters of its own
-    native = is_cjk(lang or drafting.brief_language(brief or material or ""))
+    native = is_cjk(drafting.piece_language(brief or material or "", lang))
     params = run.sampling(
         drafting.DEFAULT_MAX_TOKENS,
         budget=drafting.max_tokens_for(words),

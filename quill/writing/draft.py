@@ -57,6 +57,12 @@ def max_tokens_for(words: int | None) -> int:
     return max(128, int(words * 2.2) + 64)
 
 
+def piece_language(brief: str, lang: str | None = None) -> str | None:
+    """The language a draft of ``brief`` is written in: ``lang`` where given, else the
+    brief's own (:func:`brief_language`)."""
+    return lang or brief_language(brief)
+
+
 def brief_language(brief: str) -> str | None:
     """The language a brief is written in: by its words where it is long enough to tell,
     else by its script alone for Chinese and Japanese ("写一首短诗" is too short for
@@ -452,7 +458,7 @@ def piece_check(
     """The check of a draft of ``brief`` asked as :func:`build_messages` asks it (the
     form the brief names, the language it is written in, unless given)."""
     form = form or infer_form(brief, forms(user_dir))
-    return checker(lang or brief_language(brief), words, form)
+    return checker(piece_language(brief, lang), words, form)
 
 
 def checked_generation(
