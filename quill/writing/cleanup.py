@@ -203,13 +203,19 @@ def _release(buf: str) -> tuple[str, str]:
     return buf[:cut], buf[cut:]
 
 
+def _note_after(rule: str, paragraph: str) -> bool:
+    """Whether ``paragraph``, coming after ``rule``, is a note on the piece: the rule is
+    a separator line and the paragraph's first sentence talks about the writing."""
+    return SEPARATOR.match(rule.strip()) is not None and opens_with_comment(paragraph)
+
+
 def _noted(buf: str, breaks: list[re.Match[str]]) -> bool:
-    """Whether the last paragraph of ``buf`` is a note on the piece after a rule: its
-    first sentence is talk about the writing (up to _HOLD_TALK_CHARS of it held)."""
+    """Whether the last paragraph of ``buf``, still being written, is a note on the
+    piece after a rule (:func:`_note_after`; up to _HOLD_TALK_CHARS of it held)."""
     if len(breaks) < 2 or len(buf) - breaks[-1].end() > _HOLD_TALK_CHARS:
         return False
     rule = buf[breaks[-2].end() : breaks[-1].start()]
-    return bool(SEPARATOR.match(rule.strip())) and opens_with_comment(buf[breaks[-1].end() :])
+    return _note_after(rule, buf[breaks[-1].end() :])
 
 
 def _drop_closing(buf: str, keep_some: bool) -> str:
@@ -227,12 +233,7 @@ def _drop_closing(buf: str, keep_some: bool) -> str:
     i, dropped = len(spans), False
     while i > 0:
         para = buf[spans[i - 1][0] : spans[i - 1][1]]
-        noted = (
-            i == len(spans)
-            and i > 1
-            and SEPARATOR.match(buf[spans[i - 2][0] : spans[i - 2][1]].strip()) is not None
-            and opens_with_comment(para)
-        )
+        noted = i == len(spans) and i > 1 and _note_after(buf[slice(*spans[i - 2])], para)
         if noted or is_commentary(para) or _LONE_HEADING.fullmatch(para.strip()):
             dropped = True
         elif not (dropped and SEPARATOR.match(para.strip())):
