@@ -142,10 +142,11 @@ def rewrite_chain(
         # --longer and --shorter end near their length as a draft with --words does
         # (quill.engine.sampler.Shaper): asked for twice its 48 words, a paragraph ran on
         # to its token limit, and ended mid-sentence, in all three tries
-        aim = round(words(core) * SIZED.get(opts.length or "", 0))
+        size = words(core)
+        aim = round(size * SIZED.get(opts.length or "", 0))
         # and --longer may not end before it is longer than its source: the 1.5B's
         # first try at a 65-character casual Chinese message was the message again
-        floor = round(words(core) * LONGER_FLOOR) if opts.length == "longer" else 0
+        floor = round(size * LONGER_FLOOR) if opts.length == "longer" else 0
 
         def once(p: Sampling) -> Generation:
             tidy = [unwrap_fence, untag("text"), strip_commentary, trim]
