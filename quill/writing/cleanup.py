@@ -135,9 +135,7 @@ def _holdable(paragraph: str) -> bool:
     about the writing, a rule line or a heading before such talk, a closing code
     fence."""
     s = paragraph.strip()
-    return is_commentary(s) or bool(
-        SEPARATOR.match(s) or FENCE_LINE.match(s) or _LONE_HEADING.fullmatch(s)
-    )
+    return is_commentary(s) or bool(SEPARATOR.match(s) or FENCE_LINE.match(s) or _lone_heading(s))
 
 
 _HOLD_CHARS = 240  # the most of a first sentence held back while it may still be talk
@@ -154,6 +152,10 @@ _HOLD_TALK_CHARS = 800
 _LONE_HEADING = re.compile(r"#{1,6}(?:[ \t][^\n]*)?")
 
 
+def _lone_heading(paragraph: str) -> bool:
+    return _LONE_HEADING.fullmatch(paragraph.strip()) is not None
+
+
 def _is_content(paragraph: str) -> bool:
     """A paragraph still being written is known to be the piece itself (and streams on)
     once one of its complete sentences is not talk about the writing, or once it is too
@@ -161,7 +163,7 @@ def _is_content(paragraph: str) -> bool:
     past _HOLD_TALK_CHARS (talk about a brief is a sentence or three). A lone heading
     line is not known to be until text follows it."""
     size = len(paragraph.strip())
-    if _LONE_HEADING.fullmatch(paragraph.strip()):
+    if _lone_heading(paragraph):
         return False
     if size > _HOLD_TALK_CHARS:
         return True
@@ -234,7 +236,7 @@ def _drop_closing(buf: str, keep_some: bool) -> str:
     while i > 0:
         para = buf[spans[i - 1][0] : spans[i - 1][1]]
         noted = i == len(spans) and i > 1 and _note_after(buf[slice(*spans[i - 2])], para)
-        if noted or is_commentary(para) or _LONE_HEADING.fullmatch(para.strip()):
+        if noted or is_commentary(para) or _lone_heading(para):
             dropped = True
         elif not (dropped and SEPARATOR.match(para.strip())):
             break
