@@ -572,6 +572,12 @@ def pieces_of(*texts: str) -> Iterator[Piece]:
             ("# Night", " Market", " Re", "opens", "\n\nIn", " town."),
             "# Night Market Reopens\n\nIn town.",
         ),
+        # "…opens on March 3", joined: the number's space came back too
+        (
+            ("# Elm", "Street", "Library", "Opens", "March", "3", "\n\nOn March 3."),
+            "# Elm Street Library Opens March 3\n\nOn March 3.",
+        ),
+        (("# Top", "10", " Tips", "\n\nText."), "# Top10 Tips\n\nText."),  # one word of two
         (("# You", "Tube", " Tips", "\n\nText."), "# YouTube Tips\n\nText."),
         (("# 夜市", "重开", "\n\n正文。"), "# 夜市重开\n\n正文。"),
         (("# Harbor", "City", "Lib"), "# Harbor City Lib"),

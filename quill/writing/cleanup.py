@@ -483,16 +483,18 @@ def lead(opening: str) -> Transform:
     return put
 
 
-_HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])")  # where a joined "HarborCity" had its space
+# where a joined "HarborCity" or "OpensMarch3" had its space: a capital or a number
+# after a small letter, a capital after a number
+_HUMP = re.compile(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[0-9])(?=[A-Z])")
 _TITLE = re.compile(r"(#+[ \t]*)?(\S*)(.*)", re.S)
 
 
 def _title_shown(line: str, final: bool, source: str = "") -> str:
     """What of a heading line (so far) may go out: as written, except that a title
-    written as one joined word of three or more capitalised parts gets its spaces, and
-    so does a word of two that ``source`` (the request) spells with a space ("Harbor
-    City"); while its first word has a second part and no third yet, that part is
-    held."""
+    written as one joined word of three or more capitalised parts (a number is a part)
+    gets its spaces, and so does a word of two that ``source`` (the request) spells with
+    a space ("Harbor City"); while its first word has a second part and no third yet,
+    that part is held."""
     m = _TITLE.match(line)
     assert m is not None
     mark, word, tail = m.group(1) or "", m.group(2), m.group(3)
