@@ -358,6 +358,19 @@ def test_a_cjk_reply_begins_no_word_in_small_latin_letters_of_its_own() -> None:
     assert not banned(lc2)
 
 
+def test_the_native_words_are_the_prompts_unless_the_request_names_them() -> None:
+    from quill.engine.llama import LlamaEngine
+
+    class Stub:
+        token_bytes = staticmethod(lambda t: b" sat" if t == 8 else b"")
+
+    words = LlamaEngine._native_words
+    assert words(Stub(), Sampling(), [8]) == b""  # type: ignore[arg-type]
+    assert words(Stub(), Sampling(native=True), [8]) == b" sat"  # type: ignore[arg-type]
+    named = Sampling(native=True, native_words="quill doctor")
+    assert words(Stub(), named, [8]) == b"quill doctor"  # type: ignore[arg-type]
+
+
 @pytest.mark.model
 def test_the_latin_ban_reads_the_real_vocabulary(llama_engine: object) -> None:
     """On the model's own tokens: after "厨房" the token that starts " kitchen" is ruled

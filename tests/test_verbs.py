@@ -670,6 +670,27 @@ def test_a_translation_preamble_is_removed(cli: Callable[..., Run]) -> None:
     assert len(engine.calls) == 1 and "trimmed" in r.stderr
 
 
+def test_a_translation_into_chinese_begins_only_the_sources_kept_words_in_latin(
+    cli: Callable[..., Run],
+) -> None:
+    """Sampling.native with the words a translation may keep: its names, code and URLs,
+    not the prompt's, which holds every word of the source ("最 productive的时间")."""
+    text = "Ask Mia Chen to run `quill doctor` on the productive days, see https://ex.org.\n"
+    zh = FakeEngine("请陈米娅在高效的日子运行 `quill doctor`，见 https://ex.org。")
+    assert cli(["translate", "--to", "zh", "--no-save"], engine=zh, stdin=text).exit_code == 0
+    p = zh.params[0]
+    assert p.native and p.native_words is not None
+    kept = set(p.native_words.split())
+    assert {"quill", "doctor", "https", "mia", "chen"} <= kept
+    assert not {"productive", "days", "run", "ask"} & kept
+    fr = FakeEngine("Demandez à Mia Chen.")
+    assert cli(["translate", "--to", "fr", "--no-save"], engine=fr, stdin=text).exit_code == 0
+    assert not fr.params[0].native
+    back = FakeEngine("The ferry leaves at seven.")
+    r = cli(["translate", "--to", "en", "--no-save"], engine=back, stdin="渡轮七点出发。\n")
+    assert r.exit_code == 0 and not back.params[0].native
+
+
 def test_words_left_untranslated_are_retried(cli: Callable[..., Run]) -> None:
     engine = FakeEngine(_replies("ferry 每天早上从港口出发。", "渡轮每天早上从港口出发。"))
     r = cli(

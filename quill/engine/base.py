@@ -63,6 +63,10 @@ class Sampling:
     # and "最好的 regards" into Chinese letters); names in capitals, numbers and the
     # prompt's own terms ("llama.cpp") stay free. Engines without it ignore it.
     native: bool = False
+    # The words in small Latin letters a native reply may still begin, as text; None:
+    # the prompt's. A translation's prompt holds the source, whose every word would be
+    # free: "最 productive的时间" in an English text's Chinese translation.
+    native_words: str | None = None
 
     def with_(self, **changes: object) -> Sampling:
         clean = {k: v for k, v in changes.items() if v is not None}

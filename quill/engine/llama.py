@@ -540,8 +540,16 @@ class LlamaEngine:
             self.token_bytes,
             continuing=continuing,
             controls=self.control_tokens,
-            prompt_text=b"".join(map(self.token_bytes, prompt)) if params.native else b"",
+            prompt_text=self._native_words(params, prompt),
         )
+
+    def _native_words(self, params: Sampling, prompt: list[int]) -> bytes:
+        """The text whose words a native reply may begin in small Latin letters."""
+        if not params.native:
+            return b""
+        if params.native_words is not None:
+            return params.native_words.encode()
+        return b"".join(map(self.token_bytes, prompt))
 
     def end_tokens(self) -> list[int]:
         """Every token that ends a reply (llama.cpp's end-of-generation set), scanned

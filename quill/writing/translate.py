@@ -315,6 +315,10 @@ def _start(
     tokens = engine.count(block.core)
     limit = max_tokens or max(32, int(tokens * expansion(to, source)) + 32)
     msgs = translate_messages(block.core, to, source, user_dir)
+    if is_cjk(to) and not is_cjk(source):
+        # a word in small Latin letters begins after a CJK character only where the
+        # source keeps it (a name, code, a URL): the prompt has every word of the source
+        params = params.with_(native=True, native_words=" ".join(sorted(vc.kept_words(block.core))))
 
     def once(p: Sampling) -> Generation:
         return generate(engine, msgs, p.with_(max_tokens=limit), transforms=[untag("text"), trim])

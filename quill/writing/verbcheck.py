@@ -420,6 +420,14 @@ def names_in(source: str) -> set[str]:
     return out
 
 
+def kept_words(source: str) -> set[str]:
+    """The words a translation of ``source`` may write as they are: its names and terms
+    (:func:`names_in`) and the words of its code, link targets, URLs and paths."""
+    prose = {w.casefold() for w in _LATIN_WORD.findall(code_free(source))}
+    rest = {w.casefold() for w in _LATIN_WORD.findall(source)} - prose
+    return names_in(source) | rest
+
+
 def leftover_words(
     text: str, source: str, target: str, names: Sequence[str] | None = None
 ) -> list[str]:
