@@ -24,3 +24,33 @@ def test_a_shortened_text_may_drop_a_few_facts_but_not_most() -> None:
     same = check_rewrite(SOURCE, RewriteOptions(tone="formal"))(kept)
     assert any(p.startswith("drops") for p in same.problems)  # a tone rewrite keeps all
     assert 0 < SHORTER_MAY_DROP < 0.5
+
+
+ARTICLE = (
+    " ".join(
+        f"In week {i} the team merged {30 + i} pull requests and raised {i % 4 + 2} blockers "
+        "in the standup, most of them resolved the same day."
+        for i in range(1, 13)
+    )
+    + " In the end 12 of 14 voted to keep the afternoon slot."
+)
+
+
+def test_a_shortened_text_that_is_the_opening_cut_short_fails() -> None:
+    """Copied from the start and stopped at the length is not shortened: the rest is
+    left out, not condensed."""
+    from quill.writing.verbcheck import is_cut_opening
+
+    opening = ARTICLE[: len(ARTICLE) // 2].rsplit(".", 1)[0] + "."
+    check = check_rewrite(ARTICLE, RewriteOptions(length="shorter"))
+    assert "is the text's opening, cut short" in check(opening).problems
+    condensed = (
+        "Over twelve weeks the team merged 31 to 42 pull requests a week and resolved most "
+        "blockers the same day; 12 of 14 voted to keep the afternoon slot."
+    )
+    assert not is_cut_opening(condensed, ARTICLE)
+    assert not is_cut_opening(ARTICLE, ARTICLE)  # the whole text is not its opening
+    picked = ARTICLE.split(". ")[0] + ". " + ARTICLE.split(". ")[-1]  # start and end
+    assert not is_cut_opening(picked, ARTICLE)
+    tone = check_rewrite(ARTICLE, RewriteOptions(tone="formal"))(opening)
+    assert "is the text's opening, cut short" not in tone.problems

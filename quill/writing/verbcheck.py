@@ -72,6 +72,22 @@ _SIGN_OFF = re.compile(
 )
 
 
+def is_cut_opening(text: str, source: str) -> bool:
+    """Whether ``text`` is ``source``'s opening copied out and cut short: mostly copied
+    (:func:`quill.writing.metrics.copy_rate` 0.8 or more), and its last words are the
+    source's from well before its end (the first 85% of its words, or characters in
+    CJK). A shortened text that does so has left the rest out, not condensed it: the
+    1.5B's "shortened" 330-word article was its first two and a half paragraphs, word
+    for word, and dropped the vote that ended it."""
+    a, b = metrics.units(text), metrics.units(source)
+    n = 6
+    if len(a) < 2 * n or len(a) >= len(b) or metrics.copy_rate(text, source) < 0.8:
+        return False
+    tail = a[-n:]
+    end = next((i + n for i in range(len(b) - n + 1) if b[i : i + n] == tail), None)
+    return end is not None and end <= 0.85 * len(b)
+
+
 def ends_complete(text: str) -> bool:
     """:func:`quill.writing.metrics.ends_complete`, or a last line that is a sign-off
     ("Best regards", "谢谢") under a complete text."""

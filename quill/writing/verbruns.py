@@ -84,6 +84,8 @@ def check_rewrite(core: str, opts: RewriteOptions) -> Callable[[str], Verdict]:
         )
         if opts.tone and " ".join(text.split()) == " ".join(core.split()):
             problems.append("is the text unchanged")
+        if opts.length == "shorter" and vc.is_cut_opening(text, core):
+            problems.append("is the text's opening, cut short")
         return Verdict(tuple(problems), penalty + len(problems))
 
     return check
