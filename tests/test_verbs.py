@@ -551,6 +551,11 @@ def test_clean_title() -> None:
     assert verbs.clean_title("- **Wash Cold**") == "Wash Cold"
     assert verbs.clean_title("Title: 5 Ways to Fold") == "5 Ways to Fold"
     assert verbs.clean_title("标题：亚麻") == "亚麻"
+    assert verbs.clean_title("3. What We Learned.") == "What We Learned"
+    assert verbs.clean_title("亚麻的夏天。") == "亚麻的夏天"
+    assert verbs.clean_title("Plans for 2026.") == "Plans for 2026"
+    for kept in ("Smith & Co.", "Made in the U.S.", "Wait for It...", "Why Now?", "Go!"):
+        assert verbs.clean_title(kept) == kept
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,9 @@ _EXPLAIN = re.compile(
 _ACCENTED_WORD = re.compile(r"[A-Za-z]*[À-ÖØ-öø-ɏḀ-ỿ][A-Za-zÀ-ÖØ-öø-ɏḀ-ỿ]*")
 _TITLE_LABEL = re.compile(r"^\s*(?:title|headline|标题|题目)\s*\d*\s*[:：]\s*", re.I)
 _QUOTES = "\"'“”‘’「」『』《》*_`"
+# A title's closing full stop (the 1.5B: "Keeping the Standup in the Afternoon: What We
+# Learned."), but not an abbreviation's ("Smith & Co.", "U.S.") nor an ellipsis
+_FULL_STOP = re.compile(r"(?:(?<=[A-Za-z]{4})|(?<=\d{2}))(?<!\.)\.$|(?<=[^\s。])。$")
 _TALK = re.compile(
     r"^(?:here (?:are|is)|sure|certainly|these titles|i hope|以下是|这些标题|希望)", re.I
 )
@@ -67,7 +70,8 @@ def strip_numbering(line: str) -> str:
 
 def clean_title(line: str) -> str:
     """A line as a title: list marks, numbering, a "Title:" label, hashtags, emoji, a
-    trailing explanation and quotes around it removed ("" for a line that is talk)."""
+    trailing explanation, quotes around it and a closing full stop removed ("" for a
+    line that is talk)."""
     s = line.strip()
     if _TALK.match(s):
         return ""
@@ -77,7 +81,7 @@ def clean_title(line: str) -> str:
     s = _HASHTAG.sub("", s)
     s = "".join(c for c in s if c not in emoji_in(s) and c not in "\ufe0f\u200d")
     s = " ".join(s.split()).strip(" -–—:|")
-    s = s.strip(_QUOTES).strip()
+    s = _FULL_STOP.sub("", s.strip(_QUOTES).strip())
     if s.endswith(("：", ":")):
         return ""
     return s
