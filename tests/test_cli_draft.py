@@ -219,6 +219,8 @@ def test_free_writing_asks_for_no_prompt_lookup(cli: Callable) -> None:
         ("an essay of 2,000 words", 2000),
         ("写一段300字左右的茶馆介绍", 176),  # characters, at 1.7 a word
         ("a poem about 3 words", None),
+        ("a list of 20 words for rain, with a line on each", None),
+        ("a vocabulary set of 30 words for travellers", None),
         ("26个字母的故事", None),
         ("a product page for a linen shirt", None),
     ],

@@ -27,7 +27,11 @@ def forms(user_dir: Path | None = None) -> dict[str, str]:
 # A length the brief itself asks for ("about 80 words", "a 300-word post", "500字左右"),
 # which `quill draft` reads as --words where that is not given: the 1.5B wrote 190 words
 # for "a product description for noise-cancelling headphones, about 80 words".
-_BRIEF_WORDS = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d{2,5})(?:\s*-\s*|\s+)words?\b", re.I)
+# A count of words that are the piece's matter is not its length: "a list of 20 words".
+_BRIEF_WORDS = re.compile(
+    r"(?<![\d.,])(?<!list of )(?<!set of )(\d{1,3}(?:,\d{3})+|\d{2,5})(?:\s*-\s*|\s+)words?\b",
+    re.I,
+)
 _BRIEF_CHARS = re.compile(r"(?<![\d.,])(\d{2,5})\s*个?字(?![母节符])")
 BRIEF_WORDS_RANGE = (10, 5000)
 
