@@ -641,3 +641,25 @@ def test_closing_talk_of_two_long_sentences_is_dropped() -> None:
     firsts = [next(pieces).text for _ in range(8)]
     assert all(len(t) < 80 for t in firsts)  # held only until its first sentence is whole
     assert sum(map(len, firsts)) < len(long) / 2
+
+
+# -- the input's tags echoed ----------------------------------------------------------
+
+
+def test_an_echoed_closing_tag_ends_the_text_and_the_generation() -> None:
+    """What a small model writes after "</text>" is the prompt going on ("Requirements:
+    …"): it is dropped and the engine stopped, not run on to its token limit."""
+    from quill.writing.chain import untag
+
+    reply = "The market opens on Friday. </text> Requirements: keep it short " + "x " * 50
+    engine = FakeEngine(reply)
+    text, final = drain(untag("text")(guarded(engine.stream(ASK, Sampling(max_tokens=500)))))
+    assert text == "The market opens on Friday."
+    assert final.finish == "stop" and final.stats is not None
+    assert final.stats.generated_tokens < 20  # stopped at the tag
+    split = untag("text")(pieces_of("<text>Hello.\n</te", "xt>\nRequirements:", " more"))
+    assert drain(split)[0] == "Hello."
+    # a closing tag the source has is the text's own: dropped only at the very end
+    svg = 'Put <text x="1">Hi</text> in the file.'
+    kept = untag("text", svg)(pieces_of("Put <text ", 'x="1">Hi</text> in', " the file.</text>"))
+    assert drain(kept)[0] == svg

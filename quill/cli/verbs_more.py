@@ -104,7 +104,7 @@ def chain_parts(
     def start(part: Any) -> Any:
         limit = user_max or (cap(part.tokens) if cap else int(part.tokens * expansion) + 64)
         p = params.with_(max_tokens=max(limit, 16))
-        tidy = [unwrap_fence, untag("text"), trim]
+        tidy = [unwrap_fence, untag("text", part.core), trim]
         if commentary:
             tidy.insert(2, strip_commentary)
         return generate(engine, build(part.core), p, transforms=tidy)
@@ -214,7 +214,7 @@ def continue_(run: Run) -> None:
             v.env.ui.note(f"continue: the model reads the {part}")
         msgs = with_style(continue_messages(text, words, v.o.lang, v.user_dir), voice)
         # the draft is shown in <draft> tags, and the 1.5B once closed its part with one
-        tidy = [unwrap_fence, untag("draft"), strip_commentary, trim]
+        tidy = [unwrap_fence, untag("draft", text), strip_commentary, trim]
         gen = generate(engine, msgs, params, transforms=tidy)
         prefix = src.text.rstrip() + "\n\n"
         request = {"words": words, "style": v.o.style}

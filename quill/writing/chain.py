@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from quill.engine.base import Finish, Piece, Result, Sampling, Stats
 from quill.engine.generation import Generation, Listener, finish_note
-from quill.engine.loop import pass_on
+from quill.engine.loop import pass_on, stop_stream
 
 Transform = Callable[[Iterator[Piece]], Iterator[Piece]]
 Step = str | Callable[[], Generation]
@@ -169,10 +169,15 @@ def trim(pieces: Iterator[Piece]) -> Iterator[Piece]:
             return
 
 
-def untag(tag: str) -> Transform:
-    """Drop ``<tag>`` at the start and ``</tag>`` at the end of a generation: a small
-    model sometimes echoes the markers its input was wrapped in."""
+def untag(tag: str, source: str = "") -> Transform:
+    """Drop ``<tag>`` at the start of a generation, and end it at ``</tag>``: a small
+    model sometimes echoes the markers its input was wrapped in, and what it writes after
+    the closing one is the prompt going on, not the text (the 0.5B's expansion of a
+    message: "</text> Requirements: …", "</text> 你理解吗？…"). The generation is
+    stopped there. A closing tag the ``source`` has itself is text like any other, and
+    only dropped at the very end."""
     opening, closing = f"<{tag}>", f"</{tag}>"
+    ends_inside = closing not in source
 
     def strip(pieces: Iterator[Piece]) -> Iterator[Piece]:
         head = ""
@@ -188,6 +193,11 @@ def untag(tag: str) -> Transform:
                 stripped = head.lstrip()
                 text = stripped[len(opening) :] if stripped.startswith(opening) else head
             buf = held + text
+            at = buf.find(closing) if ends_inside else -1
+            if at >= 0:  # the text is over: what follows is not part of it
+                final = piece if piece.finish is not None else stop_stream(pieces, "stop")
+                yield Piece(buf[:at].rstrip(), final.finish, final.stats, final.note)
+                return
             if piece.finish is not None:
                 core = buf.rstrip()
                 if core.endswith(closing):

@@ -321,7 +321,9 @@ def _start(
         params = params.with_(native=True, native_words=" ".join(sorted(vc.kept_words(block.core))))
 
     def once(p: Sampling) -> Generation:
-        return generate(engine, msgs, p.with_(max_tokens=limit), transforms=[untag("text"), trim])
+        return generate(
+            engine, msgs, p.with_(max_tokens=limit), transforms=[untag("text", block.core), trim]
+        )
 
     def start() -> Generation:
         return checked(

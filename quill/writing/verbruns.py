@@ -151,7 +151,7 @@ def rewrite_chain(
         floor = round(size * LONGER_FLOOR) if opts.length == "longer" else 0
 
         def once(p: Sampling) -> Generation:
-            tidy = [unwrap_fence, untag("text"), strip_commentary, trim]
+            tidy = [unwrap_fence, untag("text", core), strip_commentary, trim]
             sized = p.with_(
                 max_tokens=max(limit, 16), end_after=aim if aim >= 8 else 0, min_words=floor
             )
