@@ -54,3 +54,27 @@ def test_a_shortened_text_that_is_the_opening_cut_short_fails() -> None:
     assert not is_cut_opening(picked, ARTICLE)
     tone = check_rewrite(ARTICLE, RewriteOptions(tone="formal"))(opening)
     assert "is the text's opening, cut short" not in tone.problems
+
+
+def test_a_shortened_text_is_written_a_few_paragraphs_at_a_time() -> None:
+    """Given a whole article, the 1.5B copied its opening and stopped at the length:
+    --shorter works on parts of at most SHORTER_PART_TOKENS; a tone rewrite reads
+    larger parts."""
+    from quill.engine.base import Sampling
+    from quill.engine.fake import FakeEngine
+    from quill.writing.verbruns import SHORTER_PART_TOKENS, rewrite_chain
+    from quill.writing.verbs import rewrite_messages
+
+    paragraphs = [
+        " ".join(f"Week {i} brought {i + 30} merged requests and a calm review." for _ in range(9))
+        for i in range(8)
+    ]
+    text = "\n\n".join(paragraphs)
+    engine = FakeEngine("Shorter.")
+    assert engine.count(text) > 3 * SHORTER_PART_TOKENS
+
+    def parts(opts: RewriteOptions) -> int:
+        chain = rewrite_chain(engine, Sampling(), text, lambda t: rewrite_messages(t, opts), opts)
+        return chain.generations
+
+    assert parts(RewriteOptions(length="shorter")) >= 3 > parts(RewriteOptions(tone="formal"))
