@@ -396,3 +396,35 @@ def test_the_latin_ban_reads_the_real_vocabulary(llama_engine: object) -> None:
             s.push(t)
         s.apply(-1)
         assert math.isinf(lc.row[kitchen]) is ruled_out
+
+
+class FirstLc(FakeLc):
+    """What first_token calls: the vocabulary's size, the row, and a greedy sampler."""
+
+    def llama_vocab_n_tokens(self, _vocab: Any) -> int:
+        return len(self.row)
+
+    def llama_sampler_sample(self, _sampler: Any, _ctx: Any, _idx: int) -> int:
+        return max(range(len(self.row)), key=self.row.__getitem__)
+
+
+def test_a_reply_may_not_begin_with_a_word_of_talk() -> None:
+    """Sampling.not_first: "Sure" and "当然" are ruled out as a first token where they
+    are likeliest; the next likeliest is sampled. Without a list nothing changes."""
+    from quill.engine.sampler import first_token, opens_with
+
+    words = {0: b"Sure", 1: b" Dear", 2: "当然".encode(), 3: b"Surely"}
+
+    def first(ruled: tuple[str, ...], likeliest: int) -> int:
+        lc = FirstLc(100)
+        lc.row[likeliest], lc.row[1] = 9.0, 5.0
+        return first_token(
+            lc, None, None, None, "", Sampling(not_first=ruled), lambda t: words.get(t, b"")
+        )
+
+    ruled = ("Sure", "当然")
+    assert first(ruled, 0) == 1 and first(ruled, 2) == 1
+    assert first(ruled, 3) == 3  # "Surely" is another word
+    assert first((), 0) == 0
+    assert opens_with("Sure!", ruled) and opens_with(" 当然，", ruled)
+    assert not opens_with("Surely", ruled) and not opens_with("当然可以", ruled)

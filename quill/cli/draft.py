@@ -66,6 +66,7 @@ def draft(
         lookup=0,
         end_after=words or 0,
         native=native,
+        not_first=drafting.TALK_OPENERS,
     )
     with run:
         engine = run.engine()

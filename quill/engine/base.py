@@ -67,6 +67,11 @@ class Sampling:
     # the prompt's. A translation's prompt holds the source, whose every word would be
     # free: "最 productive的时间" in an English text's Chinese translation.
     native_words: str | None = None
+    # Words the reply may not begin with (its first token's text, spaces aside, is one of
+    # them or one followed by a mark): "Sure", "Certainly" open talk about the request,
+    # not a piece ("Sure! Below is a meeting agenda…"). Only where no prefill leads it.
+    # Engines without it ignore it.
+    not_first: tuple[str, ...] = ()
 
     def with_(self, **changes: object) -> Sampling:
         clean = {k: v for k, v in changes.items() if v is not None}

@@ -103,13 +103,10 @@ def first_token(
     hashtag ("linen-shirt #quality #comfortable", "linenShirt"); begun in capitals,
     none did."""
     if not lead:
+        if params.not_first:
+            _rule_out_openers(lc, ctx, vocab, params.not_first, piece)
         return int(lc.llama_sampler_sample(sampler, ctx, -1))
-    # the row copied out as an array of floats: numpy would cost a draft's start its
-    # import (0.05 s or more), for a choice among 64 that takes 0.01 s without it
-    n_vocab = lc.llama_vocab_n_tokens(vocab)
-    logits = array.array("f")
-    logits.frombytes(ctypes.string_at(lc.llama_get_logits_ith(ctx, -1), 4 * n_vocab))
-    top = heapq.nlargest(LEAD_CANDIDATES, range(n_vocab), key=logits.__getitem__)
+    top, logits = _top(lc, ctx, vocab)
     want = lead.encode()
     allowed = [t for t in top if piece(t).startswith(want)]
     if titled:
@@ -123,6 +120,34 @@ def first_token(
         tok = random.Random(params.seed).choices(allowed, weights=weights)[0]
     lc.llama_sampler_accept(sampler, tok)
     return tok
+
+
+def _top(lc: Any, ctx: Any, vocab: Any) -> tuple[list[int], array.array[float]]:
+    """The LEAD_CANDIDATES likeliest tokens of the last position, and its logits. The
+    row is copied out as an array of floats: numpy would cost a draft's start its import
+    (0.05 s or more), for a choice among 64 that takes 0.01 s without it."""
+    n_vocab = lc.llama_vocab_n_tokens(vocab)
+    logits = array.array("f")
+    logits.frombytes(ctypes.string_at(lc.llama_get_logits_ith(ctx, -1), 4 * n_vocab))
+    return heapq.nlargest(LEAD_CANDIDATES, range(n_vocab), key=logits.__getitem__), logits
+
+
+def opens_with(text: str, words: tuple[str, ...]) -> bool:
+    """``text`` (spaces aside) is one of ``words``, or one followed by a mark or a space."""
+    t = text.lstrip()
+    return any(t == w or (t.startswith(w) and not t[len(w)].isalnum()) for w in words)
+
+
+def _rule_out_openers(
+    lc: Any, ctx: Any, vocab: Any, words: tuple[str, ...], piece: Callable[[int], bytes]
+) -> None:
+    """Sampling.not_first: of the likeliest first tokens, those that open with one of
+    ``words`` are ruled out, in the row the chain samples from."""
+    top, _ = _top(lc, ctx, vocab)
+    row = lc.llama_get_logits_ith(ctx, -1)
+    for t in top:
+        if opens_with(piece(t).decode("utf-8", "ignore"), words):
+            row[t] = -math.inf
 
 
 # -- shaping: logits changed before the chain samples ------------------------------

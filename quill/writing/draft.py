@@ -36,6 +36,13 @@ _BRIEF_CHARS = re.compile(r"(?<![\d.,])(\d{2,5})\s*个?字(?![母节符])")
 BRIEF_WORDS_RANGE = (10, 5000)
 
 
+# What a draft may not begin with (Sampling.not_first): the words that open talk about
+# the request instead of the piece. The 0.5B, seed 2, began a coworking FAQ "Sure! I'd be
+# happy to help you write a FAQ section… Could you please provide me with some
+# information", and a meeting agenda "Sure! Below is a meeting agenda…".
+TALK_OPENERS = ("Sure", "Certainly", "Absolutely", "Okay", "当然", "好的", "以下", "以下是")
+
+
 def words_in_brief(brief: str | None) -> int | None:
     """The length in words that ``brief`` asks for, or None: "about 80 words" is 80, a
     range the larger number ("100-150 words"), a Chinese count of characters ("300字")
