@@ -266,3 +266,9 @@ def test_a_chinese_piece_begins_no_word_in_small_latin_letters(cli: Callable) ->
     en = FakeEngine("Dear landlord, hello.")
     assert cli(["draft", "a letter to my landlord"], engine=en).exit_code == 0
     assert not en.params[0].native
+
+
+def test_a_draft_may_not_begin_with_talk(cli: Callable) -> None:
+    engine = FakeEngine("Dear landlord, hello.")
+    assert cli(["draft", "a letter to my landlord"], engine=engine).exit_code == 0
+    assert {"Sure", "Certainly", "当然"} <= set(engine.params[0].not_first)
