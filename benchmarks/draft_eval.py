@@ -82,9 +82,13 @@ def quill_draft(
     t0 = time.perf_counter()
     outcome = drafting.write_checked(
         lambda p: run(engine, msgs, p, drafting.filters(msgs, p.max_tokens)),
-        # as `quill draft` samples: pushed to end near the length, and a Chinese piece
-        # begins no word in small Latin letters of its own
-        params.with_(end_after=brief.words or 0, native=is_cjk(brief.lang)),
+        # as `quill draft` samples: pushed to end near the length, a Chinese piece
+        # begins no word in small Latin letters of its own, and no draft with talk
+        params.with_(
+            end_after=brief.words or 0,
+            native=is_cjk(brief.lang),
+            not_first=drafting.TALK_OPENERS,
+        ),
         lang=brief.lang,
         words=brief.words,
         form=brief.form,
