@@ -98,3 +98,42 @@ def test_a_held_paragraph_goes_out_when_the_stream_is_stopped() -> None:
         seen += next(g).text
     final = g.throw(StopRequested("interrupted"))
     assert final.finish == "interrupted" and final.text.lstrip().startswith("As")  # held
+
+
+SECTIONS = "".join(
+    f"### {name}\nOur linen shirts {what}, and each one is cut and sewn by hand in our "
+    f"workshop so that it lasts for many summers of wear.\n\n"
+    for name, what in (
+        ("Perfect for Every Occasion", "suit a formal event or a day at home"),
+        ("Exceptional Quality", "use premium thread and fine stitching"),
+        ("Versatile Fit", "come in slim, loose and tailored fits"),
+        ("Color Choices", "come in white, sand, olive and navy"),
+        ("Care", "are machine washable and easy to iron"),
+    )
+)
+
+
+def test_a_long_block_is_a_loop_at_its_second_copy() -> None:
+    """The 1.5B wrote a product page's five sections (about 1,100 characters; 860 here)
+    over and over to its token limit: a unit of LONG_UNIT characters or more needs two
+    copies, and units up to MAX_UNIT are looked for."""
+    from quill.engine.loop import LONG_UNIT, MAX_UNIT
+
+    assert LONG_UNIT < 600 < len(SECTIONS) < MAX_UNIT  # 600: the bound before
+    det = LoopDetector()
+    text = "# Linen Shirt\n\nAn opening paragraph.\n\n" + SECTIONS * 4
+    for i in range(0, len(text), 7):
+        if det.feed(text[i : i + 7]):
+            break
+    assert det.hit is not None
+    assert det.length <= len(text) - 2 * len(SECTIONS) + 20  # found during the second copy
+    kept = det.kept_text()
+    assert kept.startswith("# Linen Shirt") and kept.count("### Versatile Fit") == 1
+
+
+def test_a_short_unit_twice_is_not_a_loop() -> None:
+    det = LoopDetector()
+    line = "The ferry leaves at seven and comes back at nine, every day of the week. "
+    for ch in "Timetable. " + line * 2 + "Tickets are sold on board.":
+        det.feed(ch)
+    assert det.hit is None

@@ -2,7 +2,8 @@
 
 Small models fall into loops: the same sentence, over and over, until max-tokens. The
 detector looks at the end of the text for a unit repeated back to back (at least
-``min_repeats`` copies covering ``min_span`` characters). ``guarded`` wraps any engine
+``min_repeats`` copies covering ``min_span`` characters; two copies of a unit of
+LONG_UNIT characters or more). ``guarded`` wraps any engine
 stream, asks the engine to stop when a loop shows up, and reports where the loop began
 so callers keep the text before it plus a single copy of the repeated unit.
 """
@@ -13,6 +14,14 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 from quill.engine.base import Piece, StopRequested
+
+# The longest unit looked for, in characters: the 1.5B wrote a product page's five
+# sections (1,100 characters) over and over to its token limit, past a bound of 600.
+MAX_UNIT = 2000
+# A unit at least this long, written twice back to back, is a loop (a shorter one needs
+# ``min_repeats`` copies): no piece says 200 characters twice in a row on purpose, and
+# at three copies of a 1,100-character block the loop had used 800 tokens.
+LONG_UNIT = 200
 
 
 @dataclass
@@ -34,15 +43,18 @@ class LoopDetector:
     def __init__(
         self,
         min_unit: int = 6,
-        max_unit: int = 600,
+        max_unit: int = MAX_UNIT,
         min_repeats: int = 3,
         min_span: int = 80,
+        long_unit: int = LONG_UNIT,
     ) -> None:
         self.min_unit = min_unit
         self.max_unit = max_unit
         self.min_repeats = min_repeats
         self.min_span = min_span
-        self.window = max(min_repeats * max_unit, min_span) + max_unit
+        self.long_unit = long_unit  # a unit this long is a loop at its second copy
+        longest = max(min(min_repeats, 2) * max_unit, min_repeats * min(long_unit, max_unit))
+        self.window = max(longest, min_span) + max_unit
         self.parts: list[str] = []
         self.tail = ""  # the last `window` characters or so
         self.length = 0  # characters seen in all
@@ -77,7 +89,8 @@ class LoopDetector:
         while pos >= 0:
             p = n - k - pos  # candidate period, shortest first
             if p >= k:
-                need = max(self.min_repeats * p, self.min_span)
+                copies = 2 if p >= self.long_unit else self.min_repeats
+                need = max(copies * p, self.min_span)
                 if need <= n and text[n - need + p :] == text[n - need : n - p]:
                     unit = text[n - p :]
                     if len(set(unit)) >= 4:  # "======" or "ha ha ": not a sentence loop
