@@ -77,7 +77,7 @@ def is_cut_opening(text: str, source: str) -> bool:
     (:func:`quill.writing.metrics.copy_rate` 0.8 or more), and its last words are the
     source's from well before its end (the first 85% of its words, or characters in
     CJK). A shortened text that does so has left the rest out, not condensed it: the
-    1.5B's "shortened" 330-word article was its first two and a half paragraphs, word
+    1.5B's "shortened" 257-word article was its first two and a half paragraphs, word
     for word, and dropped the vote that ended it."""
     a, b = metrics.units(text), metrics.units(source)
     n = 6
