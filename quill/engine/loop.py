@@ -53,12 +53,18 @@ class LoopDetector:
         self.min_repeats = min_repeats
         self.min_span = min_span
         self.long_unit = long_unit  # a unit this long is a loop at its second copy
-        longest = max(min(min_repeats, 2) * max_unit, min_repeats * min(long_unit, max_unit))
+        # the longest run a loop needs: copies × size is largest at the longest unit of
+        # either kind
+        longest = max(self.copies(p) * p for p in (min(long_unit - 1, max_unit), max_unit))
         self.window = max(longest, min_span) + max_unit
         self.parts: list[str] = []
         self.tail = ""  # the last `window` characters or so
         self.length = 0  # characters seen in all
         self.hit: LoopHit | None = None
+
+    def copies(self, unit: int) -> int:
+        """How many back-to-back copies of a unit of ``unit`` characters are a loop."""
+        return 2 if unit >= self.long_unit else self.min_repeats
 
     @property
     def text(self) -> str:
@@ -89,8 +95,7 @@ class LoopDetector:
         while pos >= 0:
             p = n - k - pos  # candidate period, shortest first
             if p >= k:
-                copies = 2 if p >= self.long_unit else self.min_repeats
-                need = max(copies * p, self.min_span)
+                need = max(self.copies(p) * p, self.min_span)
                 if need <= n and text[n - need + p :] == text[n - need : n - p]:
                     unit = text[n - p :]
                     if len(set(unit)) >= 4:  # "======" or "ha ha ": not a sentence loop
