@@ -247,6 +247,22 @@ def test_a_heading_with_nothing_under_it_is_dropped_at_the_end() -> None:
     assert run_filter("# Linen Shirt") == "# Linen Shirt"  # a reply that is only a title
 
 
+def test_closing_hashtags_are_dropped_from_a_piece_begun_with_an_opening() -> None:
+    # the 1.5B ended a blog post (begun "# ") on two lines of hashtags
+    tags = "\n\n#StartSketchingToday #CreativeHabit\n\n#ShareYourMorningCommute Sketches"
+    text, _ = drain(opened(LINEN + "\n\nHappy sketching!" + tags))
+    assert text.strip() == LINEN + "\n\nHappy sketching!"
+    zh, _ = drain(opened(LINEN + "\n\n#亚麻 #夏天"))
+    assert zh.strip() == LINEN
+    # a social post has no opening: its hashtags are its ending and stay
+    assert run_filter("Loving our new linen range!" + tags).endswith("Commute Sketches")
+    # hashtags inside the piece, and a line that is a sentence, stay
+    inside = LINEN + "\n\n#LinenLife\n\nOrder today!"
+    assert drain(opened(inside))[0].strip() == inside
+    numbered = LINEN + "\n\n#1 tip: wash it cold."
+    assert drain(opened(numbered))[0].strip() == numbered
+
+
 def test_a_note_on_the_piece_after_a_rule_is_dropped_whole() -> None:
     note = (
         "This job posting is designed to be clear, professional, and concise. The "

@@ -130,11 +130,13 @@ def _join_notes(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
-def _holdable(paragraph: str) -> bool:
+def _holdable(paragraph: str, tags: bool = False) -> bool:
     """Paragraphs held back at the end of the stream until real text follows them: talk
     about the writing, a rule line or a heading before such talk, a closing code
-    fence."""
+    fence, and with ``tags`` a paragraph of hashtags."""
     s = paragraph.strip()
+    if tags and _tag_lines(s):
+        return True
     return is_commentary(s) or bool(SEPARATOR.match(s) or FENCE_LINE.match(s) or _lone_heading(s))
 
 
@@ -154,6 +156,18 @@ _LONE_HEADING = re.compile(r"#{1,6}(?:[ \t][^\n]*)?")
 
 def _lone_heading(paragraph: str) -> bool:
     return _LONE_HEADING.fullmatch(paragraph.strip()) is not None
+
+
+# A line of hashtags ("#StartSketchingToday #CreativeHabit"; a heading has a space after
+# its "#"). A social post may end on them; a piece begun with a heading or a subject
+# line (a blog post, a product page, an email) does not: the 1.5B ended a blog post on
+# two such lines, which the check then read as an unfinished ending.
+_TAG_LINE = re.compile(r"[ \t]*#[^\W\d_][^\n]*(?<![.!?:。！？：])[ \t]*")
+
+
+def _tag_lines(paragraph: str) -> bool:
+    lines = [ln for ln in paragraph.strip().split("\n") if ln.strip()]
+    return bool(lines) and all(_TAG_LINE.fullmatch(ln) for ln in lines)
 
 
 def _is_content(paragraph: str) -> bool:
@@ -180,7 +194,7 @@ def _is_content(paragraph: str) -> bool:
     return not done and size > _HOLD_CHARS
 
 
-def _release(buf: str) -> tuple[str, str]:
+def _release(buf: str, tags: bool = False) -> tuple[str, str]:
     """(text to release now, text to hold): everything but the last paragraph while it
     may still be talk about the writing (see :func:`_is_content`), and any talk-like
     paragraphs just before it, each held with the blank line before it. Once the last
@@ -199,7 +213,7 @@ def _release(buf: str) -> tuple[str, str]:
     cut = breaks[-1].start()  # the break before a paragraph is held with it
     for k in range(len(breaks) - 1, -1, -1):
         start = breaks[k - 1].end() if k > 0 else 0
-        if not _holdable(buf[start : breaks[k].start()]):
+        if not _holdable(buf[start : breaks[k].start()], tags):
             break
         cut = breaks[k - 1].start() if k > 0 else 0
     return buf[:cut], buf[cut:]
@@ -220,10 +234,10 @@ def _noted(buf: str, breaks: list[re.Match[str]]) -> bool:
     return _note_after(rule, buf[breaks[-1].end() :])
 
 
-def _drop_closing(buf: str, keep_some: bool) -> str:
+def _drop_closing(buf: str, keep_some: bool, tags: bool = False) -> str:
     """``buf`` (the held end of a draft) without closing talk about the writing or a
-    heading with nothing under it: whole trailing paragraphs, then trailing lines of
-    the last paragraph kept. With
+    heading with nothing under it (with ``tags``, or hashtags): whole trailing
+    paragraphs, then trailing lines of the last paragraph kept. With
     ``keep_some``, something must remain (nothing else of the draft was released)."""
     spans = []
     start = 0
@@ -236,7 +250,7 @@ def _drop_closing(buf: str, keep_some: bool) -> str:
     while i > 0:
         para = buf[spans[i - 1][0] : spans[i - 1][1]]
         noted = i == len(spans) and i > 1 and _note_after(buf[slice(*spans[i - 2])], para)
-        if noted or is_commentary(para) or _lone_heading(para):
+        if noted or is_commentary(para) or _lone_heading(para) or (tags and _tag_lines(para)):
             dropped = True
         elif not (dropped and SEPARATOR.match(para.strip())):
             break
@@ -260,7 +274,8 @@ def strip_commentary(pieces: Iterator[Piece], opened: bool = False) -> Iterator[
     and, after that, only the last paragraph (with any talk-like paragraphs right
     before it) is held back. ``opened``: the reply was begun for the model (a prefill:
     "# ", "Subject: "), so its first line is the piece's and streams straight through;
-    only the end is looked at."""
+    only the end is looked at, and closing lines of hashtags are dropped there too (a
+    piece with such an opening is not a social post)."""
     head = ""
     deciding = not opened
     first_line = opened  # the opening's line, passed on as it comes
@@ -311,10 +326,10 @@ def strip_commentary(pieces: Iterator[Piece], opened: bool = False) -> Iterator[
                 text = line + text
         buf = held + text
         if final:
-            out = unlabel_from(_drop_closing(buf, keep_some=not released), midline)
+            out = unlabel_from(_drop_closing(buf, not released, tags=opened), midline)
             yield Piece(out, finish=piece.finish, stats=piece.stats, note=piece.note)
             return
-        out, held = _release(buf)
+        out, held = _release(buf, tags=opened)
         out = unlabel_from(out, midline)
         if not out:
             continue
