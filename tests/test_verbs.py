@@ -779,6 +779,22 @@ def test_a_link_must_stay_a_link_and_bold_stay_bold() -> None:
     assert markdown_lost("x **a** and ** b", "**a** and **b**") == ["drops bold (1 of 2)"]
 
 
+def test_italics_must_stay_italics() -> None:
+    """The 1.5B translated "the small ferry *Wren*" as "小船“绿鸟”": the name lost its
+    emphasis. A list's "* ", bold's two marks and snake_case are not italics."""
+    from quill.writing import translate as tr
+    from quill.writing.verbcheck import markdown_lost
+
+    src = "Every evening the small ferry *Wren* leaves the north pier."
+    check = tr.check_block(tr.Block("", src, "\n", "para"), "Chinese", "English")
+    assert "drops italics (1 of 1)" in check("每天晚上，小渡轮“鹪鹩号”从北码头出发。").problems
+    assert check("每天晚上，小渡轮*鹪鹩号*从北码头出发。").ok
+    assert markdown_lost("run it", "run snake_case_name * not *") == []
+    assert markdown_lost("* a\n* b", "* a\n* b") == []
+    assert markdown_lost("a _b_ c", "a _b_ c") == []
+    assert markdown_lost("a b c", "a _b_ c") == ["drops italics (1 of 1)"]
+
+
 def test_blocks_give_the_text_back() -> None:
     from quill.writing.translate import blocks
 

@@ -488,6 +488,15 @@ def _spans(prose: str, mark: str) -> int:
     return len(re.findall(rf"{m}(?=\S)(?:(?!{m}).)+?(?<=\S){m}", prose))
 
 
+# "*Wren*" or "_Wren_": one mark each side, not bold's two, not a list's "* " and not
+# snake_case (a letter or digit next to the mark; a CJK character may be). The 1.5B
+# translated "the small ferry *Wren*" as "小船“绿鸟”".
+_ITALIC = re.compile(
+    r"(?<![*A-Za-z0-9])\*(?=[^\s*])[^*\n]+?(?<=[^\s*])\*(?![*A-Za-z0-9])"
+    r"|(?<![_A-Za-z0-9])_(?=[^\s_])[^_\n]+?(?<=[^\s_])_(?![_A-Za-z0-9])"
+)
+
+
 def _skeleton(text: str) -> list[str]:
     """The Markdown shape, line by line: heading levels, list and quote marks."""
     out = []
@@ -505,7 +514,7 @@ SHAPE_CHANGED = "changes the headings or list items"
 def markdown_lost(text: str, source: str) -> list[str]:
     """What of the source's Markdown did not come back in ``text``: fenced code blocks
     and inline code byte for byte, links (as links: "[text](url)", not the address
-    alone), bold and strikethrough spans, and the sequence of heading, list-item and
+    alone), bold, italic and strikethrough spans, and the sequence of heading, list-item and
     quote marks, each as what the text does ("drops the link to URL"), read after "it".
     [] when all of it is kept."""
     out: list[str] = []
@@ -530,6 +539,9 @@ def markdown_lost(text: str, source: str) -> list[str]:
         want, got = _spans(source_prose, mark), _spans(prose, mark)
         if got < want:
             out.append(f"drops {name} ({want - got} of {want})")
+    want, got = len(_ITALIC.findall(source_prose)), len(_ITALIC.findall(prose))
+    if got < want:
+        out.append(f"drops italics ({want - got} of {want})")
     if _skeleton(source) != _skeleton(text):
         out.append(SHAPE_CHANGED)
     return out
