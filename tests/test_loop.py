@@ -137,3 +137,35 @@ def test_a_short_unit_twice_is_not_a_loop() -> None:
     for ch in "Timetable. " + line * 2 + "Tickets are sold on board.":
         det.feed(ch)
     assert det.hit is None
+
+
+def test_a_block_of_sections_written_twice_shows_once() -> None:
+    """The README's linen shirt page wrote its five sections twice: the second copy was
+    on the terminal before the loop was found at its end. It is now held while it
+    follows the first, and dropped when it is whole."""
+    from quill.engine.generation import Generation
+
+    reply = "# Linen Shirt\n\nAn opening paragraph.\n\n" + SECTIONS * 3
+    gen = Generation(FakeEngine(reply).stream([Message("user", "x")], Sampling()), Sampling())
+    shown = "".join(gen)
+    result = gen.close()
+    assert shown.count("### Versatile Fit") == 1 and result.text.count("### Versatile Fit") == 1
+    assert shown.startswith("# Linen Shirt") and result.finish == "loop"
+
+
+def test_a_section_that_begins_like_an_earlier_one_goes_out() -> None:
+    """Sections with the same heading shape and opening words are not a repeat: each
+    goes out once it differs, and nothing is lost."""
+    from quill.engine.loop import BlockEcho
+
+    # the same opening words as the first section, then new text, and then the first
+    # section's start again without finishing it
+    reply = SECTIONS + SECTIONS[:120] + " And then something new.\n\n" + SECTIONS[:300] + "x"
+    pieces = list(guarded(FakeEngine(reply).stream([Message("user", "x")], Sampling())))
+    assert "".join(p.text for p in pieces) == reply and pieces[-1].finish == "stop"
+    # what is held at each step is only the text that still follows an earlier passage
+    echo = BlockEcho()
+    held = [echo.feed(ch)[0] for ch in SECTIONS + "### Perfect for a day out\n"]
+    # within the first copy a section's "### " is held until its name differs
+    assert 0 < max(held[: len(SECTIONS)]) <= len("### ")
+    assert held[len(SECTIONS) + 3] > 0 and held[-1] == 0  # held, then released

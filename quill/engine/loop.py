@@ -10,6 +10,7 @@ so callers keep the text before it plus a single copy of the repeated unit.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
@@ -156,12 +157,77 @@ class ParagraphEcho:
         return len(self.cur), c == self.prev
 
 
+class BlockEcho:
+    """Holds back text that, from the start of a paragraph, repeats the passage written
+    just before it (LONG_UNIT to MAX_UNIT characters, several paragraphs, back to
+    back), so a loop of whole sections shows no second copy either: the 1.5B wrote a
+    product page's five sections twice, and the LoopDetector can only tell at the end
+    of the second copy. A repeat is looked for at each paragraph start S: the earlier
+    paragraph starts E whose text the new text still follows character for character,
+    with S - E within the bounds. The text is released as soon as no such E is left
+    (a paragraph that only begins like an earlier one goes out after a few characters),
+    and it is a loop once the new text is a whole copy of ``text[E:S]``."""
+
+    def __init__(self, min_unit: int = LONG_UNIT, max_unit: int = MAX_UNIT) -> None:
+        self.min_unit, self.max_unit = min_unit, max_unit
+        self.text = ""
+        self.starts = [0]  # paragraph starts, in order
+        self.start = -1  # S: the paragraph start last looked from
+        self.matched = 0  # characters from S known to follow each candidate
+        self.candidates: list[int] = []  # the earlier starts E still followed
+        self.hit: LoopHit | None = None
+
+    def feed(self, piece: str) -> tuple[int, bool]:
+        """(how many of the last characters written must be held; whether they are a
+        whole copy of the passage before them, :attr:`hit` then saying which)."""
+        before = len(self.text)
+        self.text += piece
+        i = self.text.find("\n\n", max(0, before - 1))
+        while i >= 0:
+            j = i + 2
+            while j < len(self.text) and self.text[j] == "\n":
+                j += 1
+            if j > self.starts[-1]:
+                self.starts.append(j)
+            i = self.text.find("\n\n", j)
+        return self._follow()
+
+    def _begin(self, start: int) -> None:
+        self.start, self.matched = start, 0
+        self.candidates = [e for e in self.starts if self.min_unit <= start - e <= self.max_unit]
+
+    def _follow(self) -> tuple[int, bool]:
+        n = len(self.text)
+        while True:
+            if not self.candidates:  # look from the next paragraph start, if any
+                k = bisect.bisect_right(self.starts, self.start)
+                if k == len(self.starts) or self.starts[k] >= n:
+                    return 0, False
+                self._begin(self.starts[k])
+                continue
+            s, m = self.start, self.matched
+            new = self.text[s + m : n]
+            self.candidates = [
+                e for e in self.candidates if self.text[e + m : e + m + len(new)] == new
+            ]
+            if not self.candidates:
+                continue
+            self.matched = n - s
+            for e in self.candidates:
+                if self.matched >= s - e:  # a whole copy of text[e:s]
+                    self.hit = LoopHit(self.text[e:s], e, 2)
+                    return n - s, True
+            return n - s, False
+
+
 def guarded(pieces: Iterator[Piece], detector: LoopDetector | None = None) -> Iterator[Piece]:
     """Pass pieces through; on a loop, stop the engine and end with finish='loop'. A
-    paragraph that starts to repeat the one before it is held (:class:`ParagraphEcho`)
-    and dropped if it turns out a whole copy."""
+    paragraph that starts to repeat the one before it is held (:class:`ParagraphEcho`),
+    and so is text that starts to repeat the passage before it (:class:`BlockEcho`);
+    either is dropped if it turns out a whole copy."""
     det = detector or LoopDetector()
     echo = ParagraphEcho()
+    block = BlockEcho(det.long_unit, det.max_unit)
     held = ""
     for piece in pieces:
         if piece.finish is not None:
@@ -169,16 +235,21 @@ def guarded(pieces: Iterator[Piece], detector: LoopDetector | None = None) -> It
             return
         det.feed(piece.text)
         keep, looped = echo.feed(piece.text)
+        block_keep, block_looped = block.feed(piece.text)
         held += piece.text
-        if looped:  # the held copy is dropped; the first is kept
-            full = det.text
-            start = full.rfind(echo.prev, 0, len(full) - len(held))
-            if det.hit is None and start >= 0:
-                det.hit = LoopHit(echo.prev, start, 2)
+        if looped or block_looped:  # the held copy is dropped; the first is kept
+            if looped:
+                full = det.text
+                start = full.rfind(echo.prev, 0, len(full) - len(held))
+                hit = LoopHit(echo.prev, start, 2) if start >= 0 else None
+            else:
+                hit = block.hit
+            if det.hit is None and hit is not None:
+                det.hit = hit
             final = stop_stream(pieces, "loop")
             yield Piece("", finish="loop", stats=final.stats)
             return
-        keep = min(keep, len(held))
+        keep = min(max(keep, block_keep), len(held))
         out, held = held[: len(held) - keep], held[len(held) - keep :]
         if out and (yield from pass_on(Piece(out), pieces, held)):
             return  # the consumer wanted out: engine stopped
