@@ -184,6 +184,28 @@ def test_short_document_is_one_pass() -> None:
     assert job.plan.tokens == engine.count(text)
 
 
+def test_where_a_summary_may_end_follows_the_model_size() -> None:
+    """A model under a billion parameters may not end its summary before FLOOR_SHARE of
+    the length asked (the 0.5B stops before it has said what it read); a larger one, or
+    one of unknown size, before LARGER_FLOOR_SHARE (the 1.5B, held longer, writes about
+    the document instead)."""
+    from dataclasses import replace
+
+    from quill.writing.summary_job import FLOOR_SHARE, LARGER_FLOOR_SHARE, floor_share
+
+    assert floor_share(630_167_424) == FLOOR_SHARE == 0.7
+    assert floor_share(1_777_088_000) == floor_share(0) == LARGER_FLOOR_SHARE == 0.5
+    floors = {}
+    for n_params in (630_167_424, 1_777_088_000):
+        engine = FakeEngine(replier(), n_ctx=4096)
+        engine.info = replace(engine.info, n_params=n_params)
+        _, job, _, _ = run(engine, document(sections=2, paragraphs=1))
+        final = engine.params[-1]
+        assert final.end_after == job.plan.target_words
+        floors[n_params] = final.min_words / job.plan.target_words
+    assert floors == pytest.approx({630_167_424: 0.7, 1_777_088_000: 0.5}, abs=0.02)
+
+
 def test_map_reduce_passes_order_and_budgets() -> None:
     engine = FakeEngine(replier(), n_ctx=800)
     text = document()

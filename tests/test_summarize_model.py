@@ -95,3 +95,13 @@ def test_chinese_document_gets_a_chinese_summary(llama_engine: Any) -> None:
     han = sum("\u4e00" <= ch <= "\u9fff" for ch in summary.text)
     latin = sum(ch.isascii() and ch.isalpha() for ch in summary.text)
     assert han >= 20 and han > 3 * latin, summary.text
+
+
+@pytest.mark.model
+def test_the_engine_says_how_large_the_model_is(llama_engine: Any) -> None:
+    """The summary's floor follows the model's size (summary_job.floor_share): the
+    tests' 0.5B counts 630M parameters with its embeddings (the 1.5B, 1,777M)."""
+    from quill.writing.summary_job import FLOOR_SHARE, floor_share
+
+    assert 400_000_000 < llama_engine.info.n_params < 1_000_000_000
+    assert floor_share(llama_engine.info.n_params) == FLOOR_SHARE

@@ -155,6 +155,7 @@ class ModelInfo:
     chat_template: bool = True
     backend: str = "llama.cpp"
     parallel: int = 1  # requests the backend can serve at once (in process: 1)
+    n_params: int = 0  # the model's parameters, where the backend says (else 0)
 
 
 @runtime_checkable

@@ -219,6 +219,7 @@ class LlamaEngine:
             threads=threads,
             flash_attn="on" if kv != "f16" else "auto",
             chat_template=not self.template.plain,
+            n_params=int(lc.llama_model_n_params(model)),
         )
         self._piece_buf = ctypes.create_string_buffer(256)
         self._bans: sampler.Bans | None = None  # prose's banned tokens, scanned once

@@ -47,7 +47,6 @@ from quill.writing.retry import RETRIES, checked, run_generation
 from quill.writing.salience import select
 from quill.writing.summary_job import (
     BEST_OF,
-    FLOOR_SHARE,
     FORMATS,
     LENGTHS,
     TOKENS_PER_WORD,
@@ -61,6 +60,7 @@ from quill.writing.summary_job import (
     SummaryOptions,
     auto_method,
     auto_words,
+    floor_share,
     notes_cap,
     notes_max_tokens,
     notes_words,
@@ -339,13 +339,14 @@ class Summarizer:
         begin as a list item or heading (``Sampling.prose``: small models asked for a
         paragraph of a document full of lists answer with one), and near the length
         asked it is pushed to end at its next sentence end (``Sampling.end_after``), and
-        it may not end before FLOOR_SHARE of that length (``Sampling.min_words``)."""
+        it may not end before a share of that length that depends on the model's size
+        (:func:`floor_share`; ``Sampling.min_words``)."""
         prose = self.opts.format in ("paragraph", "tldr")
         return self.base.with_(
             max_tokens=plan.summary_tokens,
             prose=prose,
             end_after=plan.target_words,
-            min_words=round(FLOOR_SHARE * plan.target_words),
+            min_words=round(floor_share(self.engine.info.n_params) * plan.target_words),
         )
 
     def _refine_transform(self, plan: Plan) -> Transform:
