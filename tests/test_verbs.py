@@ -795,6 +795,24 @@ def test_italics_must_stay_italics() -> None:
     assert markdown_lost("a b c", "a _b_ c") == ["drops italics (1 of 1)"]
 
 
+def test_quotes_that_stand_for_italics_become_italics_again() -> None:
+    """The 1.5B wrote "the small ferry *Wren*" as 小船“绿鸟” on every try: Chinese marks
+    a name with quotes. Where the count matches and the source has no quotes of its own,
+    the quotes become the source's italics; the block's tidy does it."""
+    from quill.writing import translate as tr
+
+    src = "Every evening the small ferry *Wren* leaves the north pier."
+    assert tr.italics_back("每天晚上，小渡轮“鹪鹩号”从北码头出发。", src) == (
+        "每天晚上，小渡轮*鹪鹩号*从北码头出发。"
+    )
+    tidy = tr.tidy_block(tr.Block("", "2. Choose _Night_ and then `N29`.", "\n", "para"))
+    assert tidy("2. 选择“夜”然后输入 `N29`。") == "2. 选择_夜_然后输入 `N29`。"
+    # more quoted spans than italics, quotes in the source, or italics kept: left alone
+    assert tr.italics_back("小船“绿鸟”从“北”码头出发。", src) == "小船“绿鸟”从“北”码头出发。"
+    assert tr.italics_back("他说“好”。", 'He said "fine".') == "他说“好”。"
+    assert tr.italics_back("小船*绿鸟*说“好”。", src) == "小船*绿鸟*说“好”。"
+
+
 def test_blocks_give_the_text_back() -> None:
     from quill.writing.translate import blocks
 

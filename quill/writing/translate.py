@@ -195,12 +195,33 @@ _EMPHASIS = re.compile(r"\*\*|__|(?<![*\w])\*(?=\S)")
 _LEAD_MARKS = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d{1,3}[.)]\s+|>\s?)")
 
 
+# Quotes a translation put where its source has italics: the 1.5B wrote "the small
+# ferry *Wren*" as 小船“绿鸟” on every try (Chinese marks a name with quotes), and the
+# report half's "Choose *Night*" as 选择“夜”.
+_QUOTED = re.compile(r"“([^“”\n]{1,60})”|「([^「」\n]{1,60})」|\"([^\"\n]{1,60})\"")
+_QUOTE_MARKS = re.compile(r"[\"“”「」]")
+
+
+def italics_back(text: str, source: str) -> str:
+    """``text`` with its quoted spans made the source's italics again, where the source
+    has italics and no quotes of its own, and the text has no italics and as many
+    quoted spans as the source has italic ones; else ``text`` as it is."""
+    want = vc.italic_spans(vc.code_free(source))
+    if not want or _QUOTE_MARKS.search(source) or vc.italic_spans(vc.code_free(text)):
+        return text
+    if len(_QUOTED.findall(text)) != len(want):
+        return text
+    mark = want[0][0]
+    return _QUOTED.sub(lambda m: mark + next(g for g in m.groups() if g) + mark, text)
+
+
 def tidy_block(block: Block) -> Callable[[str], str]:
     """Shape a block's translation: a heading or an item loses marks of its own (quill
-    puts the source's back); the text is stripped."""
+    puts the source's back); quotes that stand for the source's italics become italics
+    again (:func:`italics_back`); the text is stripped."""
 
     def tidy(text: str) -> str:
-        t = _OPEN_EMPHASIS.sub(r"\1\2\1", text.strip())
+        t = italics_back(_OPEN_EMPHASIS.sub(r"\1\2\1", text.strip()), block.core)
         if block.kind in ("heading", "item", "quote") and not _LEAD_MARKS.match(block.core):
             t = _LEAD_MARKS.sub("", t, count=1).strip()
         if block.kind == "heading" and block.core.rstrip()[-1:] not in ".。!！?？:：":

@@ -497,6 +497,12 @@ _ITALIC = re.compile(
 )
 
 
+def italic_spans(prose: str) -> list[str]:
+    """The italic spans of ``prose`` (text outside code: :func:`code_free`), marks
+    included ("*Wren*")."""
+    return _ITALIC.findall(prose)
+
+
 def _skeleton(text: str) -> list[str]:
     """The Markdown shape, line by line: heading levels, list and quote marks."""
     out = []
@@ -539,7 +545,7 @@ def markdown_lost(text: str, source: str) -> list[str]:
         want, got = _spans(source_prose, mark), _spans(prose, mark)
         if got < want:
             out.append(f"drops {name} ({want - got} of {want})")
-    want, got = len(_ITALIC.findall(source_prose)), len(_ITALIC.findall(prose))
+    want, got = len(italic_spans(source_prose)), len(italic_spans(prose))
     if got < want:
         out.append(f"drops italics ({want - got} of {want})")
     if _skeleton(source) != _skeleton(text):
