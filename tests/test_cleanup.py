@@ -261,6 +261,11 @@ def test_closing_hashtags_are_dropped_from_a_piece_begun_with_an_opening() -> No
     assert drain(opened(inside))[0].strip() == inside
     numbered = LINEN + "\n\n#1 tip: wash it cold."
     assert drain(opened(numbered))[0].strip() == numbered
+    # a sentence is not a tag line, whatever spaces end its line (a Markdown break)
+    from quill.writing.cleanup import _tag_lines
+
+    assert _tag_lines("#StartSketchingToday #CreativeHabit  \n#Sketch")
+    assert not _tag_lines("#LinenLife is our motto.  \n#SummerLinen")
 
 
 def test_a_note_on_the_piece_after_a_rule_is_dropped_whole() -> None:

@@ -162,11 +162,11 @@ def _lone_heading(paragraph: str) -> bool:
 # its "#"). A social post may end on them; a piece begun with a heading or a subject
 # line (a blog post, a product page, an email) does not: the 1.5B ended a blog post on
 # two such lines, which the check then read as an unfinished ending.
-_TAG_LINE = re.compile(r"[ \t]*#[^\W\d_][^\n]*(?<![.!?:。！？：])[ \t]*")
+_TAG_LINE = re.compile(r"[ \t]*#[^\W\d_][^\n]*(?<![.!?:。！？：])")
 
 
 def _tag_lines(paragraph: str) -> bool:
-    lines = [ln for ln in paragraph.strip().split("\n") if ln.strip()]
+    lines = [ln.rstrip() for ln in paragraph.strip().split("\n") if ln.strip()]
     return bool(lines) and all(_TAG_LINE.fullmatch(ln) for ln in lines)
 
 
