@@ -605,13 +605,13 @@ def pieces_of(*texts: str) -> Iterator[Piece]:
     ],
 )
 def test_a_joined_title_gets_its_spaces_back(texts: tuple[str, ...], expected: str) -> None:
-    from quill.writing.cleanup import spaced_title
+    from quill.writing.openings import spaced_title
 
     assert drain(spaced_title()(pieces_of(*texts)))[0] == expected
 
 
 def test_a_title_is_held_only_while_it_may_be_joined() -> None:
-    from quill.writing.cleanup import spaced_title
+    from quill.writing.openings import spaced_title
 
     out = spaced_title()(pieces_of("# You", "Tube", " Tips", "\n\nText."))
     assert next(out).text == "# You"  # "Tube" may start a joined title: held
@@ -623,7 +623,7 @@ def test_a_title_is_held_only_while_it_may_be_joined() -> None:
 
 
 def test_a_two_part_title_word_is_spaced_where_the_request_spaces_it() -> None:
-    from quill.writing.cleanup import spaced_title
+    from quill.writing.openings import spaced_title
 
     texts = ("# Harbor", "City", " Opens", "\n\nText.")
     assert drain(spaced_title("News about Harbor City.")(pieces_of(*texts)))[0] == (

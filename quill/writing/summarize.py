@@ -36,13 +36,13 @@ from quill.writing.chunk import Chunk, chunk_text, heading_paths
 from quill.writing.cleanup import (
     Transform,
     drop_echoed_header,
-    lead,
     sentence_gate,
     strip_blocks,
 )
 from quill.writing.draft import opening
 from quill.writing.figures import key_sentences
 from quill.writing.language import detect_language
+from quill.writing.openings import lead
 from quill.writing.retry import RETRIES, checked, run_generation
 from quill.writing.salience import select
 from quill.writing.summary_job import (
