@@ -14,7 +14,7 @@ import pytest
 
 from quill.engine.base import Message, Sampling
 from quill.engine.hardware import lookup_default
-from quill.engine.lookup import DEFAULT_DRAFT, Drafter
+from quill.engine.lookup import DEFAULT_DRAFT, Drafter, last_message_start
 from quill.engine.steps import plain_steps
 from quill.errors import BackendError, UsageError
 
@@ -74,6 +74,61 @@ def test_a_draft_follows_its_source_while_the_text_does() -> None:
     d.verdict(3, 3)
     d.extend([12, 13, 14, 15])  # the accepted run and the token sampled after it
     assert d.draft(3) == [16, 17, 18]
+
+
+def test_a_match_in_the_last_message_comes_before_a_longer_one_earlier() -> None:
+    """A proofread prompt: an example reply "1 2 30" after the reply marker "8 9", and
+    the sentence "1 2 40" in the last message, from position 6 on. A reply "1 2" after
+    the marker matches the example four tokens long and the sentence two tokens long:
+    the sentence, which the reply copies, is followed."""
+    #            0  1  2  3   4  5  6  7  8   9
+    prompt = [5, 8, 9, 1, 2, 30, 6, 1, 2, 40]
+    d = Drafter(prompt, focus=6)
+    d.extend([8, 9, 1, 2])  # "8 9 1 2" occurred in the example (then 30)
+    assert d.draft(1) == [40]  # "1 2" in the last message (then 40) comes first
+    plain = Drafter(prompt)
+    plain.extend([8, 9, 1, 2])
+    assert plain.draft(1) == [30]  # without a focus, the longest match wins
+
+
+def test_a_draft_stops_before_an_end_token() -> None:
+    # the sentence 10 11 12, then the template's end (2) and the next turn (3 4)
+    d = Drafter([1, 10, 11, 12, 2, 3, 4], is_end=lambda t: t == 2)
+    d.extend([10, 11])
+    assert d.draft(5) == [12]  # not the end token, nor what follows it
+    d.append(12)
+    assert d.draft(5) == []  # the end itself is sampled, not drafted
+
+
+def test_after_a_replaced_token_the_draft_goes_on_after_it_once() -> None:
+    # the sentence 10 11 12 13 14 15 16 in the last message
+    prompt = [1, 10, 11, 12, 13, 14, 15, 16, 2]
+    d = Drafter(prompt, focus=1)
+    d.extend([10, 11])
+    assert d.draft(3) == [12, 13, 14]
+    d.verdict(3, 1)  # 12 kept, then the model wrote 50 where 13 was drafted
+    d.extend([12, 50])
+    assert d.draft(3) == [14, 15]  # what followed 13 (a first draft after: 2 tokens)
+    d.verdict(2, 0)  # wrong (the model inserted a token): no second guess
+    d.append(51)
+    assert d.draft(3) == []
+
+
+def test_a_start_drafted_by_the_caller_is_followed() -> None:
+    prompt = [1, 10, 11, 12, 13, 14, 15, 16, 2, 3]
+    d = Drafter(prompt, focus=1)
+    d.begin([10, 11, 12])
+    d.verdict(3, 0)  # the model wrote 60 where 10 was drafted ("A" for "a")
+    d.append(60)
+    assert d.draft(4) == [11, 12]
+
+
+def test_the_last_message_starts_after_the_last_long_run_between_markers() -> None:
+    # ChatML's shape: <s> system text <e> \n <s> user\n text text text <e> \n <s> assistant \n
+    S, E = 100, 101
+    prompt = [S, 1, 2, 3, 4, E, 9, S, 5, 9, 6, 7, 8, E, 9, S, 20, 9]
+    assert last_message_start(prompt, lambda t: t >= 100) == 8
+    assert last_message_start([1, 2, 3], lambda t: t >= 100) == 0  # no markers
 
 
 def test_backs_off_after_drafts_rejected_in_a_row() -> None:
@@ -222,6 +277,33 @@ def test_above_temperature_zero_the_draws_are_the_same(
     assert text_l == text
     n = min(len(toks), len(toks_l))
     assert toks_l[:n] == toks[:n]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("temperature", [0.0, 0.8])
+def test_a_reply_expected_to_copy_drafts_its_start_with_the_prompt(
+    exact_engine: object, temperature: float
+) -> None:
+    """Sampling.expect: the reply's first tokens are drafted from the text it copies and
+    checked in the prompt's own decode; the text is still plain decoding's. Three tokens
+    asked: plain lookup could check one drafted token at most (after the first), the
+    start draft two."""
+    params = Sampling(temperature=temperature, top_p=0.95, seed=5, max_tokens=3)
+    messages = [
+        Message("system", "Copy the sentence, correcting its mistakes."),
+        Message("user", "The ferry leave the harbour at seven."),
+    ]
+    text, toks, _ = generate(exact_engine, messages, params.with_(lookup=0))
+    expect = params.with_(lookup=5, expect=messages[-1].content)
+    text_l, toks_l, stats = generate(exact_engine, messages, expect)
+    assert (text_l, toks_l) == (text, toks)
+    assert stats.accepted_tokens == 2 and text.startswith("The ferry")
+    long = params.with_(max_tokens=60)
+    text, _, _ = generate(exact_engine, messages, long.with_(lookup=0))
+    text_l, _, stats = generate(
+        exact_engine, messages, long.with_(lookup=5, expect=messages[-1].content)
+    )
+    assert text_l == text and stats.accepted_tokens >= 2
 
 
 @pytest.mark.model

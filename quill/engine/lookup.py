@@ -11,14 +11,22 @@ number of decodes changes.
 :class:`Drafter` keeps, for each n-gram size, where each n-gram last occurred, updated
 as tokens are appended (no rescans). A draft continues the previous draft's source while
 the text keeps following it (the copy of a sentence runs on), else comes from the most
-recent earlier occurrence of the longest matching n-gram. It backs off where drafts keep
+recent earlier occurrence of the longest matching n-gram, looked for first from
+``focus`` on (the last message, which the reply copies: a proofread sentence's "We"
+after the template's "assistant" had matched the example reply "We walked along the
+harbour" four tokens long, where the sentence itself, two tokens long, was right).
+Where the model replaced the token a draft proposed (a correction: " knows" for
+" know"), the next draft tries the source after that token once ("every regular by
+name"), rather than waiting two tokens for an n-gram to match again. A
+draft stops before an end-of-generation token (``is_end``): nothing after it is needed,
+and the end is sampled at that position anyway. It backs off where drafts keep
 failing (free writing that only now and then repeats a phrase): after each draft that
 was rejected outright the next one waits a few more tokens.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 NGRAM_SIZES = (4, 3, 2)  # the longest match first; a single token is too weak a cue
 # Tokens drafted at most per step (the engine's default). On a CPU a check is not free:
@@ -34,14 +42,25 @@ BACKOFF_MAX = 16  # tokens to wait at most after drafts that failed in a row
 class Drafter:
     """The n-gram index over ``tokens`` (the prompt), grown with :meth:`append`."""
 
-    def __init__(self, tokens: Iterable[int], sizes: tuple[int, ...] = NGRAM_SIZES) -> None:
+    def __init__(
+        self,
+        tokens: Iterable[int],
+        sizes: tuple[int, ...] = NGRAM_SIZES,
+        *,
+        focus: int = 0,
+        is_end: Callable[[int], bool] | None = None,
+    ) -> None:
         self.tokens: list[int] = list(tokens)
         self.sizes = tuple(sorted(sizes, reverse=True))
+        self.focus = focus  # where the last message starts: matches from here on come first
+        self.is_end = is_end
         self._seen: dict[int, dict[tuple[int, ...], int]] = {n: {} for n in self.sizes}
         for end in range(1, len(self.tokens)):
             self._index(end)
         self._src = -1  # where the last draft was copied from
         self._src_at = 0  # len(tokens) when it was drafted
+        self._resync = False  # the last draft failed at a token: try the source after it
+        self._guess = False  # the last draft was such a try
         self._wait = 0  # tokens to go before the next draft (backing off)
         self._fails = 0  # drafts rejected outright in a row
         self._size = FIRST_DRAFT  # the next draft's length at most (grows while accepted)
@@ -75,26 +94,55 @@ class Drafter:
         toks = self.tokens
         end = len(toks)
         start = -1
+        guess = False
         # the previous draft's source, where the text still follows it
         if self._src >= 0:
             at = self._src + (end - self._src_at)
             if 2 <= at < end and toks[at - 2 : at] == toks[end - 2 :]:
                 start = at
+            elif self._resync and at < end:
+                start = at  # the token sampled replaced the one drafted: go on after it
+                guess = True
+        self._resync = False
         if start < 0:
-            for n in self.sizes:
-                if end > n:
-                    found = self._seen[n].get(tuple(toks[end - n :]))
-                    if found is not None:
-                        start = found
-                        break
+            start = self._match(self.focus)
+        if start < 0 < self.focus:
+            start = self._match(0)
         if start < 0:
             return []
         out = toks[start : min(start + limit, end)]
+        if self.is_end is not None:
+            for i, t in enumerate(out):
+                if self.is_end(t):
+                    out = out[:i]
+                    break
+        self._guess = guess
         if out:
             self._src, self._src_at = start, end
             self.drafts += 1
             self.drafted += len(out)
         return out
+
+    def begin(self, draft: list[int]) -> None:
+        """The reply's first tokens are drafted by the caller (Sampling.expect): where
+        they occur from the focus on, the drafts after them follow that place."""
+        toks, n = self.tokens, len(draft)
+        for i in range(self.focus, len(toks) - n + 1):
+            if n and toks[i : i + n] == draft:
+                self._src, self._src_at = i, len(toks)
+                return
+
+    def _match(self, since: int) -> int:
+        """Where the longest n-gram that ends the text last occurred at or after
+        ``since`` (the position of the token that followed it), or -1."""
+        toks = self.tokens
+        end = len(toks)
+        for n in self.sizes:
+            if end > n:
+                found = self._seen[n].get(tuple(toks[end - n :]))
+                if found is not None and found >= since:
+                    return found
+        return -1
 
     def verdict(self, proposed: int, accepted: int) -> None:
         """How a draft of ``proposed`` tokens fared. Each drafted token costs a share of a
@@ -111,7 +159,24 @@ class Drafter:
             self._size = max(2, self._size // 2)
         if accepted:
             self._fails = 0
+            self._resync = accepted < proposed
             return
         self._fails += 1
-        self._src = -1
+        self._resync = self._fails == 1 and not self._guess  # one guess, not a chain
+        if not self._resync:
+            self._src = -1
         self._wait = min(BACKOFF_MAX, 1 << (self._fails - 1)) if self._fails > 1 else 0
+
+
+def last_message_start(tokens: list[int], is_control: Callable[[int], bool], least: int = 4) -> int:
+    """Where the prompt's last message starts: the start of its last run of at least
+    ``least`` tokens between control tokens (a chat template's turn markers; the runs
+    after the last message, such as ChatML's "\\n" and "assistant\\n", are shorter). 0
+    where there is none (a prompt without turn markers)."""
+    run_end = len(tokens)
+    for i in range(len(tokens) - 1, -1, -1):
+        if is_control(tokens[i]):
+            if run_end - (i + 1) >= least:
+                return i + 1
+            run_end = i
+    return 0
