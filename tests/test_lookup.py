@@ -114,15 +114,6 @@ def test_after_a_replaced_token_the_draft_goes_on_after_it_once() -> None:
     assert d.draft(3) == []
 
 
-def test_a_start_drafted_by_the_caller_is_followed() -> None:
-    prompt = [1, 10, 11, 12, 13, 14, 15, 16, 2, 3]
-    d = Drafter(prompt, focus=1)
-    d.begin([10, 11, 12])
-    d.verdict(3, 0)  # the model wrote 60 where 10 was drafted ("A" for "a")
-    d.append(60)
-    assert d.draft(4) == [11, 12]
-
-
 def test_the_last_message_starts_after_the_last_long_run_between_markers() -> None:
     # ChatML's shape: <s> system text <e> \n <s> user\n text text text <e> \n <s> assistant \n
     S, E = 100, 101
@@ -277,33 +268,6 @@ def test_above_temperature_zero_the_draws_are_the_same(
     assert text_l == text
     n = min(len(toks), len(toks_l))
     assert toks_l[:n] == toks[:n]
-
-
-@pytest.mark.model
-@pytest.mark.parametrize("temperature", [0.0, 0.8])
-def test_a_reply_expected_to_copy_drafts_its_start_with_the_prompt(
-    exact_engine: object, temperature: float
-) -> None:
-    """Sampling.expect: the reply's first tokens are drafted from the text it copies and
-    checked in the prompt's own decode; the text is still plain decoding's. Three tokens
-    asked: plain lookup could check one drafted token at most (after the first), the
-    start draft two."""
-    params = Sampling(temperature=temperature, top_p=0.95, seed=5, max_tokens=3)
-    messages = [
-        Message("system", "Copy the sentence, correcting its mistakes."),
-        Message("user", "The ferry leave the harbour at seven."),
-    ]
-    text, toks, _ = generate(exact_engine, messages, params.with_(lookup=0))
-    expect = params.with_(lookup=5, expect=messages[-1].content)
-    text_l, toks_l, stats = generate(exact_engine, messages, expect)
-    assert (text_l, toks_l) == (text, toks)
-    assert stats.accepted_tokens == 2 and text.startswith("The ferry")
-    long = params.with_(max_tokens=60)
-    text, _, _ = generate(exact_engine, messages, long.with_(lookup=0))
-    text_l, _, stats = generate(
-        exact_engine, messages, long.with_(lookup=5, expect=messages[-1].content)
-    )
-    assert text_l == text and stats.accepted_tokens >= 2
 
 
 @pytest.mark.model

@@ -72,11 +72,6 @@ class Sampling:
     # not a piece ("Sure! Below is a meeting agenda…"). Only where no prefill leads it.
     # Engines without it ignore it.
     not_first: tuple[str, ...] = ()
-    # Text the reply is expected to begin with (proofread: the sentence it copies). With
-    # prompt lookup on, its first tokens are drafted and checked in the prompt's own
-    # decode, so a copy's first tokens cost no decode of their own; the output is the
-    # model's either way. Engines without it ignore it.
-    expect: str | None = None
 
     def with_(self, **changes: object) -> Sampling:
         clean = {k: v for k, v in changes.items() if v is not None}

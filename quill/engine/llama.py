@@ -65,8 +65,6 @@ __all__ = ["DEFAULT_CTX_CAP", "N_BATCH", "LlamaEngine", "import_llama_cpp"]
 log = logging.getLogger("quill.llama")
 
 N_BATCH = 512
-START_HEAD_MAX = 96  # prompt tokens left at most to evaluate with a draft of the reply's start
-START_TEXT = 64  # characters of Sampling.expect tokenized for that draft
 DEFAULT_CTX_CAP = memory.DEFAULT_CTX_CAP
 
 
@@ -455,22 +453,18 @@ class LlamaEngine:
         t_first = t_last = t0
         steps: Iterator[int] | None = None
         try:
-            room = self.info.n_ctx - len(prompt)
-            budget = min(params.max_tokens, room)
-            if room < params.max_tokens:
-                finish = "context"  # the context fills before --max-tokens is reached
-            rest = prompt[len(self._tokens) :]
-            draft = self.lookup if params.lookup is None else max(0, params.lookup)
-            led = continuing or bool(lead) or titled or budget < 2
-            start = self._start_draft(params, rest, draft, led)
-            head = rest if start else []
-            evaluated = self._eval(rest[: len(rest) - len(head)])
+            evaluated = self._eval(prompt[len(self._tokens) :])
             stats.prompt_s = time.perf_counter() - t0
             if not evaluated:  # a signal stopped the prompt evaluation
                 yield Piece("", finish="interrupted", stats=stats)
                 return
+            room = self.info.n_ctx - len(self._tokens)
+            budget = min(params.max_tokens, room)
+            if room < params.max_tokens:
+                finish = "context"  # the context fills before --max-tokens is reached
             vocab, is_eog, token_bytes = self._vocab, lc.llama_vocab_is_eog, self.token_bytes
             strip = self._strip_first and not continuing
+            draft = self.lookup if params.lookup is None else max(0, params.lookup)
             shape = self._shaper(params, continuing, prompt)
             first = functools.partial(self._first, chain, lead, params, shape, titled)
             if draft > 0 and budget > 1:
@@ -487,8 +481,6 @@ class LlamaEngine:
                     budget,
                     stats,
                     shape,
-                    head,
-                    start,
                 )
             else:
                 steps = plain_steps(lc, self._ctx, self._mem, self._tokens, chain, first, shape)
@@ -501,8 +493,6 @@ class LlamaEngine:
                 if i == 0:
                     t_first = t_last
                     stats.ttft_s = t_first - t0
-                    if head:  # the prompt's last tokens were evaluated with the reply's first
-                        stats.prompt_s = stats.ttft_s
                 stats.generated_tokens += 1
                 if text:
                     try:
@@ -519,22 +509,6 @@ class LlamaEngine:
             if steps is not None:
                 steps.close()  # type: ignore[attr-defined]
             lc.llama_sampler_free(chain)
-
-    def _start_draft(self, params: Sampling, rest: list[int], most: int, led: bool) -> list[int]:
-        """A draft of the reply's first tokens, from :attr:`Sampling.expect`, to be
-        evaluated with the last of the prompt (:func:`quill.engine.steps.lookup_steps`);
-        [] where lookup is off, the reply is led (a prefill, a lead, a title, ruled-out
-        openers: its first token is chosen another way), or the prompt left to evaluate
-        is empty or longer than START_HEAD_MAX tokens (a long prompt is evaluated in
-        batches that Ctrl-C can stop)."""
-        if not params.expect or most <= 0 or led or params.not_first:
-            return []
-        if not 0 < len(rest) <= START_HEAD_MAX:
-            return []
-        text = params.expect.lstrip()
-        cut = text[:START_TEXT]
-        toks = self.tokenize(cut)
-        return toks[: most if len(cut) == len(text) else min(most, len(toks) - 1)]
 
     def _first(
         self, chain: Any, lead: str, params: Sampling, shape: Shaper | None, titled: bool = False

@@ -123,15 +123,6 @@ class Drafter:
             self.drafted += len(out)
         return out
 
-    def begin(self, draft: list[int]) -> None:
-        """The reply's first tokens are drafted by the caller (Sampling.expect): where
-        they occur from the focus on, the drafts after them follow that place."""
-        toks, n = self.tokens, len(draft)
-        for i in range(self.focus, len(toks) - n + 1):
-            if n and toks[i : i + n] == draft:
-                self._src, self._src_at = i, len(toks)
-                return
-
     def _match(self, since: int) -> int:
         """Where the longest n-gram that ends the text last occurred at or after
         ``since`` (the position of the token that followed it), or -1."""

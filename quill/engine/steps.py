@@ -76,8 +76,6 @@ def lookup_steps(
     budget: int,
     stats: Stats,
     shape: Shaper | None,
-    head: list[int] | None = None,
-    start: list[int] | None = None,
 ) -> Iterator[int]:
     """The sampled tokens, with prompt-lookup decoding (see :mod:`quill.engine.lookup`).
 
@@ -90,14 +88,9 @@ def lookup_steps(
     sample that differs (or after the last draft) the run ends, with that sample as
     the next token. Drafted tokens after the run are removed from the KV cache. The
     output is the model's own, token for token; only the decodes are fewer.
-
-    ``head``: the prompt's last tokens, not evaluated yet, and ``start``: a draft of the
-    reply's first tokens (:attr:`Sampling.expect`). They are evaluated in one batch, so
-    a reply that begins as expected has its first tokens from the prompt's own decode
-    (``first`` is then not called: the first token is sampled plainly, as it samples
-    it where no lead or ruled-out opener is set).
     """
     sample, decode, is_eog = lc.llama_sampler_sample, lc.llama_decode, lc.llama_vocab_is_eog
+    one = (lc.llama_token * 1)()
 
     def is_end(t: int) -> bool:
         return bool(is_eog(vocab, t))
@@ -105,61 +98,11 @@ def lookup_steps(
     def is_control(t: int) -> bool:
         return bool(is_eog(vocab, t) or lc.llama_vocab_is_control(vocab, t))
 
-    one = (lc.llama_token * 1)()
     drafter = Drafter(prompt, focus=last_message_start(prompt, is_control), is_end=is_end)
-    size = max(most, len(start or ())) + max(1, len(head or ()))
-    batch = lc.llama_batch_init(size, 0, 1)
-
-    def check(lead: list[int], draft: list[int]) -> list[int]:
-        """Evaluate ``lead`` and ``draft`` in one batch (logits from the last of
-        ``lead`` on) and sample position after position while the draft is followed."""
-        pos = len(tokens)
-        m = len(lead)
-        batch.n_tokens = m + len(draft)
-        for j, t in enumerate((*lead, *draft)):
-            batch.token[j] = t
-            batch.pos[j] = pos + j
-            batch.n_seq_id[j] = 1
-            batch.seq_id[j][0] = 0
-            batch.logits[j] = 1 if j >= m - 1 else 0
-        rc = decode(ctx, batch)
-        if rc != 0:
-            decode_failed(lc, mem, tokens, rc, pos)
-        picked: list[int] = []
-        for j in range(len(draft) + 1):
-            if shape is not None:
-                shape.apply(m - 1 + j)
-            s = sample(chain, ctx, m - 1 + j)
-            picked.append(s)
-            if j == len(draft) or s != draft[j] or is_end(s):
-                break
-            if shape is not None:
-                shape.push(s)
-        kept = len(picked) - 1  # drafted tokens that were what the sampler picked
-        # forget the rejected drafts' cache entries
-        if kept < len(draft) and not lc.llama_memory_seq_rm(mem, 0, pos + m + kept, -1):
-            decode_failed(lc, mem, tokens, -1, pos)
-        tokens.extend(lead)
-        tokens.extend(draft[:kept])
-        if draft:
-            drafter.verdict(len(draft), kept)
-        stats.drafted_tokens += len(draft)
-        stats.accepted_tokens += kept
-        return picked
-
+    batch = lc.llama_batch_init(most + 1, 0, 1)
     try:
-        if head:
-            start = (start or [])[: max(0, budget - 1)]
-            drafter.begin(start)
-            picked = check(head, start)
-            produced = len(picked)
-            for s in picked[:-1]:
-                yield s
-                drafter.append(s)
-            tok = picked[-1]
-        else:
-            tok = first()
-            produced = 1
+        tok = first()
+        produced = 1
         while True:
             yield tok
             drafter.append(tok)
@@ -170,7 +113,37 @@ def lookup_steps(
                 tok = _next(lc, ctx, mem, one, tok, tokens, chain, shape)
                 produced += 1
                 continue
-            picked = check([tok], draft)
+            pos = len(tokens)
+            n = len(draft) + 1
+            batch.n_tokens = n
+            for j, t in enumerate((tok, *draft)):
+                batch.token[j] = t
+                batch.pos[j] = pos + j
+                batch.n_seq_id[j] = 1
+                batch.seq_id[j][0] = 0
+                batch.logits[j] = 1
+            rc = decode(ctx, batch)
+            if rc != 0:
+                decode_failed(lc, mem, tokens, rc, pos)
+            picked: list[int] = []
+            for j in range(n):
+                if shape is not None:
+                    shape.apply(j)
+                s = sample(chain, ctx, j)
+                picked.append(s)
+                if j == n - 1 or s != draft[j] or is_eog(vocab, s):
+                    break
+                if shape is not None:
+                    shape.push(s)
+            kept = len(picked) - 1  # drafted tokens that were what the sampler picked
+            # forget the rejected drafts' cache entries
+            if kept < len(draft) and not lc.llama_memory_seq_rm(mem, 0, pos + 1 + kept, -1):
+                decode_failed(lc, mem, tokens, -1, pos)
+            tokens.append(tok)
+            tokens.extend(draft[:kept])
+            drafter.verdict(len(draft), kept)
+            stats.drafted_tokens += len(draft)
+            stats.accepted_tokens += kept
             produced += len(picked)
             for s in picked[:-1]:
                 yield s

@@ -312,8 +312,7 @@ class Proofreading:
         from quill.engine.generation import generate
 
         budget = int(self.engine.count(sentence) * 1.5) + 24
-        # the reply is a copy of the sentence: its first tokens are drafted from it
-        p = params.with_(max_tokens=min(params.max_tokens, budget), expect=sentence)
+        p = params.with_(max_tokens=min(params.max_tokens, budget))
         gen = generate(self.engine, unit_messages(self.prompt, sentence), p)
         self.current = gen
         yield from gen
