@@ -96,7 +96,7 @@ def single_prompt(text: str = REPORT, **opts: object) -> str:
 def test_a_paragraph_summary_is_shown_the_key_figures_after_the_document() -> None:
     user = single_prompt(words=200)  # room for all three
     text_end = user.index("It agreed on nothing new")
-    request = user.rindex("Summarize this document")
+    request = user.rindex("Summarize this in about")
     # After the document, just before the request, one a line, under a line that reads
     # as the author's own (a label that names them comes back in a small model's summary).
     block = user[user.index("\n\n", text_end) : request].strip().splitlines()
@@ -116,7 +116,7 @@ def test_no_key_figures_where_the_document_has_none() -> None:
     text = "# Notes\n\nThe board met. It agreed on nothing new.\n"
     user = single_prompt(text)
     assert user.count("It agreed on nothing new.") == 1
-    assert user.endswith('nothing new.\n\nSummarize this document "water.md" in about 3 words.')
+    assert user.endswith("nothing new.\n\nSummarize this in about 3 words.")
 
 
 def test_chinese_documents_are_shown_them_in_chinese() -> None:

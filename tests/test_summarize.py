@@ -176,11 +176,12 @@ def test_short_document_is_one_pass() -> None:
     assert kind(engine.calls[0]) == "single"
     user = ask(engine.calls[0])
     assert text.strip() in user
-    # The request, then the text, and no system prompt (docs/summarize.md).
-    assert user.startswith('Summarize this document "doc.md" in about ')
-    # The reply is begun for the model in its own words, so it does not copy the title.
-    assert [(m.role, m.content) for m in engine.calls[0][1:]] == [("assistant", "This")]
-    assert result.text == "This SINGLE summary."
+    # The text, then the plain request after it, and no system prompt
+    # (docs/summarize.md); the reply is the model's own from its first word.
+    assert user.startswith("# Survey of the Valley")
+    assert user.endswith("\n\nSummarize this in about 31 words.")
+    assert [m.role for m in engine.calls[0]] == ["user"]
+    assert result.text == "SINGLE summary."
     assert job.plan.tokens == engine.count(text)
 
 
@@ -228,7 +229,7 @@ def test_map_reduce_passes_order_and_budgets() -> None:
     assert re.findall(r"note-(\d+)", final) == [str(k) for k in range(1, n + 1)]
     assert "Part " not in final.split("<notes>")[1]  # notes come without labels to copy
     assert job.passes == 2
-    assert result.text == "This SUMMARY of the notes."
+    assert result.text == "SUMMARY of the notes."
     # Progress events: one pass started, one step done per part.
     assert events[0] == PassStarted("map", 1, n, plan.tokens)
     steps = [e for e in events if isinstance(e, StepDone)]
@@ -275,7 +276,7 @@ def test_notes_that_do_not_fit_are_combined_recursively_in_order() -> None:
     # The final step reads notes that cover parts 1..n in order.
     final = ask(engine.calls[-1])
     assert re.findall(r"note-(\d+)", final) == [str(k) for k in range(1, n + 1)]
-    assert result.text == "This SUMMARY of the notes."
+    assert result.text == "SUMMARY of the notes."
     for call, params in zip(engine.calls, engine.params, strict=True):
         assert engine.count_messages(call) + params.max_tokens <= engine.info.n_ctx
 
@@ -310,7 +311,7 @@ def test_looping_notes_are_cut_and_reported() -> None:
     notes = [n for n in job.map_notes if n is not None]
     assert all(n.text.count("The sea was calm") < 5 for n in notes)
     assert any("began repeating" in p for p in job.problems())
-    assert result.text == "This SUMMARY."
+    assert result.text == "SUMMARY."
 
 
 def test_notes_cut_at_their_limit_are_reported() -> None:
@@ -510,7 +511,7 @@ def test_user_prompt_override(tmp_path: Path) -> None:
     job = s.start(s.plan("A short text about herons. " * 3))
     list(s.run(job))
     s.finish(job)
-    assert engine.calls[0][0].content.startswith("Tell it in 5 words.")
+    assert engine.calls[0][0].content.endswith("\n\nTell it in 5 words.")
     engine = FakeEngine(replier(), n_ctx=800)
     s = Summarizer(engine, SummaryOptions(words=40, method=MR), user_dir=tmp_path)
     list(s.run(s.start(s.plan(document()))))  # the notes steps keep the system prompt
@@ -668,7 +669,7 @@ def test_auto_selects_passages_within_one_context_and_writes_once() -> None:
     job = s.start(plan)
     assert list(s.run(job)) == []
     result = s.finish(job)
-    assert len(engine.calls) == 1 and result.text == "This A summary of the survey."
+    assert len(engine.calls) == 1 and result.text == "A summary of the survey."
     prompt = ask(engine.calls[0])
     assert engine.count_messages(engine.calls[0]) + plan.summary_tokens <= 800
     assert "Fact s1p1" in prompt  # the opening is always read

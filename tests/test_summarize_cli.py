@@ -44,7 +44,7 @@ def test_stdin_to_stdout_with_one_report_line(cli: Callable[..., Run]) -> None:
     text = doc()
     r = cli(["summarize", "--length", "short", "--method", "map-reduce"], stdin=text, engine=engine)
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.startswith("This Here is a reply about: These are notes on the")
+    assert r.stdout.startswith("Here is a reply about: These are notes on the")
     lines = r.stderr.splitlines()
     assert len(lines) == 1, r.stderr
     m = REPORT.match(lines[0])
@@ -242,8 +242,8 @@ def test_interrupt_during_the_final_step_keeps_the_partial_text(
         engine=engine,
     )
     assert r.exit_code == 130
-    assert r.stdout == "This one two three\n"
-    assert out.read_text(encoding="utf-8") == "This one two three\n"
+    assert r.stdout == "one two three\n"
+    assert out.read_text(encoding="utf-8") == "one two three\n"
     assert "interrupted" in r.stderr
 
 
@@ -313,6 +313,6 @@ def test_pipe_run_prints_summary_and_report(quill_home: Path) -> None:
     proc = _child([str(SALTMERE)], quill_home)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
-    assert stdout.startswith("This Here is a reply about:")
+    assert stdout.startswith("Here is a reply about:")
     assert "\x1b" not in stderr
     assert REPORT.match(stderr.strip()), stderr
