@@ -1,10 +1,11 @@
 """In-process engine on llama.cpp through llama-cpp-python's low-level API.
 
-One model load per process. The tokens held in the KV cache are remembered, so a new
-request that shares a prefix with the last one (the next turn of a chat, a retry)
-evaluates only the tokens after the shared prefix; a request that is the cached tokens
-with one span taken out (a chat whose oldest turns left the context) keeps both sides
-and shifts the later part back in the KV cache instead of evaluating it again. Each
+One model load per process. The tokens held in the KV cache are remembered
+(:mod:`quill.engine.kvcache`), so a new request that shares a prefix with the last one
+(the next turn of a chat, a retry) evaluates only the tokens after the shared prefix; a
+request that is the cached tokens with one span taken out (a chat whose oldest turns
+left the context) keeps both sides and shifts the later part back in the KV cache
+instead of evaluating it again. Each
 generated token is turned into bytes once; an incremental UTF-8 decoder holds a
 character split across tokens until it is complete, so nothing re-detokenizes the
 completion.
@@ -40,9 +41,9 @@ from quill.engine.base import (
     join,
 )
 from quill.engine.hardware import default_threads, lookup_default, use_extra_buffers
+from quill.engine.kvcache import N_BATCH, KVCache
 from quill.engine.prefix import MIN_TOKENS as PREFIX_MIN_TOKENS
 from quill.engine.prefix import PrefixCache, shared_prefix
-from quill.engine.reuse import MIN_SHIFT, find_shift
 from quill.engine.sampler import Shaper
 from quill.engine.steps import lookup_steps, plain_steps
 from quill.engine.template import ChatTemplate, choose, warm
@@ -64,7 +65,6 @@ __all__ = ["DEFAULT_CTX_CAP", "N_BATCH", "LlamaEngine", "import_llama_cpp"]
 
 log = logging.getLogger("quill.llama")
 
-N_BATCH = 512
 DEFAULT_CTX_CAP = memory.DEFAULT_CTX_CAP
 
 
@@ -78,13 +78,6 @@ class _QuietAbort(logging.Filter):
 
 
 log.addFilter(_QuietAbort())
-
-
-def _abort_requested(_data: object) -> bool:
-    """llama.cpp's abort callback: called by its compute loop (in the main thread)
-    between graph nodes while a prompt is evaluated; a signal's handler runs just before
-    it and raises the flag (see :mod:`quill.signals`)."""
-    return ABORT.raised
 
 
 class LlamaEngine:
@@ -169,9 +162,8 @@ class LlamaEngine:
         # the model file's pages that loading read and copied (repacked, offloaded)
         # leave the resident set; those still read fault back from the page cache
         self.released_bytes = memory.drop_mapped_pages(self.path)
-        self._mem = lc.llama_get_memory(ctx)
-        self._can_shift = bool(lc.llama_memory_can_shift(self._mem))
-        self._tokens: list[int] = []  # what the KV cache holds, in order
+        self._kv = KVCache(lc, ctx)  # what the KV cache holds, and how prompts get in
+        self._mem = self._kv.mem
 
         self.vocab = Vocab(lc, self._vocab)
         raw = lc.llama_model_chat_template(model, None)
@@ -196,7 +188,6 @@ class LlamaEngine:
         self.threads_batch = threads_batch
         # evaluated system prompts on disk (quill.engine.prefix), keyed by what their
         # KV cells depend on
-        self._prefixes: PrefixCache | None = None
         self._prefix_heads: dict[str, list[int]] = {}  # system prompt -> its tokens
         if prefix_dir is not None:
             identity = (
@@ -207,7 +198,7 @@ class LlamaEngine:
                 llama_cpp_version(),
                 str(lc.llama_print_system_info()),
             )
-            self._prefixes = PrefixCache(prefix_dir, identity)
+            self._kv.prefixes = PrefixCache(prefix_dir, identity)
         self.info = ModelInfo(
             name=name or Path(self.path).stem,
             path=self.path,
@@ -225,8 +216,6 @@ class LlamaEngine:
         self._bans: sampler.Bans | None = None  # prose's banned tokens, scanned once
         self._ends: list[int] | None = None  # the end-of-generation tokens, scanned once
         self._controls: list[int] | None = None  # and every control token (the floor)
-        self._abort_cb = lc.ggml_abort_callback(_abort_requested)
-        self._no_abort_cb = lc.ggml_abort_callback()  # NULL: nothing to call
         log.info(
             "context %d tokens, %d of %d layers on the GPU, KV cache %s, template %s",
             self.info.n_ctx,
@@ -290,93 +279,15 @@ class LlamaEngine:
         """The sampler chain for one request (:func:`quill.engine.sampler.chain`)."""
         return sampler.chain(self._lc, self._vocab, self.info.n_ctx, p)
 
+    @property
+    def _tokens(self) -> list[int]:
+        """The tokens the KV cache holds, in order (the list itself: the token loops in
+        :mod:`quill.engine.steps` extend and cut it as they decode)."""
+        return self._kv.tokens
+
     def _eval(self, tokens: list[int]) -> bool:
-        """Evaluate tokens after what the cache holds, in batches of N_BATCH. Returns
-        False when a signal aborted it: the cache then holds the batches done before.
-
-        While a :class:`~quill.signals.SignalFlag` is in place, llama.cpp's abort
-        callback is installed for the prompt (not for the one-token steps after it), so
-        Ctrl-C stops a long prompt within one graph node rather than a whole batch.
-        """
-        lc = self._lc
-        abortable = ABORT.listening > 0
-        if abortable:
-            lc.llama_set_abort_callback(self._ctx, self._abort_cb, None)
-            ABORT.armed = True
-        try:
-            for start in range(0, len(tokens), N_BATCH):
-                if abortable and ABORT.raised:  # a GPU backend may never call the callback
-                    return False
-                chunk = tokens[start : start + N_BATCH]
-                arr = (lc.llama_token * len(chunk))(*chunk)
-                rc = lc.llama_decode(self._ctx, lc.llama_batch_get_one(arr, len(chunk)))
-                if rc == 2:  # aborted: drop whatever the decode left after the known part
-                    if not lc.llama_memory_seq_rm(self._mem, 0, len(self._tokens), -1):
-                        lc.llama_memory_clear(self._mem, True)
-                        self._tokens.clear()
-                    return False
-                if rc != 0:
-                    from quill.errors import BackendError
-
-                    raise BackendError(f"llama_decode failed (code {rc})")
-                self._tokens.extend(chunk)
-        finally:
-            if abortable:
-                ABORT.armed = False
-                lc.llama_set_abort_callback(self._ctx, self._no_abort_cb, None)
-        return True
-
-    def _load_prefix(self, tokens: list[int]) -> int:
-        """Into an empty KV cache: the cells of a prompt's system part, ``tokens``,
-        from their file where prefixes are kept on disk; else evaluated on their own (and
-        saved), so the cells, and the text after them, are the same whether a file was
-        there or not. Returns how many tokens were loaded (0 where they were evaluated)."""
-        cache = self._prefixes
-        if cache is not None and cache.load(self._lc, self._ctx, tokens):
-            self._tokens[:] = tokens
-            return len(tokens)
-        if self._eval(tokens) and self._tokens == tokens and cache is not None:
-            cache.save(self._lc, self._ctx, tokens)
-        return 0
-
-    def _reuse(self, prompt: list[int]) -> int:
-        """Keep what the KV cache holds of ``prompt``; drop the rest. Returns how many
-        leading tokens of ``prompt`` are in the cache now.
-
-        The shared prefix is kept. Where the prompt goes on with a later part of the
-        cache (the oldest turns of a chat left the context: ``cached[:a] + cached[b:]``),
-        that part is shifted back over the removed span instead of being evaluated again.
-        """
-        lc, mem = self._lc, self._mem
-        cached = self._tokens
-        limit = len(prompt) - 1  # the last token is always evaluated (for its logits)
-        a = 0
-        top = min(len(cached), limit)
-        while a < top and cached[a] == prompt[a]:
-            a += 1
-        if self._can_shift and a < len(cached) and a < limit:
-            b, k = find_shift(cached, prompt, a, limit)
-            if k >= MIN_SHIFT and self._shift(a, b, k):
-                return a + k
-        # Always trim: a signal landing between llama_decode and the bookkeeping can leave
-        # the cache holding a token that _tokens does not list.
-        if not lc.llama_memory_seq_rm(mem, 0, a, -1):
-            lc.llama_memory_clear(mem, True)
-            a = 0
-        del self._tokens[a:]
-        return a
-
-    def _shift(self, a: int, b: int, k: int) -> bool:
-        """Drop cache positions [a, b) and what follows b + k; move [b, b + k) to a."""
-        lc, mem = self._lc, self._mem
-        if not (lc.llama_memory_seq_rm(mem, 0, b + k, -1) and lc.llama_memory_seq_rm(mem, 0, a, b)):
-            lc.llama_memory_clear(mem, True)
-            self._tokens.clear()
-            return False
-        lc.llama_memory_seq_add(mem, 0, b, b + k, a - b)
-        self._tokens[:] = self._tokens[:a] + self._tokens[b : b + k]
-        log.debug("KV cache: kept %d tokens, shifted %d back by %d", a, k, b - a)
-        return True
+        """Evaluate ``tokens`` after what the cache holds (:meth:`KVCache.eval`)."""
+        return self._kv.eval(tokens)
 
     def stream(self, messages: list[Message], params: Sampling) -> Iterator[Piece]:
         """The reply to ``messages``; where the last message is the assistant's, the
@@ -443,9 +354,9 @@ class LlamaEngine:
         lc = self._lc
         stats = Stats(prompt_tokens=len(prompt))
         t0 = time.perf_counter()
-        reused = self._reuse(prompt)
+        reused = self._kv.reuse(prompt)
         if reused == 0 < prefix < len(prompt):
-            reused = self._load_prefix(prompt[:prefix])
+            reused = self._kv.load_prefix(prompt[:prefix])
         stats.evaluated_tokens = len(prompt) - reused
         chain = self._sampler(params)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -453,7 +364,7 @@ class LlamaEngine:
         t_first = t_last = t0
         steps: Iterator[int] | None = None
         try:
-            evaluated = self._eval(prompt[len(self._tokens) :])
+            evaluated = self._kv.eval(prompt[len(self._tokens) :])
             stats.prompt_s = time.perf_counter() - t0
             if not evaluated:  # a signal stopped the prompt evaluation
                 yield Piece("", finish="interrupted", stats=stats)
@@ -577,8 +488,7 @@ class LlamaEngine:
 
     def reset(self) -> None:
         """Forget the KV cache: the next prompt is evaluated in full."""
-        self._lc.llama_memory_clear(self._mem, True)
-        self._tokens.clear()
+        self._kv.clear()
 
     def complete(self, messages: list[Message], params: Sampling) -> Result:
         return join(self.stream(messages, params))
