@@ -58,8 +58,7 @@ def make_prompt(engine: LlamaEngine, n_tokens: int) -> list[Message]:
 
 
 def run(engine: LlamaEngine, messages: list[Message], n_tokens: int) -> Stats:
-    engine._tokens.clear()  # no prompt cache between rounds: every round evaluates it all
-    engine._lc.llama_memory_clear(engine._mem, True)
+    engine.reset()  # no prompt cache between rounds: every round evaluates it all
     params = Sampling(temperature=0, repeat_penalty=1.0, max_tokens=n_tokens)
     stats = None
     for piece in engine.stream(messages, params):

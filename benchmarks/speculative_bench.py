@@ -88,7 +88,7 @@ class Side:
 
     def keep(self, n: int) -> None:
         """Forget every cache position from ``n`` on."""
-        self.lc.llama_memory_seq_rm(self.e._mem, 0, n, -1)
+        self.lc.llama_memory_seq_rm(self.e._kv.mem, 0, n, -1)
         del self.e._tokens[n:]
 
     def is_end(self, tok: int) -> bool:

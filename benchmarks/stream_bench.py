@@ -95,8 +95,7 @@ class RawLoop:
 def run_quill(
     engine: LlamaEngine, messages: list[Message], n_tokens: int
 ) -> tuple[int, float, float]:
-    engine._tokens.clear()  # no prompt cache between rounds: same work as the raw loop
-    engine._lc.llama_memory_clear(engine._mem, True)
+    engine.reset()  # no prompt cache between rounds: same work as the raw loop
     params = Sampling(temperature=0, repeat_penalty=1.0, max_tokens=n_tokens)
     with open(os.devnull, "w", encoding="utf-8") as devnull:
         sink = RawSink(devnull)

@@ -116,7 +116,7 @@ class KVCache:
             if k >= MIN_SHIFT and self.shift(a, b, k):
                 return a + k
         # Always trim: a signal landing between llama_decode and the bookkeeping can leave
-        # the cache holding a token that _tokens does not list.
+        # the cache holding a token that `tokens` does not list.
         if not lc.llama_memory_seq_rm(mem, 0, a, -1):
             lc.llama_memory_clear(mem, True)
             a = 0

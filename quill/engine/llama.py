@@ -162,8 +162,6 @@ class LlamaEngine:
         # the model file's pages that loading read and copied (repacked, offloaded)
         # leave the resident set; those still read fault back from the page cache
         self.released_bytes = memory.drop_mapped_pages(self.path)
-        self._kv = KVCache(lc, ctx)  # what the KV cache holds, and how prompts get in
-        self._mem = self._kv.mem
 
         self.vocab = Vocab(lc, self._vocab)
         raw = lc.llama_model_chat_template(model, None)
@@ -189,6 +187,7 @@ class LlamaEngine:
         # evaluated system prompts on disk (quill.engine.prefix), keyed by what their
         # KV cells depend on
         self._prefix_heads: dict[str, list[int]] = {}  # system prompt -> its tokens
+        prefixes: PrefixCache | None = None
         if prefix_dir is not None:
             identity = (
                 *PrefixCache.model_identity(self.path),
@@ -198,7 +197,8 @@ class LlamaEngine:
                 llama_cpp_version(),
                 str(lc.llama_print_system_info()),
             )
-            self._kv.prefixes = PrefixCache(prefix_dir, identity)
+            prefixes = PrefixCache(prefix_dir, identity)
+        self._kv = KVCache(lc, ctx, prefixes)  # what the KV cache holds, and how prompts get in
         self.info = ModelInfo(
             name=name or Path(self.path).stem,
             path=self.path,
@@ -382,7 +382,7 @@ class LlamaEngine:
                 steps = lookup_steps(
                     lc,
                     self._ctx,
-                    self._mem,
+                    self._kv.mem,
                     vocab,
                     self._tokens,
                     chain,
@@ -394,7 +394,7 @@ class LlamaEngine:
                     shape,
                 )
             else:
-                steps = plain_steps(lc, self._ctx, self._mem, self._tokens, chain, first, shape)
+                steps = plain_steps(lc, self._ctx, self._kv.mem, self._tokens, chain, first, shape)
             for i, tok in enumerate(steps):
                 if is_eog(vocab, tok):
                     finish = "stop"
